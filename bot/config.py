@@ -1,0 +1,210 @@
+"""The configuration file (`cxbot.yaml`): accounts, programs, roles and targets.
+
+Validated with pydantic; `load_config` turns every problem into a `ConfigError` naming the
+field path, so a wrong file stops start-up with a sentence, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bot.errors import ConfigError
+from bot.scoring import Metric
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> Any:
+    """Accept `90s`, `15m`, `72h`, `7d`, `2w` (and whatever pydantic takes for timedelta)."""
+    if isinstance(value, str) and (match := _DURATION.match(value)):
+        return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+    @property
+    def index(self) -> int:
+        """Monday is 0, as `datetime.weekday()` counts."""
+        return list(Weekday).index(self)
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+TimeZoneName = Annotated[str, BeforeValidator(_check_timezone)]
+
+
+class Locale(StrEnum):
+    EN = "en"
+    FI = "fi"
+
+
+class PersonRef(Strict):
+    """A person on a chat platform, by id (never by name)."""
+
+    platform: str = Field(min_length=1)
+    user_id: str = Field(min_length=1)
+
+
+class ChannelRef(Strict):
+    platform: str = Field(min_length=1)
+    channel_id: str = Field(min_length=1)
+
+
+class SendWindow(Strict):
+    """Business hours in the contact's local time."""
+
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    days: tuple[Weekday, ...] = (Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI)
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> SendWindow:
+        if self.start >= self.end:
+            raise ValueError("send window start must be before its end")
+        if not self.days:
+            raise ValueError("send window needs at least one day")
+        return self
+
+
+class ProgramConfig(Strict):
+    """Which interaction kinds get which question, and when."""
+
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    kinds: tuple[str, ...] = Field(min_length=1)
+    metric: Metric
+    delay: Duration = timedelta(minutes=15)
+    send_window: SendWindow = SendWindow()
+    sampling_rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    cooldown: Duration = timedelta(days=7)
+    weekly_cap: int | None = Field(default=None, ge=0, description="surveys per account per week")
+    expiry: Duration = timedelta(hours=72)
+    reminder_after: Duration | None = timedelta(hours=24)
+
+    @model_validator(mode="after")
+    def _reminder_before_expiry(self) -> ProgramConfig:
+        if self.reminder_after is not None and self.reminder_after >= self.expiry:
+            raise ValueError("reminder_after must be shorter than expiry")
+        return self
+
+
+class Targets(Strict):
+    csat: float | None = Field(default=None, ge=0, le=100, description="CSAT %")
+    ces: float | None = Field(default=None, ge=1, le=7, description="CES mean")
+    nps: float | None = Field(default=None, ge=-100, le=100)
+
+
+class AccountConfig(Strict):
+    key: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(min_length=1)
+    tier: str = "standard"
+    segment: str | None = None
+    locale: Locale = Locale.EN
+    timezone: TimeZoneName = "UTC"
+    team_channel: ChannelRef | None = None
+    account_manager: PersonRef | None = None
+    team: tuple[PersonRef, ...] = ()
+    customer_channels: tuple[ChannelRef, ...] = ()
+    targets: Targets = Targets()
+
+
+class Roles(Strict):
+    team_leads: tuple[PersonRef, ...] = ()
+
+
+class Config(Strict):
+    vendor: str = Field(default="us", min_length=1, description="our name, as customers know it")
+    min_group_size: int = Field(default=3, ge=1)
+    roles: Roles = Roles()
+    accounts: tuple[AccountConfig, ...] = ()
+    programs: tuple[ProgramConfig, ...] = ()
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique_account_keys(cls, accounts: tuple[AccountConfig, ...]) -> tuple[AccountConfig, ...]:
+        _reject_duplicates([a.key for a in accounts], "account key")
+        return accounts
+
+    @field_validator("programs")
+    @classmethod
+    def _unique_programs(cls, programs: tuple[ProgramConfig, ...]) -> tuple[ProgramConfig, ...]:
+        _reject_duplicates([p.name for p in programs], "program name")
+        _reject_duplicates([k for p in programs for k in p.kinds], "interaction kind in programs")
+        return programs
+
+    def account(self, key: str) -> AccountConfig | None:
+        return next((a for a in self.accounts if a.key == key), None)
+
+    def program_for_kind(self, kind: str) -> ProgramConfig | None:
+        return next((p for p in self.programs if kind in p.kinds), None)
+
+
+def _reject_duplicates(values: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"duplicate {what} {value!r}")
+        seen.add(value)
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the YAML file at `path`; raise `ConfigError` with the field path."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such file (set CXBOT_CONFIG or create it)") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_config(raw if raw is not None else {}, source=str(path))
+
+
+def parse_config(raw: Any, *, source: str = "config") -> Config:
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: " + "; ".join(_describe(e) for e in exc.errors())) from None
+
+
+def _describe(error: Any) -> str:
+    path = ""
+    for part in error["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{path or '(top level)'}: {message}"

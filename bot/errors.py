@@ -1,0 +1,63 @@
+"""The one small error hierarchy of cxbot.
+
+Every error the core raises on purpose derives from `CxbotError`; the HTTP layer and the CLI
+turn them into clear answers (a status code, a message) instead of tracebacks.
+"""
+
+from __future__ import annotations
+
+
+class CxbotError(Exception):
+    """Base of every error cxbot raises on purpose."""
+
+
+class ConfigError(CxbotError):
+    """The configuration file or the environment is wrong; the message says where and how."""
+
+
+class DatabaseNotMigrated(CxbotError):
+    """The database schema is missing or older than the code."""
+
+
+class NotFound(CxbotError):
+    """A referenced record does not exist."""
+
+
+class InvalidInput(CxbotError):
+    """A caller sent something the core cannot accept (bad score, unknown account, ...)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotAllowed(CxbotError):
+    """The caller may not do this (wrong person, missing role)."""
+
+
+class NotYourSurvey(NotAllowed):
+    """Someone other than the intended contact clicked a survey."""
+
+    def __init__(self, *, contact_name: str, contact_user_id: str | None) -> None:
+        super().__init__(f"this question is for {contact_name}")
+        self.contact_name = contact_name
+        self.contact_user_id = contact_user_id
+
+
+class SurveyClosed(CxbotError):
+    """The survey has expired (or was never sent) and takes no more answers."""
+
+
+class DeliveryError(CxbotError):
+    """An adapter could not deliver a message.
+
+    `retry_after` is the platform's own hint in seconds (Slack/Teams 429 Retry-After);
+    `permanent` means retrying cannot help (channel gone, user unknown).
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
