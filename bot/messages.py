@@ -1,0 +1,146 @@
+"""The neutral message model and the `ChatAdapter` port (SPEC §5).
+
+The core says *what* to show (a survey prompt, a thank-you, an alert); each adapter decides
+*how* (Block Kit, an Adaptive Card, console text). Messages are pydantic models so that the
+delivery queue can store them as JSON and rebuild them after a restart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Target(_Frozen):
+    """Where to post: a channel (optionally a thread in it), or a person's DM when
+    `channel_id` is None. `mention_user_id` is who the message addresses."""
+
+    platform: str
+    channel_id: str | None = None
+    thread_id: str | None = None
+    user_id: str | None = None
+
+    @property
+    def channel_key(self) -> str:
+        """The pacing key: platforms limit posting per channel (or per DM)."""
+        return f"{self.platform}:{self.channel_id or 'dm:' + (self.user_id or '?')}"
+
+
+class MessageRef(_Frozen):
+    """A posted message, as the platform identifies it, so it can be updated later."""
+
+    platform: str
+    channel_id: str
+    message_id: str
+    thread_id: str | None = None
+
+
+class ScaleButton(_Frozen):
+    score: int
+    label: str | None = None
+
+
+class SurveyPrompt(_Frozen):
+    type: Literal["survey_prompt"] = "survey_prompt"
+    survey_id: int
+    metric: str
+    locale: str
+    question: str
+    buttons: tuple[ScaleButton, ...]
+    low_label: str
+    high_label: str
+    mention_user_id: str | None = None
+    reminder: bool = False
+
+
+class ThankYou(_Frozen):
+    type: Literal["thank_you"] = "thank_you"
+    survey_id: int
+    metric: str
+    locale: str
+    score: int
+    why_prompt: str
+    reasons_saved: bool = False
+
+
+class SurveyClosedNotice(_Frozen):
+    type: Literal["survey_closed"] = "survey_closed"
+    survey_id: int
+    locale: str
+
+
+class AlertCard(_Frozen):
+    """A detractor alert for the account team. User-typed text (comment, names) is raw here;
+    renderers escape it for their platform."""
+
+    type: Literal["alert"] = "alert"
+    alert_id: int
+    status: str
+    account_name: str
+    contact_name: str
+    contact_user_id: str | None
+    metric: str
+    score: int
+    scale_max: int
+    interaction: str
+    comment: str | None = None
+    reasons: tuple[str, ...] = ()
+    assignee: str | None = None
+    account_manager_user_id: str | None = None
+    resolution: str | None = None
+    opened_at: datetime
+
+
+class ReportRow(_Frozen):
+    label: str
+    n: int
+    values: dict[str, str] = Field(default_factory=dict)
+
+
+class ReportMessage(_Frozen):
+    type: Literal["report"] = "report"
+    title: str
+    locale: str = "en"
+    columns: tuple[str, ...]
+    rows: tuple[ReportRow, ...]
+    note: str | None = None
+
+
+class TextMessage(_Frozen):
+    type: Literal["text"] = "text"
+    text: str
+
+
+Message = Annotated[
+    SurveyPrompt | ThankYou | SurveyClosedNotice | AlertCard | ReportMessage | TextMessage,
+    Field(discriminator="type"),
+]
+MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
+
+
+class ChatAdapter(Protocol):
+    """The port every chat platform implements; the core never imports a platform SDK."""
+
+    platform: ClassVar[str]
+
+    def mount(self, app: web.Application) -> None:
+        """Add the adapter's webhook route(s) to the bot's aiohttp application."""
+
+    async def post(self, target: Target, message: Message) -> MessageRef:
+        """Post; raise `bot.errors.DeliveryError` (with `retry_after` when the platform
+        says so) on failure."""
+
+    async def update(self, ref: MessageRef, message: Message) -> None:
+        """Replace a posted message in place."""
+
+    async def aclose(self) -> None:
+        """Release connections."""

@@ -1,0 +1,102 @@
+"""User-facing strings shared by every chat platform renderer, in English and Finnish.
+
+One catalogue, so a Slack message and a Teams card say the same thing in the same words, and a
+translation is reviewed in one place. Question wording lives in `bot.questions`, because each
+question version is stored with its exact wording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+DEFAULT_LOCALE = "en"
+LOCALES: tuple[str, ...] = ("en", "fi")
+
+
+def _catalogue(entries: dict[str, dict[str, str]]) -> Mapping[str, Mapping[str, str]]:
+    """Freeze the catalogue so no caller can change a translation at run time."""
+    return MappingProxyType({key: MappingProxyType(value) for key, value in entries.items()})
+
+
+TEXTS: Mapping[str, Mapping[str, str]] = _catalogue(
+    {
+        "thank_you": {"en": "Thanks for your answer!", "fi": "Kiitos vastauksestasi!"},
+        "tell_us_why": {"en": "Tell us why", "fi": "Kerro miksi"},
+        "survey_closed": {"en": "This survey has closed.", "fi": "Tämä kysely on suljettu."},
+        "reminder": {
+            "en": "A quick reminder: we'd love your answer.",
+            "fi": "Pieni muistutus: vastauksesi olisi meille tärkeä.",
+        },
+        "not_your_survey": {
+            "en": "This question is for {name}.",
+            "fi": "Tämä kysymys on tarkoitettu henkilölle {name}.",
+        },
+        "survey_expired_note": {
+            "en": "This survey has closed, so your answer was not recorded.",
+            "fi": "Tämä kysely on suljettu, joten vastaustasi ei tallennettu.",
+        },
+        "too_few": {"en": "too few responses", "fi": "liian vähän vastauksia"},
+        "changed_answer": {"en": "Your answer was updated.", "fi": "Vastauksesi päivitettiin."},
+        "reasons_saved": {
+            "en": "Thanks, we got your comments.",
+            "fi": "Kiitos, saimme kommenttisi.",
+        },
+        # Respondents are told, in the survey itself, who sees their answer (SPEC §6).
+        "anonymous_notice": {
+            "en": "Your answer is anonymous: the account team sees it without your name.",
+            "fi": "Vastauksesi on nimetön: asiakastiimi näkee sen ilman nimeäsi.",
+        },
+        "named_notice": {
+            "en": "The account team sees your answer with your name, so they can follow up.",
+            "fi": "Asiakastiimi näkee vastauksesi nimelläsi, jotta se voi palata asiaan.",
+        },
+        "alert_title": {"en": "Detractor alert", "fi": "Hälytys: heikko arvio"},
+        "report_title": {"en": "Customer feedback report", "fi": "Asiakaspalauteraportti"},
+        "digest_title": {"en": "Weekly customer feedback", "fi": "Viikon asiakaspalaute"},
+        "submit": {"en": "Send", "fi": "Lähetä"},
+        "cancel": {"en": "Cancel", "fi": "Peruuta"},
+        "comment_label": {"en": "Comment (optional)", "fi": "Kommentti (vapaaehtoinen)"},
+        "reasons_label": {"en": "What mattered most?", "fi": "Mikä vaikutti eniten?"},
+        "interval": {
+            "en": "95 % CI {low}–{high}",
+            "fi": "95 %:n luottamusväli {low}–{high}",
+        },
+        # Labels of the figures `bot.scoring.summarize` returns, keyed "figure_<FigureKind>".
+        "figure_ces_mean": {"en": "CES mean", "fi": "CES-keskiarvo"},
+        "figure_ease_index": {"en": "Ease index", "fi": "Helppousindeksi"},
+        "figure_csat_pct": {"en": "CSAT", "fi": "CSAT"},
+        "figure_top_box_pct": {"en": "Top box", "fi": "Erittäin tyytyväisiä"},
+        "figure_nps": {"en": "NPS", "fi": "NPS"},
+    }
+)
+
+
+def normalize_locale(locale: str | None) -> str:
+    """Map a platform locale ("fi-FI", "fi_FI", "FI", None) to one we have texts for.
+
+    Slack and Teams report region-qualified locales; anything we do not translate falls back to
+    English rather than failing, because a message in the wrong language beats no message.
+    """
+    if not locale:
+        return DEFAULT_LOCALE
+    language = locale.replace("_", "-").split("-", 1)[0].lower()
+    return language if language in LOCALES else DEFAULT_LOCALE
+
+
+def localized(variants: Mapping[str, str], locale: str | None) -> str:
+    """Pick the variant for `locale` from a per-locale mapping, falling back to English."""
+    return variants.get(normalize_locale(locale)) or variants[DEFAULT_LOCALE]
+
+
+def t(key: str, locale: str | None, **params: object) -> str:
+    """The text `key` in `locale` with `{placeholders}` filled from `params`.
+
+    An unknown key is a programming error and raises KeyError naming the key, instead of
+    showing a customer an empty or raw-key message.
+    """
+    try:
+        variants = TEXTS[key]
+    except KeyError:
+        raise KeyError(f"no user-facing text with key {key!r}") from None
+    return localized(variants, locale).format(**params)

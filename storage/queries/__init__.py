@@ -1,0 +1,1 @@
+"""Data-access functions: keyword-only, the caller owns the session and the transaction."""
