@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -38,7 +39,22 @@ def parse_duration(value: Any) -> Any:
     return value
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+def _not_negative(value: timedelta) -> timedelta:
+    if value < timedelta(0):
+        raise ValueError("a duration cannot be negative")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_not_negative)]
+
+
+def _local_time(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("give a local time without a UTC offset (the contact's zone applies)")
+    return value
+
+
+LocalTime = Annotated[time, AfterValidator(_local_time)]
 
 
 class Strict(BaseModel):
@@ -53,11 +69,6 @@ class Weekday(StrEnum):
     FRI = "fri"
     SAT = "sat"
     SUN = "sun"
-
-    @property
-    def index(self) -> int:
-        """Monday is 0, as `datetime.weekday()` counts."""
-        return list(Weekday).index(self)
 
 
 def _check_timezone(value: str) -> str:
@@ -91,8 +102,8 @@ class ChannelRef(Strict):
 class SendWindow(Strict):
     """Business hours in the contact's local time."""
 
-    start: time = time(9, 0)
-    end: time = time(17, 0)
+    start: LocalTime = time(9, 0)
+    end: LocalTime = time(17, 0)
     days: tuple[Weekday, ...] = (Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI)
 
     @model_validator(mode="after")

@@ -59,8 +59,8 @@ TEXTS: Mapping[str, Mapping[str, str]] = _catalogue(
         "comment_label": {"en": "Comment (optional)", "fi": "Kommentti (vapaaehtoinen)"},
         "reasons_label": {"en": "What mattered most?", "fi": "Mikä vaikutti eniten?"},
         "interval": {
-            "en": "95 % CI {low}–{high}",
-            "fi": "95 %:n luottamusväli {low}–{high}",
+            "en": "95 % CI {low}\N{EN DASH}{high}",
+            "fi": "95 %:n luottamusväli {low}\N{EN DASH}{high}",
         },
         # Labels of the figures `bot.scoring.summarize` returns, keyed "figure_<FigureKind>".
         "figure_ces_mean": {"en": "CES mean", "fi": "CES-keskiarvo"},

@@ -151,6 +151,7 @@ class Response(SQLModel, table=True):
     respondent_user_id: str | None = Field(default=None, max_length=128)
     answered_at: datetime = Field(sa_type=UTCDateTime)
     changed_at: datetime | None = _ts()
+    revision: int = Field(default=1, description="bumped on every change of score")
 
 
 class QuestionVersionRow(SQLModel, table=True):

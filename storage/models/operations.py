@@ -58,9 +58,7 @@ class DigestRun(SQLModel, table=True):
     """A weekly digest of one team channel: the unique constraint makes it post once."""
 
     __tablename__ = "digest_runs"
-    __table_args__ = (
-        UniqueConstraint("platform", "channel_id", "period", name="uq_digest_once"),
-    )
+    __table_args__ = (UniqueConstraint("platform", "channel_id", "period", name="uq_digest_once"),)
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=16)

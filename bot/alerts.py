@@ -1,0 +1,230 @@
+"""Detractor alerts and the close-the-loop workflow (SPEC §3.5):
+open → acknowledged → resolved, every step an audited event."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import questions
+from bot.config import PersonRef
+from bot.core import Core
+from bot.errors import InvalidInput, NotFound
+from bot.messages import AlertCard, MessageRef, Target
+from bot.scoring import Metric, is_detractor
+from storage.models import Alert, AlertStatus, Contact, Interaction, Response, Survey
+from storage.queries import alerts as alert_rows
+from storage.queries import deliveries
+from storage.queries.surveys import get_response
+
+logger = logging.getLogger(__name__)
+
+SYSTEM = "cxbot"
+
+Step = Callable[[Alert, datetime], Awaitable[str | None]]
+
+
+class Outcome(StrEnum):
+    CONTACTED = "contacted"
+    FIXED = "fixed"
+    NO_ACTION = "no_action_needed"
+    OTHER = "other"
+
+
+def actor_of(person: PersonRef) -> str:
+    return f"{person.platform}:{person.user_id}"
+
+
+async def on_answer(
+    core: Core, session: AsyncSession, survey: Survey, response: Response, now: datetime
+) -> int | None:
+    """Open an alert for a detractor score; on a changed score, note it on the open alert."""
+    assert survey.id is not None
+    alert = await alert_rows.alert_for_survey(session=session, survey_id=survey.id)
+    if alert is None:
+        if not is_detractor(Metric(survey.metric), response.score):
+            return None
+        alert = Alert(survey_id=survey.id, account_key=survey.account_key, opened_at=now)
+        session.add(alert)
+        await session.flush()
+        assert alert.id is not None
+        alert_rows.add_event(
+            session=session, alert_id=alert.id, action="opened", actor=SYSTEM, at=now
+        )
+        await _post_card(core, session, alert, now)
+        return alert.id
+    assert alert.id is not None
+    alert_rows.add_event(
+        session=session,
+        alert_id=alert.id,
+        action="score_changed",
+        actor=SYSTEM,
+        at=now,
+        detail={"score": response.score},
+    )
+    await refresh_card(core, session, alert, now)
+    return alert.id
+
+
+async def on_reasons(
+    core: Core, session: AsyncSession, survey: Survey, response: Response, now: datetime
+) -> None:
+    assert survey.id is not None
+    alert = await alert_rows.alert_for_survey(session=session, survey_id=survey.id)
+    if alert is not None:
+        await refresh_card(core, session, alert, now)
+
+
+async def card(core: Core, session: AsyncSession, alert: Alert) -> AlertCard:
+    survey = await session.get(Survey, alert.survey_id)
+    assert survey is not None and alert.id is not None
+    contact = await session.get(Contact, survey.contact_id)
+    interaction = await session.get(Interaction, survey.interaction_id)
+    response = await get_response(session=session, survey_id=alert.survey_id)
+    assert contact is not None and interaction is not None and response is not None
+    account = core.account(alert.account_key)
+    manager = account.account_manager if account else None
+    return AlertCard(
+        alert_id=alert.id,
+        status=alert.status,
+        account_name=account.name if account else alert.account_key,
+        contact_name=contact.name or "(anonymous)",
+        contact_user_id=contact.platform_user_id,
+        metric=survey.metric,
+        score=response.score,
+        scale_max=questions.by_key(survey.question_version).scale_max,
+        interaction=_describe(interaction),
+        comment=response.comment,
+        reasons=tuple(response.reasons),
+        assignee=alert.assignee,
+        account_manager_user_id=manager.user_id if manager else None,
+        resolution=_resolution(alert),
+        opened_at=alert.opened_at,
+    )
+
+
+def _describe(interaction: Interaction) -> str:
+    text = f"{interaction.kind.replace('_', ' ')} {interaction.external_id}"
+    return f"{text}: {interaction.note}" if interaction.note else text
+
+
+def _resolution(alert: Alert) -> str | None:
+    if alert.status != AlertStatus.RESOLVED:
+        return None
+    note = f" — {alert.resolution_note}" if alert.resolution_note else ""
+    return f"{alert.outcome}{note}"
+
+
+def _team_target(core: Core, account_key: str) -> Target | None:
+    account = core.account(account_key)
+    if account is None or account.team_channel is None:
+        return None
+    channel = account.team_channel
+    return Target(platform=channel.platform, channel_id=channel.channel_id)
+
+
+async def _post_card(core: Core, session: AsyncSession, alert: Alert, now: datetime) -> None:
+    target = _team_target(core, alert.account_key)
+    if target is None:
+        logger.warning(
+            "account %s has no team channel: alert %s is not posted", alert.account_key, alert.id
+        )
+        return
+    await deliveries.enqueue(
+        session=session,
+        dedupe_key=f"alert:{alert.id}:post",
+        action="post",
+        purpose="alert",
+        subject_id=alert.id,
+        message=await card(core, session, alert),
+        target=target,
+        now=now,
+    )
+
+
+async def refresh_card(core: Core, session: AsyncSession, alert: Alert, now: datetime) -> None:
+    """Show the alert's new state in its message; it is posted first if it never was."""
+    if alert.message_ref is None:
+        await _post_card(core, session, alert, now)
+        return
+    await deliveries.enqueue(
+        session=session,
+        dedupe_key=f"alert:{alert.id}:update:{now.timestamp()}",
+        action="update",
+        purpose="alert_update",
+        subject_id=alert.id,
+        message=await card(core, session, alert),
+        ref=MessageRef.model_validate(alert.message_ref),
+        now=now,
+    )
+
+
+async def acknowledge(core: Core, *, alert_id: int, by: PersonRef) -> Alert:
+    async def step(alert: Alert, now: datetime) -> str | None:
+        if alert.status != AlertStatus.OPEN:
+            return None
+        alert.status, alert.acknowledged_at, alert.acknowledged_by = (
+            AlertStatus.ACKNOWLEDGED,
+            now,
+            actor_of(by),
+        )
+        return "acknowledged"
+
+    return await _transition(core, alert_id, by, step)
+
+
+async def assign(core: Core, *, alert_id: int, by: PersonRef, assignee: PersonRef) -> Alert:
+    async def step(alert: Alert, now: datetime) -> str | None:
+        if alert.status == AlertStatus.RESOLVED or alert.assignee == actor_of(assignee):
+            return None
+        alert.assignee = actor_of(assignee)
+        return "assigned"
+
+    return await _transition(core, alert_id, by, step, detail={"assignee": actor_of(assignee)})
+
+
+async def resolve(
+    core: Core, *, alert_id: int, by: PersonRef, outcome: str, note: str | None
+) -> Alert:
+    if outcome not in set(Outcome):
+        raise InvalidInput(f"unknown outcome {outcome!r}", field="outcome")
+
+    async def step(alert: Alert, now: datetime) -> str | None:
+        if alert.status == AlertStatus.RESOLVED:
+            return None
+        if alert.status == AlertStatus.OPEN:
+            alert.acknowledged_at, alert.acknowledged_by = now, actor_of(by)
+        alert.status, alert.resolved_at, alert.resolved_by = AlertStatus.RESOLVED, now, actor_of(by)
+        alert.outcome, alert.resolution_note = outcome, (note or "").strip()[:3000] or None
+        return "resolved"
+
+    return await _transition(core, alert_id, by, step, detail={"outcome": outcome})
+
+
+async def _transition(
+    core: Core, alert_id: int, by: PersonRef, step: Step, detail: dict[str, str] | None = None
+) -> Alert:
+    """Apply one step under a row lock; a repeated click (already in that state) is a no-op
+    and writes no event."""
+    now = core.now()
+    async with core.sessions() as session, session.begin():
+        alert = await alert_rows.lock_alert(session=session, alert_id=alert_id)
+        if alert is None:
+            raise NotFound(f"no alert {alert_id}")
+        action = await step(alert, now)
+        if action is not None:
+            session.add(alert)
+            alert_rows.add_event(
+                session=session,
+                alert_id=alert_id,
+                action=action,
+                actor=actor_of(by),
+                at=now,
+                detail=detail,
+            )
+            await refresh_card(core, session, alert, now)
+    return alert

@@ -1,0 +1,142 @@
+"""The composition root: builds the aiohttp application with the HTTP API, every enabled
+chat adapter, the scheduler and the delivery worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from bot import http_api, lifecycle, questions
+from bot.core import Core
+from bot.delivery import DeliveryWorker
+from bot.errors import CxbotError, InvalidInput, NotAllowed, NotFound, SurveyClosed
+from bot.messages import ChatAdapter
+from bot.scheduler import run_periodically
+from storage.models import Account, QuestionVersionRow
+from storage.queries import feedback
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+RUNTIME_KEY: web.AppKey[Runtime] = web.AppKey("runtime")
+
+
+@dataclass
+class Runtime:
+    """What runs behind the HTTP server; built per app, never global."""
+
+    core: Core
+    adapters: Mapping[str, ChatAdapter]
+    tick_interval: float = 5.0
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def worker(self) -> DeliveryWorker:
+        return DeliveryWorker(
+            sessions=self.core.sessions,
+            adapters=self.adapters,
+            clock=self.core.clock,
+            worker_id=self.worker_id,
+            on_done=lambda s, d, r: lifecycle.on_delivered(self.core, s, d, r),
+            on_failed=lambda s, d: lifecycle.on_delivery_failed(self.core, s, d),
+        )
+
+
+_STATUS = ((InvalidInput, 400), (NotAllowed, 403), (NotFound, 404), (SurveyClosed, 409))
+
+
+@web.middleware
+async def error_hook(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """The one top-level error hook: the core's errors become clear 4xx answers."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except CxbotError as exc:
+        status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
+        body: dict[str, object] = {"error": str(exc)}
+        if isinstance(exc, InvalidInput) and exc.field:
+            body["fields"] = [{"field": exc.field, "message": str(exc)}]
+        if status == 500:
+            logger.exception("request failed: %s", exc)
+        return web.json_response(body, status=status)
+
+
+async def prepare_database(core: Core) -> None:
+    """Mirror the config's accounts and the question catalogue into the database."""
+    async with core.sessions() as session, session.begin():
+        await feedback.sync_accounts(
+            session=session,
+            accounts=[
+                Account(
+                    key=a.key,
+                    name=a.name,
+                    tier=a.tier,
+                    segment=a.segment,
+                    locale=a.locale,
+                    timezone=a.timezone,
+                )
+                for a in core.config.accounts
+            ],
+        )
+        await feedback.ensure_question_versions(session=session, versions=_question_rows())
+
+
+def _question_rows() -> list[QuestionVersionRow]:
+    return [
+        QuestionVersionRow(
+            key=v.key,
+            metric=v.metric,
+            scale_min=v.scale_min,
+            scale_max=v.scale_max,
+            polarity=v.polarity,
+            detractor_max=v.detractor_max,
+            text=dict(v.text),
+            low_label=dict(v.low_label),
+            high_label=dict(v.high_label),
+        )
+        for v in questions.VERSIONS.values()
+    ]
+
+
+def build_app(
+    runtime: Runtime, *, api_token: str | None, background: bool = True
+) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_hook])
+    app[RUNTIME_KEY] = runtime
+    http_api.add_routes(app, core=runtime.core, api_token=api_token)
+    for adapter in runtime.adapters.values():
+        adapter.mount(app)
+    if background:
+        app.cleanup_ctx.append(_background)
+    else:
+        app.on_startup.append(lambda _app: prepare_database(runtime.core))
+    return app
+
+
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME_KEY]
+    await prepare_database(runtime.core)
+    tasks = [
+        asyncio.create_task(
+            run_periodically(
+                lambda: lifecycle.tick(runtime.core),
+                interval=runtime.tick_interval,
+                stop=runtime.stop,
+                name="scheduler",
+            )
+        ),
+        asyncio.create_task(runtime.worker().run(runtime.stop)),
+    ]
+    yield
+    runtime.stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for adapter in runtime.adapters.values():
+        await adapter.aclose()

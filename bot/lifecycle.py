@@ -1,0 +1,189 @@
+"""Moves surveys along on time: deliver when due, remind once, expire (SPEC §3.3).
+
+Each step only enqueues deliveries; the delivery worker makes the platform calls and
+reports back through `on_delivered` / `on_delivery_failed`, in the same transaction that
+marks the delivery done.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import programs, prompts
+from bot.config import ProgramConfig
+from bot.core import Core
+from bot.messages import MessageRef, SurveyClosedNotice
+from bot.programs import Suppression
+from bot.surveys import contact_locale, contact_tz
+from storage.models import Alert, Delivery, Survey, SurveyStatus
+from storage.queries import deliveries, feedback, surveys
+
+logger = logging.getLogger(__name__)
+
+PROMPT = "survey_prompt"
+REMINDER = "survey_reminder"
+SURVEY_UPDATE = "survey_update"
+ALERT = "alert"
+ALERT_UPDATE = "alert_update"
+
+
+async def enqueue_due(core: Core, *, limit: int = 500) -> int:
+    """Put every due survey in the delivery queue (once: the dedupe key sees to it)."""
+    now = core.now()
+    async with core.sessions() as session, session.begin():
+        due = await surveys.due_for_delivery(session=session, now=now, limit=limit)
+        for survey in due:
+            await _enqueue_prompt(core, session, survey, now, reminder=False)
+            survey.enqueued_at = now
+            session.add(survey)
+    return len(due)
+
+
+async def send_reminders(core: Core, *, limit: int = 500) -> int:
+    now = core.now()
+    async with core.sessions() as session, session.begin():
+        due = await surveys.due_for_reminder(session=session, now=now, limit=limit)
+        for survey in due:
+            await _enqueue_prompt(core, session, survey, now, reminder=True)
+            survey.reminded_at = now
+            session.add(survey)
+    return len(due)
+
+
+async def _enqueue_prompt(
+    core: Core, session: AsyncSession, survey: Survey, now: datetime, *, reminder: bool
+) -> None:
+    contact = await feedback.get_contact(session=session, contact_id=survey.contact_id)
+    interaction = await feedback.get_interaction(
+        session=session, interaction_id=survey.interaction_id
+    )
+    assert contact is not None and interaction is not None and survey.id is not None
+    target = prompts.target_for(contact=contact, interaction=interaction)
+    if target is None or contact.opted_out:
+        _suppress(survey, Suppression.NO_ROUTE if target is None else Suppression.OPTED_OUT)
+        return
+    message = prompts.survey_prompt(
+        survey=survey,
+        interaction=interaction,
+        target=target,
+        locale=contact_locale(core, contact),
+        vendor=core.config.vendor,
+        reminder=reminder,
+    )
+    purpose = REMINDER if reminder else PROMPT
+    await deliveries.enqueue(
+        session=session,
+        dedupe_key=f"survey:{survey.id}:{purpose}",
+        action="post",
+        purpose=purpose,
+        subject_id=survey.id,
+        message=message,
+        target=target,
+        now=now,
+    )
+
+
+def _suppress(survey: Survey, reason: Suppression) -> None:
+    survey.status = SurveyStatus.SUPPRESSED
+    survey.suppressed_reason = reason
+    logger.info("survey %s suppressed at delivery: %s", survey.id, reason)
+
+
+async def expire(core: Core, *, limit: int = 500) -> int:
+    """Close surveys whose time is up; unanswered ones show "this survey has closed"."""
+    now = core.now()
+    async with core.sessions() as session, session.begin():
+        due = await surveys.due_for_expiry(session=session, now=now, limit=limit)
+        for survey in due:
+            survey.closed_at = now
+            if survey.status == SurveyStatus.SENT:
+                survey.status = SurveyStatus.EXPIRED
+                await _replace_survey_messages(core, session, survey, now, "closed")
+            session.add(survey)
+    return len(due)
+
+
+async def _replace_survey_messages(
+    core: Core, session: AsyncSession, survey: Survey, now: datetime, state: str
+) -> None:
+    contact = await feedback.get_contact(session=session, contact_id=survey.contact_id)
+    assert contact is not None and survey.id is not None
+    notice = SurveyClosedNotice(survey_id=survey.id, locale=contact_locale(core, contact))
+    for name, ref in (("prompt", survey.message_ref), ("reminder", survey.reminder_ref)):
+        if ref is None:
+            continue
+        await deliveries.enqueue(
+            session=session,
+            dedupe_key=f"survey:{survey.id}:{name}:{state}",
+            action="update",
+            purpose=SURVEY_UPDATE,
+            subject_id=survey.id,
+            message=notice,
+            ref=MessageRef.model_validate(ref),
+            now=now,
+        )
+
+
+async def tick(core: Core) -> None:
+    """One round of the scheduler's survey work."""
+    await enqueue_due(core)
+    await send_reminders(core)
+    await expire(core)
+
+
+def program_of(core: Core, survey: Survey) -> ProgramConfig:
+    """The survey's program; one removed from the config since gets the defaults."""
+    found = next((p for p in core.config.programs if p.name == survey.program), None)
+    return found or ProgramConfig(name=survey.program, kinds=("_",), metric=survey.metric)
+
+
+async def on_delivered(
+    core: Core, session: AsyncSession, delivery: Delivery, ref: MessageRef | None
+) -> None:
+    """Record what a completed delivery means for its survey or alert."""
+    if delivery.subject_id is None or ref is None:
+        return
+    if delivery.purpose == PROMPT:
+        await _mark_sent(core, session, delivery.subject_id, ref)
+    elif delivery.purpose == REMINDER:
+        survey = await session.get(Survey, delivery.subject_id)
+        if survey is not None:
+            survey.reminder_ref = ref.model_dump(mode="json")
+            session.add(survey)
+    elif delivery.purpose == ALERT:
+        alert = await session.get(Alert, delivery.subject_id)
+        if alert is not None:
+            alert.message_ref = ref.model_dump(mode="json")
+            session.add(alert)
+
+
+async def _mark_sent(core: Core, session: AsyncSession, survey_id: int, ref: MessageRef) -> None:
+    survey = await session.get(Survey, survey_id)
+    if survey is None or survey.status != SurveyStatus.SCHEDULED:
+        return
+    contact = await feedback.get_contact(session=session, contact_id=survey.contact_id)
+    assert contact is not None
+    program = program_of(core, survey)
+    sent_at = core.now()
+    survey.status = SurveyStatus.SENT
+    survey.sent_at = sent_at
+    survey.message_ref = ref.model_dump(mode="json")
+    survey.expires_at = programs.expires_at(sent_at=sent_at, program=program)
+    survey.remind_at = programs.reminder_time(
+        sent_at=sent_at, program=program, tz=contact_tz(core, contact)
+    )
+    session.add(survey)
+
+
+async def on_delivery_failed(core: Core, session: AsyncSession, delivery: Delivery) -> None:
+    """A survey that could not be delivered at all is suppressed as `no_route`, so that it
+    shows in the figures as not asked instead of hanging as scheduled."""
+    if delivery.purpose != PROMPT or delivery.subject_id is None:
+        return
+    survey = await session.get(Survey, delivery.subject_id)
+    if survey is not None and survey.status == SurveyStatus.SCHEDULED:
+        _suppress(survey, Suppression.NO_ROUTE)
+        session.add(survey)

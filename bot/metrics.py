@@ -1,0 +1,67 @@
+"""Prometheus text for /metrics: counts read from the database on each scrape, so every
+replica reports the same shared state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from bot.core import Core
+from storage.queries import stats
+
+
+class _Snapshot(Collector):
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._families
+
+
+def _family(name: str, doc: str, label: str, values: dict[str, int]) -> Metric:
+    family = GaugeMetricFamily(name, doc, labels=[label])
+    for key, count in sorted(values.items()):
+        family.add_metric([key], count)
+    return family
+
+
+async def render_metrics(core: Core) -> bytes:
+    async with core.sessions() as session:
+        families = [
+            _family(
+                "cxbot_surveys",
+                "Surveys by status.",
+                "status",
+                await stats.surveys_by_status(session=session),
+            ),
+            _family(
+                "cxbot_surveys_suppressed",
+                "Suppressed surveys by reason.",
+                "reason",
+                await stats.surveys_suppressed_by_reason(session=session),
+            ),
+            _family(
+                "cxbot_responses",
+                "Responses by metric.",
+                "metric",
+                await stats.responses_by_metric(session=session),
+            ),
+            _family(
+                "cxbot_deliveries",
+                "Delivery queue items by status.",
+                "status",
+                await stats.deliveries_by_status(session=session),
+            ),
+            _family(
+                "cxbot_alerts",
+                "Detractor alerts by status.",
+                "status",
+                await stats.alerts_by_status(session=session),
+            ),
+        ]
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Snapshot(families))
+    return generate_latest(registry)

@@ -1,0 +1,57 @@
+"""Settings from the environment: secrets and addresses only (SPEC §4); the rest lives in
+the config file. Built by `build_settings`, never at import time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./cxbot.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, case_sensitive=True)
+
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, alias="CXBOT_DATABASE_URL")
+    config_path: Path = Field(default=Path("./cxbot.yaml"), alias="CXBOT_CONFIG")
+    host: str = Field(default="127.0.0.1", alias="CXBOT_HOST")
+    port: int = Field(default=3978, ge=0, le=65535, alias="CXBOT_PORT")
+    api_token: SecretStr | None = Field(default=None, alias="CXBOT_API_TOKEN")
+    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    microsoft_app_id: str | None = Field(default=None, alias="MICROSOFT_APP_ID")
+    microsoft_app_password: SecretStr | None = Field(default=None, alias="MICROSOFT_APP_PASSWORD")
+    microsoft_app_tenant_id: str | None = Field(default=None, alias="MICROSOFT_APP_TENANT_ID")
+    microsoft_app_type: str = Field(default="MultiTenant", alias="MICROSOFT_APP_TYPE")
+    teams_dev: bool = Field(default=False, alias="CXBOT_TEAMS_DEV")
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.microsoft_app_id) or self.teams_dev
+
+
+def build_settings(environ: Mapping[str, str]) -> Settings:
+    """Read settings from `environ` (pass `os.environ`); refuse insecure combinations."""
+    values = {k: v for k, v in environ.items() if v != ""}
+    try:
+        settings = Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"environment: {problems}") from None
+    if settings.slack_bot_token and not settings.slack_signing_secret:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: refusing to accept "
+            "unsigned Slack requests"
+        )
+    return settings

@@ -1,0 +1,286 @@
+"""The durable delivery queue (SPEC §5): enqueue, claim atomically, settle.
+
+Every outbound platform call is a `Delivery` row. Workers claim rows with a lease, so that an
+item whose worker died is claimed again once the lease runs out, and settle them only while
+they still hold that lease. `channel_pacing` keeps one shared "next free" instant per
+channel, so that every replica together posts at most one message per channel per pace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import exists, func, or_, update
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from bot.messages import MESSAGE_ADAPTER, Message, MessageRef, Target
+from storage.models import ChannelPacing, Delivery, DeliveryStatus
+from storage.queries.upsert import insert_ignore
+
+# Slack allows about one message per second per channel.
+DEFAULT_PACE = timedelta(seconds=1)
+_MAX_ERROR = 1000  # the width of `deliveries.last_error`
+_MAX_KEY = 200  # the width of `deliveries.dedupe_key`
+
+
+@dataclass(frozen=True)
+class Payload:
+    """What a delivery row says to do, rebuilt from its stored JSON."""
+
+    message: Message
+    target: Target | None
+    ref: MessageRef | None
+
+
+async def enqueue(
+    *,
+    session: AsyncSession,
+    dedupe_key: str,
+    action: Literal["post", "update"],
+    purpose: str,
+    subject_id: int | None,
+    message: Message,
+    target: Target | None = None,
+    ref: MessageRef | None = None,
+    now: datetime,
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue one platform call; True if it is new, False if `dedupe_key` was already queued."""
+    platform, channel_key = _route(action=action, target=target, ref=ref)
+    if len(dedupe_key) > _MAX_KEY:
+        raise ValueError(f"dedupe_key is longer than {_MAX_KEY} characters")
+    payload = {
+        "target": target.model_dump(mode="json") if target else None,
+        "ref": ref.model_dump(mode="json") if ref else None,
+        "message": MESSAGE_ADAPTER.dump_python(message, mode="json"),
+    }
+    values: dict[str, Any] = {
+        "dedupe_key": dedupe_key,
+        "platform": platform,
+        "channel_key": channel_key,
+        "action": action,
+        "purpose": purpose,
+        "subject_id": subject_id,
+        "payload": payload,
+        "status": DeliveryStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": not_before or now,
+        "created_at": now,
+    }
+    statement = insert_ignore(session, Delivery, values).returning(col(Delivery.id))
+    return (await session.exec(statement)).first() is not None
+
+
+def _route(
+    *, action: str, target: Target | None, ref: MessageRef | None
+) -> tuple[str, str]:
+    if action == "post":
+        if target is None:
+            raise ValueError("a post delivery needs a target")
+        return target.platform, target.channel_key
+    if action == "update":
+        if ref is None:
+            raise ValueError("an update delivery needs a message ref")
+        return ref.platform, f"{ref.platform}:{ref.channel_id}"
+    raise ValueError(f"unknown delivery action {action!r}")
+
+
+def payload_of(delivery: Delivery) -> Payload:
+    """The stored call; raises pydantic's ValidationError if the JSON no longer fits."""
+    data = delivery.payload
+    return Payload(
+        message=MESSAGE_ADAPTER.validate_python(data["message"]),
+        target=Target.model_validate(data["target"]) if data.get("target") else None,
+        ref=MessageRef.model_validate(data["ref"]) if data.get("ref") else None,
+    )
+
+
+async def claim(
+    *,
+    session: AsyncSession,
+    worker_id: str,
+    now: datetime,
+    lease: timedelta,
+    pace: timedelta | Mapping[str, timedelta],
+    limit: int,
+) -> list[Delivery]:
+    """Lease up to `limit` due items, oldest first, at most one per free channel.
+
+    `pace` may be one interval for every platform or one per platform (others get
+    `DEFAULT_PACE`). The items are leased when the caller commits; commit promptly, because
+    on PostgreSQL the candidate rows stay locked until then.
+    """
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    candidates = (await session.exec(_candidates(now=now, limit=limit, postgres=postgres))).all()
+    # Reserve channels in one global order so two workers never wait on each other's
+    # pacing rows in opposite orders (a deadlock on PostgreSQL).
+    claimed_ids: set[int | None] = set()
+    for delivery in sorted(candidates, key=lambda d: d.channel_key):
+        until = now + _pace_for(pace, delivery.platform)
+        if await _reserve_channel(session, delivery.channel_key, now=now, until=until):
+            claimed_ids.add(delivery.id)
+    claimed = [d for d in candidates if d.id in claimed_ids]
+    for delivery in claimed:
+        delivery.lease_owner = worker_id
+        delivery.lease_until = now + lease
+        session.add(delivery)
+    await session.flush()
+    return claimed
+
+
+def _pace_for(pace: timedelta | Mapping[str, timedelta], platform: str) -> timedelta:
+    return pace if isinstance(pace, timedelta) else pace.get(platform, DEFAULT_PACE)
+
+
+def _candidates(*, now: datetime, limit: int, postgres: bool) -> SelectOfScalar[Delivery]:
+    """The oldest claimable item of each channel that is free now.
+
+    Taking only each channel's oldest item keeps a channel's messages in order, and keeps one
+    busy channel's backlog from filling the whole batch while other channels wait.
+    """
+    due = (
+        col(Delivery.status) == DeliveryStatus.PENDING,
+        col(Delivery.next_attempt_at) <= now,
+        or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
+    )
+    busy = exists().where(
+        col(ChannelPacing.channel_key) == col(Delivery.channel_key),
+        col(ChannelPacing.next_free_at) > now,
+    )
+    rank = func.row_number().over(partition_by=col(Delivery.channel_key), order_by=col(Delivery.id))
+    ranked = sa_select(col(Delivery.id).label("id"), rank.label("rank")).where(*due, ~busy)
+    firsts = sa_select(ranked.subquery().c.id).where(ranked.subquery().c.rank == 1)
+    statement = (
+        select(Delivery)
+        .where(col(Delivery.id).in_(firsts), *due)
+        .order_by(col(Delivery.id))
+        .limit(limit)
+    )
+    # SKIP LOCKED: a row another worker is claiming right now is simply not ours. SQLite needs
+    # nothing here: its transactions begin IMMEDIATE, so a claim there is already exclusive.
+    return statement.with_for_update(skip_locked=True) if postgres else statement
+
+
+async def _reserve_channel(
+    session: AsyncSession, channel_key: str, *, now: datetime, until: datetime
+) -> bool:
+    """Take the channel's next slot, or report that another claim already has it."""
+    moved = await session.exec(
+        update(ChannelPacing)
+        .where(
+            col(ChannelPacing.channel_key) == channel_key,
+            col(ChannelPacing.next_free_at) <= now,
+        )
+        .values(next_free_at=until)
+        .returning(col(ChannelPacing.channel_key))
+    )
+    if moved.first() is not None:
+        return True
+    # No row, or a busy one: the insert only wins for a channel nobody has paced yet (and
+    # waits for a concurrent inserter on PostgreSQL, then loses to it).
+    values = {"channel_key": channel_key, "next_free_at": until}
+    inserted = await session.exec(
+        insert_ignore(session, ChannelPacing, values).returning(col(ChannelPacing.channel_key))
+    )
+    return inserted.first() is not None
+
+
+async def complete(
+    *,
+    session: AsyncSession,
+    delivery: Delivery,
+    worker_id: str,
+    result: dict[str, Any] | None,
+    now: datetime,
+) -> bool:
+    """Mark done; False (and nothing changed) if `worker_id` no longer holds the lease."""
+    values = {"status": DeliveryStatus.DONE, "result": result, "done_at": now}
+    return await _settle(session, delivery, worker_id, values)
+
+
+async def reschedule(
+    *,
+    session: AsyncSession,
+    delivery: Delivery,
+    worker_id: str,
+    error: str,
+    at: datetime,
+    now: datetime,
+    hold_channel_until: datetime | None,
+    result: dict[str, Any] | None = None,
+) -> bool:
+    """Count a failed attempt and try again at `at`.
+
+    `hold_channel_until` (a platform's Retry-After) holds every item of the channel, not just
+    this one. `result` records a platform call that did succeed when only the follow-up
+    failed, so that the retry does not post the message a second time.
+    """
+    values: dict[str, Any] = {"next_attempt_at": at, "last_error": error[:_MAX_ERROR]}
+    if result is not None:
+        values["result"] = result
+    settled = await _settle(session, delivery, worker_id, values)
+    if settled and hold_channel_until is not None:
+        await _hold_channel(session, delivery.channel_key, until=hold_channel_until)
+    return settled
+
+
+async def fail(
+    *, session: AsyncSession, delivery: Delivery, worker_id: str, error: str, now: datetime
+) -> bool:
+    """Give up: the row stays as a dead letter with its error, for inspection."""
+    values = {"status": DeliveryStatus.FAILED, "last_error": error[:_MAX_ERROR], "done_at": now}
+    return await _settle(session, delivery, worker_id, values)
+
+
+async def _settle(
+    session: AsyncSession, delivery: Delivery, worker_id: str, values: dict[str, Any]
+) -> bool:
+    """Record an attempt's outcome and release the lease, only if `worker_id` still holds it.
+
+    A worker whose lease ran out and was taken over must not overwrite the new owner's work.
+    The `delivery` object itself is left as it was claimed.
+    """
+    statement = (
+        update(Delivery)
+        .where(
+            col(Delivery.id) == delivery.id,
+            col(Delivery.status) == DeliveryStatus.PENDING,
+            col(Delivery.lease_owner) == worker_id,
+        )
+        .values(attempts=col(Delivery.attempts) + 1, lease_owner=None, lease_until=None, **values)
+        .returning(col(Delivery.id))
+        .execution_options(synchronize_session=False)
+    )
+    return (await session.exec(statement)).first() is not None
+
+
+async def _hold_channel(session: AsyncSession, channel_key: str, *, until: datetime) -> None:
+    """Push the channel's next free instant to `until`, never pull it earlier."""
+    values = {"channel_key": channel_key, "next_free_at": until}
+    await session.exec(insert_ignore(session, ChannelPacing, values))
+    await session.exec(
+        update(ChannelPacing)
+        .where(
+            col(ChannelPacing.channel_key) == channel_key,
+            col(ChannelPacing.next_free_at) < until,
+        )
+        .values(next_free_at=until)
+    )
+
+
+async def pending_counts(*, session: AsyncSession) -> dict[str, int]:
+    """Items per status (every status present, zeros included), for /metrics."""
+    rows: Sequence[tuple[str, int]] = (
+        await session.exec(
+            select(Delivery.status, func.count()).group_by(col(Delivery.status))
+        )
+    ).all()
+    counts = {status.value: 0 for status in DeliveryStatus}
+    counts.update({status: count for status, count in rows})
+    return counts
