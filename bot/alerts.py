@@ -66,7 +66,7 @@ async def on_answer(
         at=now,
         detail={"score": response.score},
     )
-    await refresh_card(core, session, alert, now)
+    await refresh_card(core, session, alert, now, cause=f"score{response.revision}")
     return alert.id
 
 
@@ -76,7 +76,7 @@ async def on_reasons(
     assert survey.id is not None
     alert = await alert_rows.alert_for_survey(session=session, survey_id=survey.id)
     if alert is not None:
-        await refresh_card(core, session, alert, now)
+        await refresh_card(core, session, alert, now, cause="reasons")
 
 
 async def card(core: Core, session: AsyncSession, alert: Alert) -> AlertCard:
@@ -146,14 +146,17 @@ async def _post_card(core: Core, session: AsyncSession, alert: Alert, now: datet
     )
 
 
-async def refresh_card(core: Core, session: AsyncSession, alert: Alert, now: datetime) -> None:
-    """Show the alert's new state in its message; it is posted first if it never was."""
+async def refresh_card(
+    core: Core, session: AsyncSession, alert: Alert, now: datetime, *, cause: str
+) -> None:
+    """Show the alert's new state in its message; it is posted first if it never was.
+    `cause` names the change, so two changes in the same instant are two updates."""
     if alert.message_ref is None:
         await _post_card(core, session, alert, now)
         return
     await deliveries.enqueue(
         session=session,
-        dedupe_key=f"alert:{alert.id}:update:{now.timestamp()}",
+        dedupe_key=f"alert:{alert.id}:update:{cause}:{now.timestamp()}",
         action="update",
         purpose="alert_update",
         subject_id=alert.id,
@@ -226,5 +229,5 @@ async def _transition(
                 at=now,
                 detail=detail,
             )
-            await refresh_card(core, session, alert, now)
+            await refresh_card(core, session, alert, now, cause=action)
     return alert

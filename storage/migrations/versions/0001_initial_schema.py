@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 04:34:51.797268
+Create Date: 2026-11-22 04:41:15.046492
 """
 
 from __future__ import annotations
@@ -261,6 +261,7 @@ def upgrade() -> None:
         ),
         sa.Column("answered_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("changed_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revision", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_key"],
             ["accounts.key"],

@@ -1,0 +1,107 @@
+"""The `cxbot` command line (SPEC §4). User-facing output is printed here and only here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+from aiohttp import web
+
+from bot.config import Config, load_config
+from bot.core import Core
+from bot.errors import CxbotError
+from bot.settings import Settings, build_settings
+from storage.engine import create_engine, session_factory
+from storage.migrate import ensure_migrated, upgrade
+
+logger = logging.getLogger(__name__)
+
+
+class Context:
+    """Settings and config, read once per command, lazily (some commands need neither)."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = build_settings(os.environ)
+        return self._settings
+
+    def config(self) -> Config:
+        return load_config(self.settings.config_path)
+
+
+pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+def fail(message: str) -> None:
+    click.echo(f"cxbot: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
+def main(verbose: bool) -> None:
+    """cxbot: customer feedback in Slack and Microsoft Teams."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@pass_context
+def migrate(ctx: Context) -> None:
+    """Create or upgrade the database schema."""
+    try:
+        upgrade(ctx.settings.database_url)
+    except CxbotError as exc:
+        fail(str(exc))
+    click.echo(f"database is up to date ({_safe_url(ctx.settings.database_url)})")
+
+
+@main.command()
+@pass_context
+def serve(ctx: Context) -> None:
+    """Run the bot: HTTP API, chat adapters, scheduler and delivery worker."""
+    from bot.serve import build_runtime
+
+    try:
+        settings, config = ctx.settings, ctx.config()
+        asyncio.run(_check_schema(settings.database_url))
+        engine = create_engine(settings.database_url)
+        core = Core(sessions=session_factory(engine), config=config)
+        app = build_runtime(core=core, settings=settings)
+    except CxbotError as exc:
+        fail(str(exc))
+    click.echo(f"cxbot listening on http://{settings.host}:{settings.port}")
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
+
+
+async def _check_schema(url: str) -> None:
+    # Its own engine: connections must not outlive the event loop that opened them.
+    engine = create_engine(url)
+    try:
+        await ensure_migrated(engine)
+    finally:
+        await engine.dispose()
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def run() -> None:
+    main()
+
+
+if __name__ == "__main__":
+    run()

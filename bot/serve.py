@@ -1,0 +1,33 @@
+"""Builds the running bot for `cxbot serve` from settings and config."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from bot.app import Runtime, build_app
+from bot.core import Core
+from bot.messages import ChatAdapter
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def chat_adapters(core: Core, settings: Settings) -> dict[str, ChatAdapter]:
+    """Every chat adapter the environment enables (SPEC §4)."""
+    adapters: dict[str, ChatAdapter] = {}
+    if not adapters:
+        logger.warning(
+            "no chat platform is configured (set SLACK_BOT_TOKEN or MICROSOFT_APP_ID): "
+            "serving the HTTP API only; surveys wait in the queue until a platform is enabled"
+        )
+    return adapters
+
+
+def build_runtime(*, core: Core, settings: Settings) -> web.Application:
+    runtime = Runtime(core=core, adapters=chat_adapters(core, settings))
+    if settings.api_token is None:
+        logger.warning("CXBOT_API_TOKEN is not set: POST /api/v1/interactions refuses every call")
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    return build_app(runtime, api_token=token)
