@@ -123,7 +123,9 @@ async def test_someone_else_cannot_answer(world: World) -> None:
     survey = await sent_survey(world)
     stranger = PersonRef(platform="slack", user_id="UOTHER")
     with pytest.raises(NotYourSurvey) as caught:
-        await answers.record_answer(world.core, survey_id=survey.id or 0, score=7, respondent=stranger)
+        await answers.record_answer(
+            world.core, survey_id=survey.id or 0, score=7, respondent=stranger
+        )
     assert caught.value.contact_user_id == "UCUST"
     assert await count(world, Response) == 0
 
@@ -131,7 +133,9 @@ async def test_someone_else_cannot_answer(world: World) -> None:
 async def test_out_of_scale_score_is_refused(world: World) -> None:
     survey = await sent_survey(world)
     with pytest.raises(InvalidInput):
-        await answers.record_answer(world.core, survey_id=survey.id or 0, score=8, respondent=CUSTOMER)
+        await answers.record_answer(
+            world.core, survey_id=survey.id or 0, score=8, respondent=CUSTOMER
+        )
     assert await count(world, Response) == 0
 
 
@@ -150,7 +154,9 @@ async def test_one_reminder_then_expiry_closes_the_buttons(world: World) -> None
     assert {u.ref.message_id for u in closed} == {p.ref.message_id for p in reminders}
     assert (await only_survey(world)).status == "expired"
     with pytest.raises(SurveyClosed):
-        await answers.record_answer(world.core, survey_id=survey.id or 0, score=5, respondent=CUSTOMER)
+        await answers.record_answer(
+            world.core, survey_id=survey.id or 0, score=5, respondent=CUSTOMER
+        )
 
 
 async def test_open_survey_and_cooldown_suppress_with_reasons(world: World) -> None:
@@ -176,8 +182,13 @@ async def only_survey_of(world: World, external_id: str) -> Survey:
 
 async def test_contact_without_platform_id_is_not_routable(world: World) -> None:
     item = interaction("T-9", occurred_at=world.clock()).model_copy(
-        update={"contacts": (interaction("x", occurred_at=world.clock()).contacts[0].model_copy(
-            update={"platform": None, "user_id": None, "email": "a@example.com"}),)}
+        update={
+            "contacts": (
+                interaction("x", occurred_at=world.clock())
+                .contacts[0]
+                .model_copy(update={"platform": None, "user_id": None, "email": "a@example.com"}),
+            )
+        }
     )
     [logged] = await surveys.log_interactions(world.core, [item])
     assert (logged.surveys[0].status, logged.surveys[0].reason) == ("suppressed", "no_route")
@@ -222,7 +233,10 @@ async def test_reasons_and_comment_reach_the_alert(world: World) -> None:
     await world.run()
     await answers.record_answer(world.core, survey_id=sid, score=1, respondent=CUSTOMER)
     await answers.record_reasons(
-        world.core, survey_id=sid, respondent=CUSTOMER, reasons=["speed", "speed"],
+        world.core,
+        survey_id=sid,
+        respondent=CUSTOMER,
+        reasons=["speed", "speed"],
         comment="  <!channel> too slow  ",
     )
     await world.run()

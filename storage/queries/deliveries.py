@@ -225,7 +225,7 @@ async def reschedule(
     if result is not None:
         values["result"] = result
     settled = await _settle(session, delivery, worker_id, values)
-    if False:
+    if settled and hold_channel_until is not None:
         await _hold_channel(session, delivery.channel_key, until=hold_channel_until)
     return settled
 

@@ -23,7 +23,7 @@ async def ensure_question_versions(
 ) -> None:
     """Store question versions that are not stored yet; a stored version never changes."""
     for version in versions:
-        await session.execute(insert_ignore(session, QuestionVersionRow, version.model_dump()))
+        await session.exec(insert_ignore(session, QuestionVersionRow, version.model_dump()))
 
 
 async def find_contact(
@@ -56,7 +56,7 @@ async def insert_interaction(
     *, session: AsyncSession, values: dict[str, Any]
 ) -> tuple[Interaction, bool]:
     """Insert unless (source, external_id) exists; return the row and whether it is new."""
-    result = await session.execute(
+    result = await session.exec(
         insert_ignore(session, Interaction, values).returning(col(Interaction.id))
     )
     created = result.scalar_one_or_none() is not None
@@ -73,7 +73,7 @@ async def link_contacts(
     *, session: AsyncSession, interaction_id: int, contact_ids: Iterable[int]
 ) -> None:
     for contact_id in set(contact_ids):
-        await session.execute(
+        await session.exec(
             insert_ignore(
                 session,
                 InteractionContact,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, text
+from sqlalchemy import func, literal
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -10,7 +10,7 @@ from storage.models import Alert, Delivery, Response, Survey
 
 
 async def ping(*, session: AsyncSession) -> None:
-    await session.execute(text("SELECT 1"))
+    await session.exec(select(literal(1)))
 
 
 async def surveys_by_status(*, session: AsyncSession) -> dict[str, int]:
