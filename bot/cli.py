@@ -6,10 +6,10 @@ import asyncio
 import logging
 import os
 import sys
-from pathlib import Path
 
 import click
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Config, load_config
 from bot.core import Core
@@ -80,6 +80,8 @@ def serve(ctx: Context) -> None:
         app = build_runtime(core=core, settings=settings)
     except CxbotError as exc:
         fail(str(exc))
+    except (SQLAlchemyError, OSError) as exc:
+        fail(f"cannot reach the database {_safe_url(settings.database_url)}: {exc}")
     click.echo(f"cxbot listening on http://{settings.host}:{settings.port}")
     web.run_app(app, host=settings.host, port=settings.port, print=None)
 

@@ -148,7 +148,7 @@ class DeliveryWorker:
             await self._complete(delivery, ref)
 
     async def _call(self, adapter: ChatAdapter, delivery: Delivery, payload: Payload) -> MessageRef:
-        if False:
+        if delivery.result is not None:
             # The platform call succeeded in an earlier attempt; only the follow-up failed.
             return MessageRef.model_validate(delivery.result)
         if payload.ref is not None:

@@ -322,6 +322,16 @@ async def test_pacing_sends_one_per_channel_per_interval(
     assert [t for t in texts(adapter) if t.startswith("a")] == ["a1", "a2", "a3"]
 
 
+async def test_a_busy_channel_does_not_starve_the_others(
+    sessions: Sessions, clock: FrozenClock, adapter: RecordingAdapter
+) -> None:
+    for n in range(5):
+        await enqueue(sessions, clock, f"busy{n}", channel="BUSY")
+    await enqueue(sessions, clock, "quiet", channel="QUIET")
+    assert await make_worker(sessions, adapter, clock, batch=2).run_once() == 2
+    assert sorted(texts(adapter)) == ["busy0", "quiet"]
+
+
 async def test_pace_per_platform(sessions: Sessions, clock: FrozenClock) -> None:
     for key in ("s1", "s2"):
         await enqueue(sessions, clock, key, platform="slack")
@@ -374,6 +384,27 @@ async def test_items_of_a_dead_worker_are_taken_over_after_the_lease(
         await engine.dispose()
     assert sorted(texts(adapter)) == ["k0", "k1", "k2"]
     assert {r.status for r in (await rows(sessions)).values()} == {DeliveryStatus.DONE}
+
+
+async def test_an_item_whose_lease_ran_out_mid_batch_is_not_sent(
+    sessions: Sessions, clock: FrozenClock
+) -> None:
+    @dataclass
+    class Slow(RecordingAdapter):
+        async def post(self, target: Target, message: Message) -> MessageRef:
+            clock.advance(timedelta(seconds=61))  # a very slow platform call
+            return await super().post(target, message)
+
+    adapter = Slow()
+    await enqueue(sessions, clock, "k0", channel="C0")
+    await enqueue(sessions, clock, "k1", channel="C1")
+    worker = make_worker(sessions, adapter, clock, lease=timedelta(seconds=60))
+    assert await worker.run_once() == 1
+    assert texts(adapter) == ["k0"]
+    k1 = (await rows(sessions))["k1"]
+    assert (k1.status, k1.attempts) == (DeliveryStatus.PENDING, 0)
+    assert await worker.run_once() == 1
+    assert texts(adapter) == ["k0", "k1"]
 
 
 async def test_late_outcome_from_an_expired_lease_changes_nothing(

@@ -1,0 +1,180 @@
+"""CSV in and out: the interactions import and formula-safe exports.
+
+Interactions CSV (`cxbot import`), one interaction and one contact per row, UTF-8 (a BOM is
+fine), a header row naming the columns in any order:
+
+| column | required | meaning |
+|---|---|---|
+| `source` | yes | system the interaction comes from (`zendesk`, `crm`, ...) |
+| `external_id` | yes | its id there; `source` + `external_id` is the idempotency key |
+| `account` | yes | account key from the config file |
+| `kind` | yes | `support_ticket`, `meeting`, ... (programs pick the question by kind) |
+| `occurred_at` | yes | ISO 8601 with a UTC offset: `2025-03-05T10:00:00+02:00` or `...Z` |
+| `contact_platform` | | `slack` or `teams` (needed with `contact_user_id`) |
+| `contact_user_id` | | the contact's user id on that platform |
+| `contact_name`, `contact_email` | | the contact's name and e-mail |
+| `contact_locale`, `contact_timezone` | | `en` / `fi`; an IANA zone such as `Europe/Helsinki` |
+| `contact_role` | | `decision_maker`, `buyer`, `end_user` (default) |
+| `channel_platform`, `channel_id`, `thread_id` | | where it happened in chat, if it did |
+| `owner`, `journey_stage`, `note` | | internal owner, journey stage, free note |
+
+Every column must be in the header (the optional ones may be left out); an unknown or repeated
+column is an error for the whole file, so that a typo never drops data silently. Blank cells
+are absent values. Rows are numbered as a spreadsheet shows them: the header is row 1; blank
+rows are skipped. A row without a contact platform id or e-mail is stored, but its contact
+cannot be asked (the survey is suppressed as `no_route`).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TextIO
+
+from pydantic import ValidationError
+
+from bot.errors import InvalidInput
+from bot.schemas import InteractionCreate
+
+REQUIRED = ("source", "external_id", "account", "kind", "occurred_at")
+_CONTACT = ("platform", "user_id", "name", "email", "locale", "timezone", "role")
+_WHERE = {"channel_platform": "platform", "channel_id": "channel_id", "thread_id": "thread_id"}
+_OPTIONAL = ("owner", "journey_stage", "note")
+COLUMNS = (
+    *REQUIRED,
+    *(f"contact_{name}" for name in _CONTACT),
+    *_WHERE,
+    *_OPTIONAL,
+)
+# OWASP "CSV Injection": a cell starting with one of these is a formula to a spreadsheet.
+# Line feed is not on OWASP's list, but some spreadsheets trim it and then read a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+_NO_CONTACT = "the row has no contact: fill contact_platform and contact_user_id, or contact_email"
+
+FieldErrors = list[dict[str, str]]
+ParsedRow = tuple[int, InteractionCreate | FieldErrors]
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def neutralise(cell: object) -> str:
+    """The cell as text a spreadsheet shows as text: formulas get a leading `'`.
+
+    Numbers (not strings that look like numbers) stay numbers, so a score of -5 or an NPS of
+    -20 is still a number in the sheet."""
+    if cell is None:
+        return ""
+    if isinstance(cell, int | float | Decimal) and not isinstance(cell, bool):
+        return str(cell)
+    text = _as_text(cell)
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
+def _as_text(cell: object) -> str:
+    if isinstance(cell, datetime | date):
+        return cell.isoformat()
+    if isinstance(cell, list | tuple):
+        return ";".join(_as_text(part) for part in cell)
+    return str(cell)
+
+
+def write_csv(
+    rows: Iterable[Mapping[str, object]],
+    columns: Sequence[str],
+    stream: TextIO,
+    *,
+    header: bool = True,
+) -> int:
+    """Write `rows` (only `columns`, in that order) with every cell neutralised; returns the
+    number of rows written. Open files with `newline=""`, as the csv module asks."""
+    writer = csv.writer(stream)
+    if header:
+        writer.writerow([neutralise(c) for c in columns])
+    count = 0
+    for row in rows:
+        writer.writerow([neutralise(row.get(column)) for column in columns])
+        count += 1
+    return count
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def parse_interactions_csv(stream: TextIO) -> Iterator[ParsedRow]:
+    """Check the header now (raising `InvalidInput` for the whole file), then yield
+    (row number, interaction or field errors) for each non-blank row.
+
+    Reading may still raise `csv.Error` or `UnicodeDecodeError` on a broken file; run
+    `count_rows` first to find those before anything is imported."""
+    reader = csv.reader(stream)
+    header = _check_header(next(reader, None))
+    return _parse_rows(reader, header)
+
+
+def count_rows(stream: TextIO) -> int:
+    """The number of non-blank data rows (header excluded); reads the whole stream."""
+    return sum(1 for cells in csv.reader(stream) if not _is_blank(cells)) - 1
+
+
+def _check_header(header: list[str] | None) -> list[str]:
+    if header is None or _is_blank(header):
+        raise InvalidInput("the file is empty: the first row must name the columns")
+    names = [name.strip() for name in header]
+    problems = [f"missing column {name}" for name in REQUIRED if name not in names]
+    problems += [f"unknown column {name!r}" for name in names if name not in COLUMNS]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    problems += [f"column {name} is repeated" for name in repeated]
+    if problems:
+        raise InvalidInput("; ".join(problems) + f" (the columns are: {', '.join(COLUMNS)})")
+    return names
+
+
+def _parse_rows(reader: Iterator[list[str]], header: list[str]) -> Iterator[ParsedRow]:
+    # Records, not physical lines (reader.line_num): a quoted cell may span several lines,
+    # but a spreadsheet shows it as one row. The header is row 1.
+    for number, cells in enumerate(reader, start=2):
+        if not _is_blank(cells):
+            yield number, _parse_row(header, cells)
+
+
+def _is_blank(cells: Sequence[str]) -> bool:
+    return not any(cell.strip() for cell in cells)
+
+
+def _parse_row(header: list[str], cells: list[str]) -> InteractionCreate | FieldErrors:
+    if len(cells) > len(header):
+        return [{"field": "(row)", "message": f"{len(cells)} cells but {len(header)} columns"}]
+    values = {name: cell.strip() for name, cell in zip(header, cells, strict=False) if cell.strip()}
+    try:
+        return InteractionCreate.model_validate(_interaction_data(values))
+    except ValidationError as exc:
+        return [_field_error(error) for error in exc.errors(include_url=False, include_input=False)]
+
+
+def _interaction_data(values: Mapping[str, str]) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        name: values[name] for name in (*REQUIRED, *_OPTIONAL) if name in values
+    }
+    contact = {name: values[f"contact_{name}"] for name in _CONTACT if f"contact_{name}" in values}
+    data["contacts"] = [contact] if contact else []
+    where = {field: values[column] for column, field in _WHERE.items() if column in values}
+    if where:
+        data["where"] = where
+    return data
+
+
+def _field_error(error: Any) -> dict[str, str]:
+    """A pydantic error named by the CSV column it is about, not by the model's field path."""
+    loc = tuple(error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if loc[:1] == ("contacts",):
+        if len(loc) == 1:
+            return {"field": "contact", "message": _NO_CONTACT}
+        return {"field": f"contact_{loc[-1]}" if len(loc) > 2 else "contact", "message": message}
+    if loc[:1] == ("where",):
+        column = next((c for c, f in _WHERE.items() if len(loc) > 1 and f == loc[1]), "channel")
+        return {"field": column, "message": message}
+    return {"field": ".".join(str(part) for part in loc) or "(row)", "message": message}

@@ -1,0 +1,211 @@
+"""Report aggregates over responses, surveys and alerts: GROUP BY in SQL, never row loops.
+
+`histograms` returns score histograms ({score: count}) per group, which `bot.scoring` turns
+into figures; `sent_counts` gives the denominators of response rates. Grouping by week uses
+ISO weeks in a given time zone: the week boundaries are computed here in Python (time zone
+rules are not portable SQL) and the rows are bucketed with a plain `CASE` over the timestamp,
+which SQLite and PostgreSQL run alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, case, func, label, literal
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import Mapped
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Alert, AlertStatus, Interaction, Response, Survey, SurveyStatus
+
+GroupBy = Literal["account", "kind", "week", "total"]
+
+TOTAL = "total"
+MAX_WEEKS = 60  # one CASE branch per week: keep the statement small
+UTC_ZONE = ZoneInfo("UTC")
+SENT_STATUSES = (SurveyStatus.SENT, SurveyStatus.ANSWERED, SurveyStatus.EXPIRED)
+UNRESOLVED = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
+
+
+@dataclass(frozen=True)
+class Week:
+    """One ISO week in a time zone: `[start, end)` as UTC instants, labelled "2026-W47"."""
+
+    label: str
+    start: datetime
+    end: datetime
+
+
+def _local_midnight_utc(day: Any, tz: ZoneInfo) -> datetime:
+    # fold=0 reads an ambiguous midnight as its first occurrence; a skipped midnight (zones
+    # that change clocks at 00:00) maps to the transition instant itself, the start of the day.
+    return datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(UTC)
+
+
+def week_of(at: datetime, tz: ZoneInfo = UTC_ZONE) -> Week:
+    """The ISO week in `tz` that contains the instant `at`."""
+    if at.tzinfo is None:
+        raise ValueError("week_of needs an aware datetime")
+    monday = at.astimezone(tz).date()
+    monday -= timedelta(days=monday.weekday())
+    year, number, _ = monday.isocalendar()
+    return Week(
+        label=f"{year}-W{number:02d}",
+        start=_local_midnight_utc(monday, tz),
+        end=_local_midnight_utc(monday + timedelta(days=7), tz),
+    )
+
+
+def iso_weeks(*, since: datetime, until: datetime, tz: ZoneInfo = UTC_ZONE) -> list[Week]:
+    """The ISO weeks in `tz` that overlap `[since, until)`, oldest first (at most MAX_WEEKS)."""
+    if until <= since:
+        return []
+    weeks = [week_of(since, tz)]
+    while weeks[-1].end < until:
+        if len(weeks) >= MAX_WEEKS:
+            raise ValueError(f"a weekly breakdown covers at most {MAX_WEEKS} weeks")
+        weeks.append(week_of(weeks[-1].end, tz))
+    return weeks
+
+
+def last_weeks(*, count: int, until: datetime, tz: ZoneInfo = UTC_ZONE) -> list[Week]:
+    """The `count` ISO weeks in `tz` ending with the week of the last instant before `until`
+    (so an `until` of Monday 00:00 ends with the complete week before it)."""
+    if not 1 <= count <= MAX_WEEKS:
+        raise ValueError(f"count must be within 1..{MAX_WEEKS}")
+    last = week_of(until - timedelta(microseconds=1), tz)
+    # Step back from mid-week: a week next to a DST change is not 7 * 24 hours long.
+    first = week_of(last.start + timedelta(days=3) - timedelta(weeks=count - 1), tz)
+    return iso_weeks(since=first.start, until=last.end, tz=tz)
+
+
+def _week_case(timestamp: Mapped[Any], weeks: Sequence[Week]) -> ColumnElement[str]:
+    """CASE WHEN ts < end_1 THEN 'W1' WHEN ts < end_2 THEN 'W2' … END: the rows are already
+    limited to the period, so each branch only needs the week's upper bound."""
+    return case(*((timestamp < week.end, literal(week.label)) for week in weeks))
+
+
+def _group_key(
+    by: GroupBy,
+    *,
+    account: Mapped[Any],
+    kind: Mapped[Any],
+    timestamp: Mapped[Any],
+    weeks: Sequence[Week],
+) -> ColumnElement[Any] | Mapped[Any]:
+    if by == "account":
+        return account
+    if by == "kind":
+        return kind
+    if by == "week":
+        return _week_case(timestamp, weeks)
+    if by == TOTAL:
+        return literal(TOTAL)
+    raise ValueError(f"cannot group by {by!r}")
+
+
+def _weeks_for(by: GroupBy, since: datetime, until: datetime, tz: ZoneInfo) -> list[Week]:
+    return iso_weeks(since=since, until=until, tz=tz) if by == "week" else []
+
+
+async def histograms(
+    *,
+    session: AsyncSession,
+    metric: str,
+    since: datetime,
+    until: datetime,
+    accounts: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    by: GroupBy,
+    tz: ZoneInfo = UTC_ZONE,
+) -> dict[str, dict[int, int]]:
+    """Score histograms of `metric` answered in `[since, until)`, per group.
+
+    Groups without responses are absent. The group key is computed in a subquery, so that the
+    outer GROUP BY names a plain column: PostgreSQL would not match a CASE of bound parameters
+    in the select list with an equal-looking one in the GROUP BY.
+    """
+    weeks = _weeks_for(by, since, until, tz)
+    key = _group_key(
+        by,
+        account=col(Response.account_key),
+        kind=col(Response.kind),
+        timestamp=col(Response.answered_at),
+        weeks=weeks,
+    )
+    rows = sa_select(label("grp", key), col(Response.score).label("score")).where(
+        col(Response.metric) == metric,
+        col(Response.answered_at) >= since,
+        col(Response.answered_at) < until,
+    )
+    if accounts is not None:
+        rows = rows.where(col(Response.account_key).in_(accounts))
+    if kinds is not None:
+        rows = rows.where(col(Response.kind).in_(kinds))
+    sub = rows.subquery()
+    statement = sa_select(sub.c.grp, sub.c.score, func.count()).group_by(sub.c.grp, sub.c.score)
+    result: dict[str, dict[int, int]] = {}
+    for group, score, count in (await session.execute(statement)).all():
+        result.setdefault(str(group), {})[int(score)] = int(count)
+    return result
+
+
+async def sent_counts(
+    *,
+    session: AsyncSession,
+    metric: str | None,
+    since: datetime,
+    until: datetime,
+    accounts: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    by: GroupBy,
+    tz: ZoneInfo = UTC_ZONE,
+) -> dict[str, int]:
+    """Surveys sent in `[since, until)` per group: the denominator of the response rate.
+
+    A survey counts once it was sent, whatever happened next (answered, expired); `metric=None`
+    counts every metric. Grouping by kind joins the interaction, which holds the kind.
+    """
+    weeks = _weeks_for(by, since, until, tz)
+    key = _group_key(
+        by,
+        account=col(Survey.account_key),
+        kind=col(Interaction.kind),
+        timestamp=col(Survey.sent_at),
+        weeks=weeks,
+    )
+    rows = sa_select(label("grp", key)).where(
+        col(Survey.status).in_(SENT_STATUSES),
+        col(Survey.sent_at) >= since,
+        col(Survey.sent_at) < until,
+    )
+    if metric is not None:
+        rows = rows.where(col(Survey.metric) == metric)
+    if accounts is not None:
+        rows = rows.where(col(Survey.account_key).in_(accounts))
+    if kinds is not None or by == "kind":
+        rows = rows.join(Interaction, col(Interaction.id) == col(Survey.interaction_id))
+    if kinds is not None:
+        rows = rows.where(col(Interaction.kind).in_(kinds))
+    sub = rows.subquery()
+    statement = sa_select(sub.c.grp, func.count()).group_by(sub.c.grp)
+    return {str(group): int(count) for group, count in (await session.execute(statement)).all()}
+
+
+async def open_alert_counts(
+    *, session: AsyncSession, accounts: Sequence[str] | None = None
+) -> dict[str, int]:
+    """Alerts not yet resolved (open or acknowledged) per account; accounts with none absent."""
+    statement = (
+        sa_select(col(Alert.account_key), func.count())
+        .where(col(Alert.status).in_(UNRESOLVED))
+        .group_by(col(Alert.account_key))
+    )
+    if accounts is not None:
+        statement = statement.where(col(Alert.account_key).in_(accounts))
+    return {str(key): int(count) for key, count in (await session.execute(statement)).all()}
