@@ -10,7 +10,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from bot.core import Core
-from storage.queries import stats
+from storage.queries import deliveries, stats
 
 
 class _Snapshot(Collector):
@@ -53,7 +53,7 @@ async def render_metrics(core: Core) -> bytes:
                 "cxbot_deliveries",
                 "Delivery queue items by status.",
                 "status",
-                await stats.deliveries_by_status(session=session),
+                await deliveries.pending_counts(session=session),
             ),
             _family(
                 "cxbot_alerts",

@@ -20,7 +20,7 @@ STAMP = VENV / ".cxbot-installed"
 def ensure(*, dev: bool) -> Path:
     """Create .venv if needed and (re)install when pyproject.toml or constraints.txt changed;
     return the venv's bin folder."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (this script may run on an older Python)
         sys.exit(f"cxbot needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not (BIN / "python").exists() and not (BIN / "python.exe").exists():
         print(f"creating virtual environment in {VENV}", flush=True)

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,8 +41,3 @@ async def events(*, session: AsyncSession, alert_id: int) -> Sequence[AlertEvent
         select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(col(AlertEvent.id))
     )
     return result.all()
-
-
-async def status_counts(*, session: AsyncSession) -> dict[str, int]:
-    result = await session.exec(select(Alert.status, func.count()).group_by(Alert.status))
-    return {status: count for status, count in result.all()}

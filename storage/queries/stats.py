@@ -6,7 +6,7 @@ from sqlalchemy import func, literal
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Alert, Delivery, Response, Survey
+from storage.models import Alert, Response, Survey
 
 
 async def ping(*, session: AsyncSession) -> None:
@@ -29,11 +29,6 @@ async def surveys_suppressed_by_reason(*, session: AsyncSession) -> dict[str, in
 
 async def responses_by_metric(*, session: AsyncSession) -> dict[str, int]:
     result = await session.exec(select(Response.metric, func.count()).group_by(Response.metric))
-    return dict(result.all())
-
-
-async def deliveries_by_status(*, session: AsyncSession) -> dict[str, int]:
-    result = await session.exec(select(Delivery.status, func.count()).group_by(Delivery.status))
     return dict(result.all())
 
 
