@@ -115,13 +115,45 @@ class ReportMessage(_Frozen):
     note: str | None = None
 
 
+class Verbatim(_Frozen):
+    """A customer's comment as typed (renderers escape it), with its score."""
+
+    account_name: str
+    metric: str
+    score: int
+    text: str
+
+
+class DigestMessage(_Frozen):
+    """The weekly digest of a team channel."""
+
+    type: Literal["digest"] = "digest"
+    title: str
+    period: str
+    locale: str = "en"
+    columns: tuple[str, ...]
+    rows: tuple[ReportRow, ...]
+    open_alerts: int = 0
+    overdue_alerts: int = 0
+    best: tuple[Verbatim, ...] = ()
+    worst: tuple[Verbatim, ...] = ()
+    kudos: tuple[str, ...] = ()
+    chart_png_base64: str | None = None
+
+
 class TextMessage(_Frozen):
     type: Literal["text"] = "text"
     text: str
 
 
 Message = Annotated[
-    SurveyPrompt | ThankYou | SurveyClosedNotice | AlertCard | ReportMessage | TextMessage,
+    SurveyPrompt
+    | ThankYou
+    | SurveyClosedNotice
+    | AlertCard
+    | ReportMessage
+    | DigestMessage
+    | TextMessage,
     Field(discriminator="type"),
 ]
 MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)

@@ -11,6 +11,7 @@ from aiohttp import web
 from bot import texts
 from bot.messages import (
     AlertCard,
+    DigestMessage,
     Message,
     MessageRef,
     ReportMessage,
@@ -46,6 +47,13 @@ def render(message: Message) -> str:
             )
         case ReportMessage():
             lines = [message.title, " | ".join(("", *message.columns))]
+            lines += [
+                " | ".join((r.label, *(r.values.get(c, "") for c in message.columns)))
+                for r in message.rows
+            ]
+            return "\n".join(lines)
+        case DigestMessage():
+            lines = [f"{message.title} ({message.period})", " | ".join(("", *message.columns))]
             lines += [
                 " | ".join((r.label, *(r.values.get(c, "") for c in message.columns)))
                 for r in message.rows
