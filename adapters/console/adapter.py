@@ -15,6 +15,7 @@ from bot.messages import (
     Message,
     MessageRef,
     ReportMessage,
+    ReportRow,
     SurveyClosedNotice,
     SurveyPrompt,
     Target,
@@ -53,15 +54,16 @@ def render(message: Message) -> str:
             ]
             return "\n".join(lines)
         case DigestMessage():
-            lines = [f"{message.title} ({message.period})", " | ".join(("", *message.columns))]
-            lines += [
-                " | ".join((r.label, *(r.values.get(c, "") for c in message.columns)))
-                for r in message.rows
-            ]
-            return "\n".join(lines)
+            return _table(f"{message.title} ({message.period})", message.columns, message.rows)
         case TextMessage():
             return message.text
     raise TypeError(f"cannot render {type(message).__name__}")
+
+
+def _table(title: str, columns: tuple[str, ...], rows: tuple[ReportRow, ...]) -> str:
+    lines = [title, " | ".join(("", *columns))]
+    lines += [" | ".join((r.label, *(r.values.get(c, "") for c in columns))) for r in rows]
+    return "\n".join(lines)
 
 
 @dataclass
