@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from bot import http_api, lifecycle, questions
+from bot import http_api, lifecycle
 from bot.core import Core
 from bot.delivery import DeliveryWorker
 from bot.errors import CxbotError, InvalidInput, NotAllowed, NotFound, SurveyClosed
 from bot.messages import ChatAdapter
+from bot.prepare import prepare_database
 from bot.scheduler import run_periodically
-from storage.models import Account, QuestionVersionRow
-from storage.queries import feedback
 
 logger = logging.getLogger(__name__)
 
@@ -67,43 +66,6 @@ async def error_hook(
         if status == 500:
             logger.exception("request failed: %s", exc)
         return web.json_response(body, status=status)
-
-
-async def prepare_database(core: Core) -> None:
-    """Mirror the config's accounts and the question catalogue into the database."""
-    async with core.sessions() as session, session.begin():
-        await feedback.sync_accounts(
-            session=session,
-            accounts=[
-                Account(
-                    key=a.key,
-                    name=a.name,
-                    tier=a.tier,
-                    segment=a.segment,
-                    locale=a.locale,
-                    timezone=a.timezone,
-                )
-                for a in core.config.accounts
-            ],
-        )
-        await feedback.ensure_question_versions(session=session, versions=_question_rows())
-
-
-def _question_rows() -> list[QuestionVersionRow]:
-    return [
-        QuestionVersionRow(
-            key=v.key,
-            metric=v.metric,
-            scale_min=v.scale_min,
-            scale_max=v.scale_max,
-            polarity=v.polarity,
-            detractor_max=v.detractor_max,
-            text=dict(v.text),
-            low_label=dict(v.low_label),
-            high_label=dict(v.high_label),
-        )
-        for v in questions.VERSIONS.values()
-    ]
 
 
 def build_app(

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import sys
+from typing import NoReturn
 
 import click
 from aiohttp import web
@@ -40,7 +41,7 @@ class Context:
 pass_context = click.make_pass_decorator(Context, ensure=True)
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     click.echo(f"cxbot: {message}", err=True)
     sys.exit(2)
 
@@ -49,8 +50,10 @@ def fail(message: str) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
 def main(verbose: bool) -> None:
     """cxbot: customer feedback in Slack and Microsoft Teams."""
+    # Commands print their own results; logs are for warnings unless asked (`serve` logs
+    # at INFO because its log is its output).
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
@@ -70,6 +73,8 @@ def migrate(ctx: Context) -> None:
 @pass_context
 def serve(ctx: Context) -> None:
     """Run the bot: HTTP API, chat adapters, scheduler and delivery worker."""
+    if logging.getLogger().level > logging.INFO:
+        logging.getLogger().setLevel(logging.INFO)
     from bot.serve import build_runtime
 
     try:
@@ -99,6 +104,17 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def _register() -> None:
+    from bot.cli_data import contacts_group, export_command, import_command
+
+    main.add_command(import_command, "import")
+    main.add_command(export_command, "export")
+    main.add_command(contacts_group, "contacts")
+
+
+_register()
 
 
 def run() -> None:

@@ -127,6 +127,9 @@ class ProgramConfig(Strict):
     cooldown: Duration = timedelta(days=7)
     weekly_cap: int | None = Field(default=None, ge=0, description="surveys per account per week")
     expiry: Duration = timedelta(hours=72)
+    max_age: Duration | None = Field(
+        default=timedelta(days=7), description="interactions older than this are not asked about"
+    )
     reminder_after: Duration | None = timedelta(hours=24)
 
     @model_validator(mode="after")

@@ -18,8 +18,9 @@ fine), a header row naming the columns in any order:
 | `channel_platform`, `channel_id`, `thread_id` | | where it happened in chat, if it did |
 | `owner`, `journey_stage`, `note` | | internal owner, journey stage, free note |
 
-Every column must be in the header (the optional ones may be left out); an unknown or repeated
-column is an error for the whole file, so that a typo never drops data silently. Blank cells
+The required columns must be in the header; the others may be left out. A missing, unknown or
+repeated column is an error for the whole file, reported before any row is imported, so that a
+typo in a column name never drops data silently. Blank cells
 are absent values. Rows are numbered as a spreadsheet shows them: the header is row 1; blank
 rows are skipped. A row without a contact platform id or e-mail is stored, but its contact
 cannot be asked (the survey is suppressed as `no_route`).
@@ -82,7 +83,7 @@ def _as_text(cell: object) -> str:
 
 
 def write_csv(
-    rows: Iterable[Mapping[str, object]],
+    rows: Iterable[Mapping[Any, Any]],
     columns: Sequence[str],
     stream: TextIO,
     *,
@@ -148,10 +149,15 @@ def _parse_row(header: list[str], cells: list[str]) -> InteractionCreate | Field
     if len(cells) > len(header):
         return [{"field": "(row)", "message": f"{len(cells)} cells but {len(header)} columns"}]
     values = {name: cell.strip() for name, cell in zip(header, cells, strict=False) if cell.strip()}
+    data = _interaction_data(values)
     try:
-        return InteractionCreate.model_validate(_interaction_data(values))
+        return InteractionCreate.model_validate(data)
     except ValidationError as exc:
-        return [_field_error(error) for error in exc.errors(include_url=False, include_input=False)]
+        errors = exc.errors(include_url=False, include_input=False)
+        # A bad contact also fails the list's minimum length; its own error says enough.
+        if data["contacts"]:
+            errors = [error for error in errors if tuple(error["loc"]) != ("contacts",)]
+        return [_field_error(error) for error in errors]
 
 
 def _interaction_data(values: Mapping[str, str]) -> dict[str, Any]:

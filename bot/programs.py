@@ -141,6 +141,7 @@ class Suppression(StrEnum):
     CAP = "cap"
     NO_ROUTE = "no_route"
     DUPLICATE = "duplicate"
+    STALE = "stale"
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,9 @@ class ScheduleFacts:
     open_survey: bool
     last_surveyed_at: datetime | None
     account_surveys_in_week: int
+    stale: bool = False
+    """The interaction is older than the program's `max_age` (e.g. a CSV import of last
+    year's tickets): asking about it now would puzzle the customer."""
 
     def __post_init__(self) -> None:
         if self.last_surveyed_at is not None:
@@ -224,6 +228,8 @@ def _first_reason(
         return Suppression.OPTED_OUT
     if not facts.has_route:
         return Suppression.NO_ROUTE
+    if facts.stale:
+        return Suppression.STALE
     if not sampled_in(
         program=program.name,
         interaction_key=interaction_key,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -158,6 +159,8 @@ async def _new_survey(
         program=program, occurred_at=interaction.occurred_at, now=now, tz=tz
     )
     facts = await _facts(core, session, contact, due_at)
+    if program.max_age is not None and now - interaction.occurred_at > program.max_age:
+        facts = dataclasses.replace(facts, stale=True)
     decision = programs.decide(
         program=program,
         due_at=due_at,

@@ -246,3 +246,13 @@ async def test_reasons_and_comment_reach_the_alert(world: World) -> None:
         await answers.record_reasons(
             world.core, survey_id=sid, respondent=CUSTOMER, reasons=["vibes"], comment=None
         )
+
+
+async def test_an_old_interaction_is_not_asked_about(world: World) -> None:
+    item = interaction("OLD-1", occurred_at=world.clock() - timedelta(days=30))
+    [logged] = await surveys.log_interactions(world.core, [item])
+    assert (logged.surveys[0].status, logged.surveys[0].reason) == ("suppressed", "stale")
+    recent = interaction("NEW-1", occurred_at=world.clock() - timedelta(days=2))
+    [fresh] = await surveys.log_interactions(world.core, [recent])
+    assert fresh.surveys[0].status == "scheduled"
+    assert fresh.surveys[0].due_at == world.clock()  # overdue already: asked at once

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import RowMapping, Select, select
 from sqlmodel import col
@@ -33,7 +34,7 @@ EXPORT_COLUMNS = (
 DEFAULT_CHUNK = 1000
 
 
-def _export_query() -> Select[tuple[object, ...]]:
+def _export_query() -> Select[*tuple[Any, ...]]:
     return (
         select(
             col(Response.id).label("response_id"),

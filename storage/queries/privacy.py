@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.models import (
     Alert,
@@ -67,8 +68,8 @@ async def contact_alerts(*, session: AsyncSession, contact_id: int) -> Sequence[
     return result.all()
 
 
-def _survey_ids(contact_id: int):  # type: ignore[no-untyped-def]
-    return select(Survey.id).where(Survey.contact_id == contact_id)
+def _survey_ids(contact_id: int) -> SelectOfScalar[int | None]:
+    return select(col(Survey.id)).where(Survey.contact_id == contact_id)
 
 
 async def blank_contact(*, session: AsyncSession, contact_id: int, now: datetime) -> None:

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import lifecycle
-from bot.app import prepare_database
 from bot.config import Config, PersonRef, parse_config
 from bot.core import Core
 from bot.delivery import DeliveryWorker
+from bot.prepare import prepare_database
 from bot.schemas import InteractionCreate
 from storage.engine import Sessions
 from tests.fakes.clock import FrozenClock
