@@ -90,6 +90,7 @@ async def card(core: Core, session: AsyncSession, alert: Alert) -> AlertCard:
     manager = account.account_manager if account else None
     return AlertCard(
         alert_id=alert.id,
+        locale=account.locale if account else "en",
         status=alert.status,
         account_name=account.name if account else alert.account_key,
         contact_name=contact.name or "(anonymous)",
@@ -101,6 +102,7 @@ async def card(core: Core, session: AsyncSession, alert: Alert) -> AlertCard:
         comment=response.comment,
         reasons=tuple(response.reasons),
         assignee=alert.assignee,
+        acknowledged_by=alert.acknowledged_by,
         account_manager_user_id=manager.user_id if manager else None,
         resolution=_resolution(alert),
         opened_at=alert.opened_at,

@@ -84,6 +84,7 @@ class AlertCard(_Frozen):
 
     type: Literal["alert"] = "alert"
     alert_id: int
+    locale: str = "en"
     status: str
     account_name: str
     contact_name: str
@@ -95,6 +96,7 @@ class AlertCard(_Frozen):
     comment: str | None = None
     reasons: tuple[str, ...] = ()
     assignee: str | None = None
+    acknowledged_by: str | None = None
     account_manager_user_id: str | None = None
     resolution: str | None = None
     opened_at: datetime

@@ -1,0 +1,1 @@
+"""Slack adapter: Block Kit renderers and (later) the request handlers."""

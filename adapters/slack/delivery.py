@@ -1,0 +1,112 @@
+"""Posting and updating Slack messages for the delivery queue: the Web API's answers become
+`DeliveryError`s the queue understands (retry after, retry with backoff, or give up)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import blocks
+from bot.errors import DeliveryError
+from bot.messages import Message, MessageRef, Target
+
+logger = logging.getLogger(__name__)
+
+# Slack errors that no retry can fix: the channel or person is gone, or we are not let in.
+PERMANENT = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "user_not_found",
+        "users_not_found",
+        "account_inactive",
+        "user_disabled",
+        "cannot_dm_bot",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+        "invalid_blocks",
+        "msg_too_long",
+        "no_text",
+        "restricted_action",
+        "not_authed",
+        "invalid_auth",
+        "token_revoked",
+        "missing_scope",
+        "team_access_not_granted",
+        "ekm_access_denied",
+    }
+)
+
+
+def as_delivery_error(exc: SlackApiError) -> DeliveryError:
+    response = exc.response
+    code = str(response.get("error", "unknown_error")) if response is not None else "unknown"
+    status = getattr(response, "status_code", 0)
+    if status == 429 or code == "ratelimited":
+        retry_after = _retry_after(getattr(response, "headers", {}) or {})
+        return DeliveryError(f"slack: ratelimited ({code})", retry_after=retry_after)
+    return DeliveryError(f"slack: {code} (HTTP {status})", permanent=code in PERMANENT)
+
+
+def _retry_after(headers: Any) -> float:
+    for key in ("Retry-After", "retry-after"):
+        value = headers.get(key)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if value is not None:
+            try:
+                return max(float(value), 0.0)
+            except ValueError:
+                break
+    return 1.0
+
+
+async def call_slack(operation: Callable[[], Awaitable[Any]]) -> Any:
+    """Run one Web API call, turning every failure into a `DeliveryError`."""
+    try:
+        return await operation()
+    except SlackApiError as exc:
+        raise as_delivery_error(exc) from exc
+    except (aiohttp.ClientError, TimeoutError, SlackClientError) as exc:
+        raise DeliveryError(f"slack: {type(exc).__name__}: {exc}") from exc
+
+
+class SlackPoster:
+    """Posts rendered messages; opens the DM first when the target is a person."""
+
+    def __init__(self, *, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def post(self, target: Target, message: Message) -> MessageRef:
+        channel = target.channel_id or await self._open_dm(target)
+        rendered = blocks.render(message)
+        response = await call_slack(
+            lambda: self._client.chat_postMessage(
+                channel=channel, thread_ts=target.thread_id, unfurl_links=False, **rendered
+            )
+        )
+        return MessageRef(
+            platform="slack",
+            channel_id=str(response["channel"]),
+            message_id=str(response["ts"]),
+            thread_id=target.thread_id,
+        )
+
+    async def update(self, ref: MessageRef, message: Message) -> None:
+        rendered = blocks.render(message)
+        await call_slack(
+            lambda: self._client.chat_update(channel=ref.channel_id, ts=ref.message_id, **rendered)
+        )
+
+    async def _open_dm(self, target: Target) -> str:
+        if not target.user_id:
+            raise DeliveryError("slack: a target needs a channel or a user", permanent=True)
+        response = await call_slack(lambda: self._client.conversations_open(users=target.user_id))
+        return str(response["channel"]["id"])
