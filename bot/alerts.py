@@ -10,11 +10,12 @@ from enum import StrEnum
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import questions
+from bot import questions, texts
 from bot.config import PersonRef
 from bot.core import Core
 from bot.errors import InvalidInput, NotFound
-from bot.messages import AlertCard, MessageRef, Target
+from bot.messages import AlertCard, MessageRef, Target, TextMessage
+from bot.prompts import target_for
 from bot.scoring import Metric, is_detractor
 from storage.models import Alert, AlertStatus, Contact, Interaction, Response, Survey
 from storage.queries import alerts as alert_rows
@@ -193,8 +194,16 @@ async def assign(core: Core, *, alert_id: int, by: PersonRef, assignee: PersonRe
 
 
 async def resolve(
-    core: Core, *, alert_id: int, by: PersonRef, outcome: str, note: str | None
+    core: Core,
+    *,
+    alert_id: int,
+    by: PersonRef,
+    outcome: str,
+    note: str | None,
+    notify_customer: bool = False,
 ) -> Alert:
+    """Close the loop. With `notify_customer`, a short "thanks, here is what we did" goes to
+    the thread (or DM) where the customer was asked, quoting the note."""
     if outcome not in set(Outcome):
         raise InvalidInput(f"unknown outcome {outcome!r}", field="outcome")
 
@@ -207,7 +216,35 @@ async def resolve(
         alert.outcome, alert.resolution_note = outcome, (note or "").strip()[:3000] or None
         return "resolved"
 
-    return await _transition(core, alert_id, by, step, detail={"outcome": outcome})
+    alert = await _transition(core, alert_id, by, step, detail={"outcome": outcome})
+    if notify_customer and alert.resolution_note:
+        await _thank_customer(core, alert)
+    return alert
+
+
+async def _thank_customer(core: Core, alert: Alert) -> None:
+    async with core.sessions() as session, session.begin():
+        survey = await session.get(Survey, alert.survey_id)
+        assert survey is not None
+        contact = await session.get(Contact, survey.contact_id)
+        interaction = await session.get(Interaction, survey.interaction_id)
+        assert contact is not None and interaction is not None
+        target = target_for(contact=contact, interaction=interaction)
+        if target is None or contact.opted_out:
+            return
+        account = core.account(alert.account_key)
+        locale = contact.locale or (account.locale if account else "en")
+        text = texts.t("follow_up_thanks", locale, note=alert.resolution_note or "")
+        await deliveries.enqueue(
+            session=session,
+            dedupe_key=f"alert:{alert.id}:follow_up",
+            action="post",
+            purpose="follow_up",
+            subject_id=alert.id,
+            message=TextMessage(text=text),
+            target=target,
+            now=core.now(),
+        )
 
 
 async def _transition(

@@ -41,7 +41,7 @@ async def record_answer(core: Core, *, survey_id: int, score: int, respondent: P
     one response; clicking the same score again changes nothing."""
     now = core.now()
     async with core.sessions() as session, session.begin():
-        survey, contact = await _open_survey(session, survey_id, respondent, now)
+        survey, contact = await _open_survey(core, session, survey_id, respondent, now)
         _check_score(survey, score)
         response, changed = await _upsert_response(session, survey, contact, score, respondent, now)
         survey.status = SurveyStatus.ANSWERED
@@ -53,20 +53,48 @@ async def record_answer(core: Core, *, survey_id: int, score: int, respondent: P
 
 
 async def _open_survey(
-    session: AsyncSession, survey_id: int, respondent: PersonRef, now: datetime
+    core: Core, session: AsyncSession, survey_id: int, respondent: PersonRef, now: datetime
 ) -> tuple[Survey, Contact]:
     survey = await surveys.lock_survey(session=session, survey_id=survey_id)
     if survey is None:
         raise NotFound(f"no survey {survey_id}")
     contact = await feedback.get_contact(session=session, contact_id=survey.contact_id)
     assert contact is not None
+    locale = contact_locale(core, contact)
     if (contact.platform, contact.platform_user_id) != (respondent.platform, respondent.user_id):
         raise NotYourSurvey(
-            contact_name=contact.name or "someone else", contact_user_id=contact.platform_user_id
+            contact_name=contact.name or "someone else",
+            contact_user_id=contact.platform_user_id,
+            locale=locale,
         )
     if not _is_open(survey, now):
-        raise SurveyClosed(f"survey {survey_id} is closed")
+        raise SurveyClosed(f"survey {survey_id} is closed", locale=locale)
     return survey, contact
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What the "tell us why" form needs to know about an answered survey."""
+
+    survey_id: int
+    metric: str
+    score: int
+    locale: str
+
+
+async def answered_survey(core: Core, *, survey_id: int, respondent: PersonRef) -> Answered:
+    """The respondent's own answered, still open survey; raises like `record_answer`."""
+    async with core.sessions() as session:
+        survey, contact = await _open_survey(core, session, survey_id, respondent, core.now())
+        response = await surveys.get_response(session=session, survey_id=survey_id)
+        if response is None:
+            raise SurveyClosed(f"survey {survey_id} has no answer yet")
+        return Answered(
+            survey_id=survey_id,
+            metric=survey.metric,
+            score=response.score,
+            locale=contact_locale(core, contact),
+        )
 
 
 def _is_open(survey: Survey, now: datetime) -> bool:
@@ -172,7 +200,7 @@ async def record_reasons(
     comment = (comment or "").strip()[:MAX_COMMENT] or None
     now = core.now()
     async with core.sessions() as session, session.begin():
-        survey, contact = await _open_survey(session, survey_id, respondent, now)
+        survey, contact = await _open_survey(core, session, survey_id, respondent, now)
         response = await surveys.get_response(session=session, survey_id=survey_id)
         if response is None:
             raise SurveyClosed(f"survey {survey_id} has no answer to add reasons to")

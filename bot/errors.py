@@ -38,14 +38,21 @@ class NotAllowed(CxbotError):
 class NotYourSurvey(NotAllowed):
     """Someone other than the intended contact clicked a survey."""
 
-    def __init__(self, *, contact_name: str, contact_user_id: str | None) -> None:
+    def __init__(
+        self, *, contact_name: str, contact_user_id: str | None, locale: str = "en"
+    ) -> None:
         super().__init__(f"this question is for {contact_name}")
         self.contact_name = contact_name
         self.contact_user_id = contact_user_id
+        self.locale = locale
 
 
 class SurveyClosed(CxbotError):
     """The survey has expired (or was never sent) and takes no more answers."""
+
+    def __init__(self, message: str, *, locale: str = "en") -> None:
+        super().__init__(message)
+        self.locale = locale
 
 
 class DeliveryError(CxbotError):

@@ -83,6 +83,69 @@ TEXTS: Mapping[str, Mapping[str, str]] = _catalogue(
         "status_resolved": {"en": "Resolved", "fi": "Ratkaistu"},
         "assigned_to": {"en": "assigned to {user}", "fi": "vastuuhenkilö {user}"},
         "acknowledged_by": {"en": "acknowledged by {user}", "fi": "kuittasi {user}"},
+        "follow_up_thanks": {
+            "en": "Thank you for your feedback. Here is what we did: {note}",
+            "fi": "Kiitos palautteestasi. Teimme näin: {note}",
+        },
+        "command_help": {
+            "en": (
+                "*/cx* commands:\n"
+                "• `/cx report [account] [--days N | --since YYYY-MM-DD] [--kind K] "
+                "[--metric csat|ces|nps] [--by account|kind|week|owner] [--csv]`: figures, "
+                "shown only to you (team leads and the account's team)\n"
+                "• `/cx log <kind> @contact [note]`: log an interaction in a customer channel\n"
+                "• `/cx optout` / `/cx optin`: stop or resume feedback questions for yourself\n"
+                "• `/cx help`: this help"
+            ),
+            "fi": (
+                "*/cx*-komennot:\n"
+                "• `/cx report [asiakas] [--days N | --since VVVV-KK-PP] [--kind K] "
+                "[--metric csat|ces|nps] [--by account|kind|week|owner] [--csv]`: luvut, "
+                "vain sinulle näkyvinä (tiiminvetäjät ja asiakkaan tiimi)\n"
+                "• `/cx log <laji> @yhteyshenkilö [huomio]`: kirjaa asiointi asiakaskanavalla\n"
+                "• `/cx optout` / `/cx optin`: lopeta tai jatka palautekyselyt itsellesi\n"
+                "• `/cx help`: tämä ohje"
+            ),
+        },
+        "unknown_command": {
+            "en": "I don't know the command `{verb}`.",
+            "fi": "En tunne komentoa `{verb}`.",
+        },
+        "not_for_customers": {
+            "en": "Sorry, this command is for our own team only.",
+            "fi": "Valitettavasti tämä komento on vain omalle tiimillemme.",
+        },
+        "log_usage": {
+            "en": "Usage: `/cx log <kind> @contact [note]`, e.g. `/cx log meeting @maija Kickoff`",
+            "fi": (
+                "Käyttö: `/cx log <laji> @yhteyshenkilö [huomio]`, "
+                "esim. `/cx log meeting @maija Aloitus`"
+            ),
+        },
+        "not_a_customer_channel": {
+            "en": "This channel does not belong to any account in the configuration.",
+            "fi": "Tämä kanava ei kuulu yhdellekään asetuksissa määritellylle asiakkaalle.",
+        },
+        "logged": {
+            "en": "Logged the {kind}; feedback question: {status}.",
+            "fi": "Kirjattu ({kind}); palautekysely: {status}.",
+        },
+        "opted_out": {
+            "en": "Done: we won't ask you for feedback any more. `/cx optin` undoes this.",
+            "fi": "Selvä: emme enää pyydä sinulta palautetta. `/cx optin` peruu tämän.",
+        },
+        "opted_in": {
+            "en": "Done: we may ask you for feedback again now and then.",
+            "fi": "Selvä: saatamme taas silloin tällöin pyytää palautettasi.",
+        },
+        "opt_unknown": {
+            "en": "You have no feedback questions from us, so there is nothing to change.",
+            "fi": "Sinulle ei ole palautekyselyitä meiltä, joten muutettavaa ei ole.",
+        },
+        "not_a_customer_message": {
+            "en": "Pick a customer's message in one of their channels to ask them for feedback.",
+            "fi": "Valitse asiakkaan viesti hänen kanavallaan pyytääksesi palautetta.",
+        },
         "opened_at": {"en": "Opened {date}", "fi": "Avattu {date}"},
         "acknowledge": {"en": "Acknowledge", "fi": "Kuittaa"},
         "assign_placeholder": {"en": "Assign to…", "fi": "Valitse vastuuhenkilö…"},

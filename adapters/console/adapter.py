@@ -33,6 +33,8 @@ def render(message: Message) -> str:
             lead = texts.t("reminder", message.locale) + " " if message.reminder else ""
             ends = f"{message.low_label} {scale} {message.high_label}"
             return f"{lead}{mention}{message.question}\n  {ends}"
+        case ThankYou() if message.reasons_saved:
+            return texts.t("reasons_saved", message.locale)
         case ThankYou():
             return (
                 f"{texts.t('thank_you', message.locale)} ({message.score}) — {message.why_prompt}"

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, case, func, label, literal
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Mapped
-from sqlmodel import col
+from sqlalchemy.sql.selectable import ScalarSelect
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Alert, AlertStatus, Interaction, Response, Survey, SurveyStatus
@@ -41,7 +42,7 @@ class Week:
     end: datetime
 
 
-def _local_midnight_utc(day: Any, tz: ZoneInfo) -> datetime:
+def _local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
     # fold=0 reads an ambiguous midnight as its first occurrence; a skipped midnight (zones
     # that change clocks at 00:00) maps to the transition instant itself, the start of the day.
     return datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(UTC)
@@ -148,9 +149,9 @@ async def histograms(
     if kinds is not None:
         rows = rows.where(col(Response.kind).in_(kinds))
     sub = rows.subquery()
-    statement = sa_select(sub.c.grp, sub.c.score, func.count()).group_by(sub.c.grp, sub.c.score)
+    statement = select(sub.c.grp, sub.c.score, func.count()).group_by(sub.c.grp, sub.c.score)
     result: dict[str, dict[int, int]] = {}
-    for group, score, count in (await session.execute(statement)).all():
+    for group, score, count in (await session.exec(statement)).all():
         result.setdefault(str(group), {})[int(score)] = int(count)
     return result
 
@@ -179,10 +180,14 @@ async def sent_counts(
         timestamp=col(Survey.sent_at),
         weeks=weeks,
     )
-    rows = sa_select(label("grp", key)).where(
-        col(Survey.status).in_(SENT_STATUSES),
-        col(Survey.sent_at) >= since,
-        col(Survey.sent_at) < until,
+    rows = (
+        sa_select(label("grp", key))
+        .select_from(Survey)
+        .where(
+            col(Survey.status).in_(SENT_STATUSES),
+            col(Survey.sent_at) >= since,
+            col(Survey.sent_at) < until,
+        )
     )
     if metric is not None:
         rows = rows.where(col(Survey.metric) == metric)
@@ -193,8 +198,8 @@ async def sent_counts(
     if kinds is not None:
         rows = rows.where(col(Interaction.kind).in_(kinds))
     sub = rows.subquery()
-    statement = sa_select(sub.c.grp, func.count()).group_by(sub.c.grp)
-    return {str(group): int(count) for group, count in (await session.execute(statement)).all()}
+    statement = select(sub.c.grp, func.count()).group_by(sub.c.grp)
+    return {str(group): int(count) for group, count in (await session.exec(statement)).all()}
 
 
 async def open_alert_counts(
@@ -202,10 +207,31 @@ async def open_alert_counts(
 ) -> dict[str, int]:
     """Alerts not yet resolved (open or acknowledged) per account; accounts with none absent."""
     statement = (
-        sa_select(col(Alert.account_key), func.count())
+        select(col(Alert.account_key), func.count())
         .where(col(Alert.status).in_(UNRESOLVED))
         .group_by(col(Alert.account_key))
     )
     if accounts is not None:
         statement = statement.where(col(Alert.account_key).in_(accounts))
-    return {str(key): int(count) for key, count in (await session.execute(statement)).all()}
+    return {str(key): int(count) for key, count in (await session.exec(statement)).all()}
+
+
+async def totals(*, session: AsyncSession) -> dict[str, int]:
+    """Overall counts in one statement: interactions, surveys sent, responses and alerts."""
+
+    def count(model: type[SQLModel], *where: ColumnElement[bool]) -> ScalarSelect[int]:
+        return select(func.count()).select_from(model).where(*where).scalar_subquery()
+
+    statement = select(
+        count(Interaction).label("interactions"),
+        count(Survey, col(Survey.status).in_(SENT_STATUSES)).label("surveys_sent"),
+        count(Response).label("responses"),
+        count(Alert).label("alerts"),
+    )
+    interactions, sent, responses, alerts = (await session.exec(statement)).one()
+    return {
+        "interactions": interactions,
+        "surveys_sent": sent,
+        "responses": responses,
+        "alerts": alerts,
+    }

@@ -1,0 +1,99 @@
+"""The `/cx` command (Slack) and the @mention commands (Teams), platform-neutral:
+`report …`, `log <kind> @contact [note]`, `optout`, `optin`, `help`.
+
+Adapters parse platform mentions into user ids and say who is calling; this module decides
+what happens and answers with a message shown privately to the caller.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import select
+
+from bot import report_command, surveys, texts
+from bot.command_base import Invocation, Reply, help_reply
+from bot.config import ChannelRef
+from bot.core import Core
+from bot.messages import TextMessage
+from bot.roles import may_log_interactions
+from bot.schemas import ContactCreate, InteractionCreate, Where
+from storage.models import Contact
+
+_KIND = re.compile(r"^[a-z0-9_]{1,64}$")
+
+
+async def run(core: Core, invocation: Invocation) -> Reply:
+    words = invocation.text.strip().split(maxsplit=1)
+    verb = words[0].lower() if words else "help"
+    rest = words[1] if len(words) > 1 else ""
+    if verb == "report":
+        return await report_command.run(core, invocation, rest)
+    if verb == "log":
+        return await _log(core, invocation, rest)
+    if verb in ("optout", "optin"):
+        return await _opt(core, invocation, opted_out=verb == "optout")
+    problem = None if verb == "help" else texts.t("unknown_command", invocation.locale, verb=verb)
+    return help_reply(invocation.locale, problem)
+
+
+def account_of_channel(core: Core, channel: ChannelRef | None) -> str | None:
+    """The account whose shared channel this is, if any."""
+    if channel is None:
+        return None
+    for account in core.config.accounts:
+        if channel in account.customer_channels:
+            return account.key
+    return None
+
+
+async def _log(core: Core, invocation: Invocation, rest: str) -> Reply:
+    locale = invocation.locale
+    if not may_log_interactions(invocation.caller):
+        return Reply(TextMessage(text=texts.t("not_for_customers", locale)))
+    parts = rest.split(maxsplit=2)
+    if len(parts) < 2 or not _KIND.match(parts[0]) or not invocation.mentions:
+        return help_reply(locale, texts.t("log_usage", locale))
+    account = account_of_channel(core, invocation.channel)
+    if account is None or invocation.channel is None:
+        return Reply(TextMessage(text=texts.t("not_a_customer_channel", locale)))
+    item = InteractionCreate(
+        source=f"{invocation.caller.person.platform}-command",
+        external_id=invocation.request_id or f"{invocation.channel.channel_id}:{rest}",
+        account=account,
+        kind=parts[0],
+        occurred_at=core.now(),
+        contacts=(
+            ContactCreate(platform=invocation.channel.platform, user_id=invocation.mentions[0]),
+        ),
+        owner=invocation.caller.actor,
+        where=Where(platform=invocation.channel.platform, channel_id=invocation.channel.channel_id),
+        note=parts[2][:2000] if len(parts) > 2 else None,
+    )
+    [logged] = await surveys.log_interactions(core, [item])
+    status = logged.surveys[0].reason or logged.surveys[0].status if logged.surveys else "logged"
+    return Reply(TextMessage(text=texts.t("logged", locale, kind=parts[0], status=status)))
+
+
+async def _opt(core: Core, invocation: Invocation, *, opted_out: bool) -> Reply:
+    """A customer's own choice: no more surveys (or surveys again)."""
+    person = invocation.caller.person
+    async with core.sessions() as session, session.begin():
+        query = select(Contact).where(
+            Contact.platform == person.platform, Contact.platform_user_id == person.user_id
+        )
+        contact = (await session.exec(query)).first()
+        account = account_of_channel(core, invocation.channel)
+        if contact is None and account is not None:
+            contact = Contact(
+                account_key=account,
+                platform=person.platform,
+                platform_user_id=person.user_id,
+                created_at=core.now(),
+            )
+        if contact is None:
+            return Reply(TextMessage(text=texts.t("opt_unknown", invocation.locale)))
+        contact.opted_out = opted_out
+        session.add(contact)
+    key = "opted_out" if opted_out else "opted_in"
+    return Reply(TextMessage(text=texts.t(key, invocation.locale)))
