@@ -163,12 +163,29 @@ class Roles(Strict):
     team_leads: tuple[PersonRef, ...] = ()
 
 
+class SlackOptions(Strict):
+    """How Slack users log interactions besides `/cx log`."""
+
+    shortcut_kind: str = Field(
+        default="support_ticket",
+        pattern=r"^[a-z0-9_]+$",
+        description='the interaction kind the "Ask for feedback" message shortcut logs',
+    )
+    log_reaction: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9_+'-]+$",
+        description="an emoji name: a teammate's reaction on a customer's message logs an "
+        "interaction of shortcut_kind for its author (none: off)",
+    )
+
+
 class Config(Strict):
     vendor: str = Field(default="us", min_length=1, description="our name, as customers know it")
     min_group_size: int = Field(default=3, ge=1)
     roles: Roles = Roles()
     accounts: tuple[AccountConfig, ...] = ()
     programs: tuple[ProgramConfig, ...] = ()
+    slack: SlackOptions = SlackOptions()
 
     @field_validator("accounts")
     @classmethod

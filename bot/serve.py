@@ -17,6 +17,14 @@ logger = logging.getLogger(__name__)
 def chat_adapters(core: Core, settings: Settings) -> dict[str, ChatAdapter]:
     """Every chat adapter the environment enables (SPEC §4)."""
     adapters: dict[str, ChatAdapter] = {}
+    if settings.slack_enabled:
+        # Imported here: the core never imports a platform SDK, only this composition does.
+        from adapters.slack.adapter import SlackAdapter
+
+        adapters["slack"] = SlackAdapter(core=core, settings=settings)
+        logger.info(
+            "Slack enabled (HTTP mode at /slack/events, Web API %s)", settings.slack_api_url
+        )
     if not adapters:
         logger.warning(
             "no chat platform is configured (set SLACK_BOT_TOKEN or MICROSOFT_APP_ID): "

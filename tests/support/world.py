@@ -11,6 +11,7 @@ from bot import lifecycle
 from bot.config import Config, PersonRef, parse_config
 from bot.core import Core
 from bot.delivery import DeliveryWorker
+from bot.messages import ChatAdapter
 from bot.prepare import prepare_database
 from bot.schemas import InteractionCreate
 from storage.engine import Sessions
@@ -81,6 +82,7 @@ class World:
     config: Config = field(default_factory=lambda: parse_config(CONFIG))
     clock: FrozenClock = field(default_factory=FrozenClock)
     adapter: RecordingAdapter = field(default_factory=RecordingAdapter)
+    adapters: dict[str, ChatAdapter] | None = None
 
     def __post_init__(self) -> None:
         self.core = Core(sessions=self.sessions, config=self.config, clock=self.clock)
@@ -92,7 +94,7 @@ class World:
     def worker(self, worker_id: str = "w1") -> DeliveryWorker:
         return DeliveryWorker(
             sessions=self.sessions,
-            adapters={"slack": self.adapter},
+            adapters=self.adapters or {"slack": self.adapter},
             clock=self.clock,
             worker_id=worker_id,
             on_done=lambda s, d, r: lifecycle.on_delivered(self.core, s, d, r),

@@ -1,0 +1,111 @@
+"""The Slack adapter: slack-bolt's AsyncApp on the bot's own aiohttp server (HTTP mode,
+`POST /slack/events`) or over Socket Mode, and the `ChatAdapter` port for the core."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.context import bad_request
+from adapters.slack.delivery import SlackPoster
+from adapters.slack.handlers import register_survey_handlers
+from adapters.slack.handlers_ask import register_ask_handlers
+from adapters.slack.handlers_team import register_alert_handlers, register_command_handlers
+from adapters.slack.people import People
+from bot.core import Core
+from bot.errors import InvalidInput
+from bot.inbound import first_delivery
+from bot.messages import Message, MessageRef, Target
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+class SlackAdapter:
+    """One Slack app: inbound requests become core calls, outbound messages Web API calls."""
+
+    platform: ClassVar[str] = "slack"
+
+    def __init__(self, *, core: Core, settings: Settings) -> None:
+        if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+            raise ValueError("the Slack adapter needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+        # No rate-limit retry handler on the client: a 429 must reach the delivery queue,
+        # which holds the whole channel back for Retry-After instead of sleeping in a call.
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=settings.slack_api_url,
+        )
+        self.bolt = AsyncApp(
+            client=self.client,
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            # Listeners finish (the answer is committed) before Slack gets its 200.
+            process_before_response=True,
+        )
+        self._poster = SlackPoster(client=self.client)
+        people = People(client=self.client)
+        register_survey_handlers(self.bolt, core)
+        register_alert_handlers(self.bolt, core, people)
+        register_command_handlers(self.bolt, core, people)
+        register_ask_handlers(self.bolt, core, people)
+        self.bolt.middleware(_once_per_event(core))
+        self.bolt.error(_on_error)
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_post(EVENTS_PATH, self.handle)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """The thin translation pair of STYLE §2, plus a 400 for a body bolt cannot parse."""
+        body = await request.text()
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=body,
+                query=request.query_string,
+                headers=dict(request.headers),
+            )
+        except (ValueError, TypeError, KeyError) as exc:
+            logger.info("unreadable Slack request: %s", exc)
+            return web.Response(status=400, text="unreadable request body")
+        return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
+
+    async def post(self, target: Target, message: Message) -> MessageRef:
+        return await self._poster.post(target, message)
+
+    async def update(self, ref: MessageRef, message: Message) -> None:
+        await self._poster.update(ref, message)
+
+    async def aclose(self) -> None:
+        """The Web API client opens a session per call; nothing stays open."""
+
+
+def _once_per_event(core: Core) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """Slack redelivers an event it thinks we missed (X-Slack-Retry-Num): the second
+    delivery of an event_id is acknowledged and does nothing."""
+
+    async def middleware(body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if isinstance(event_id, str) and not await first_delivery(core, key=f"slack:{event_id}"):
+            logger.info("event %s was delivered again: ignored", event_id)
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    return middleware
+
+
+async def _on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
+    """Client mistakes (a malformed payload, an invalid value) are 400s; anything else is
+    our fault and stays a 500 so Slack shows the person that it did not work."""
+    if isinstance(error, InvalidInput):
+        logger.info("refused a Slack request (%s): %s", body.get("type"), error)
+        return bad_request(str(error))
+    logger.error("Slack listener failed: %s", error, exc_info=error)
+    return None

@@ -1,0 +1,126 @@
+"""Slack listeners for survey answers: a score click, "tell us why" and its modal.
+
+Each listener is a thin translation: read the payload, call the core, acknowledge. The
+answer is stored before `ack()`, so a click that Slack shows as done is never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from adapters.slack import blocks, ids
+from adapters.slack.context import MalformedPayload, field, text_field
+from bot import answers, texts
+from bot.config import PersonRef
+from bot.core import Core
+from bot.errors import NotFound, NotYourSurvey, SurveyClosed
+
+logger = logging.getLogger(__name__)
+
+SCORE_ACTION = re.compile(rf"^{re.escape(ids.SCORE_ACTION_PREFIX)}\d+$")
+
+
+def person(body: dict[str, Any]) -> PersonRef:
+    return PersonRef(platform="slack", user_id=text_field(body, "user", "id"))
+
+
+async def say_privately(respond: Any, text: str) -> None:
+    await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def refusal(exc: NotYourSurvey | SurveyClosed | NotFound) -> str:
+    if isinstance(exc, NotYourSurvey):
+        name = (
+            f"<@{exc.contact_user_id}>" if exc.contact_user_id else blocks.escape(exc.contact_name)
+        )
+        return texts.t("not_your_survey", exc.locale, name=name)
+    locale = exc.locale if isinstance(exc, SurveyClosed) else "en"
+    return texts.t("survey_expired_note", locale)
+
+
+def register_survey_handlers(bolt: AsyncApp, core: Core) -> None:
+    @bolt.action(SCORE_ACTION)
+    async def on_score(ack: Any, body: dict[str, Any], respond: Any) -> None:
+        try:
+            survey_id, score = ids.parse_score_value(text_field(body, "actions", 0, "value"))
+        except ValueError as exc:
+            raise MalformedPayload(str(exc)) from exc
+        try:
+            await answers.record_answer(
+                core, survey_id=survey_id, score=score, respondent=person(body)
+            )
+        except (NotYourSurvey, SurveyClosed, NotFound) as exc:
+            await ack()
+            await say_privately(respond, refusal(exc))
+            return
+        await ack()
+
+    @bolt.action(ids.WHY_ACTION)
+    async def on_why(ack: Any, body: dict[str, Any], client: Any, respond: Any) -> None:
+        try:
+            survey_id = ids.parse_id(text_field(body, "actions", 0, "value"))
+        except ValueError as exc:
+            raise MalformedPayload(str(exc)) from exc
+        await ack()
+        try:
+            answered = await answers.answered_survey(
+                core, survey_id=survey_id, respondent=person(body)
+            )
+        except (NotYourSurvey, SurveyClosed, NotFound) as exc:
+            await say_privately(respond, refusal(exc))
+            return
+        view = blocks.why_modal(
+            survey_id=survey_id,
+            locale=answered.locale,
+            metric=answered.metric,
+            score=answered.score,
+        )
+        # views.open must follow the click within 3 s (trigger_id), so it is called here
+        # directly rather than through the delivery queue; it posts nothing to a channel.
+        await client.views_open(trigger_id=text_field(body, "trigger_id"), view=view)
+
+    @bolt.view(ids.WHY_MODAL)
+    async def on_why_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        try:
+            survey_id = ids.parse_metadata(text_field(view, "private_metadata"), ids.SURVEY_ID_KEY)
+        except ValueError as exc:
+            raise MalformedPayload(str(exc)) from exc
+        values = field(view, "state", "values")
+        try:
+            await answers.record_reasons(
+                core,
+                survey_id=survey_id,
+                respondent=person(body),
+                reasons=state_options(values, ids.REASONS_BLOCK, ids.REASONS_ACTION),
+                comment=state_value(values, ids.COMMENT_BLOCK, ids.COMMENT_ACTION),
+            )
+        except (NotYourSurvey, SurveyClosed, NotFound) as exc:
+            await ack(response_action="errors", errors={ids.COMMENT_BLOCK: refusal(exc)})
+            return
+        await ack()
+
+
+def _state(values: Any, block: str, action: str) -> dict[str, Any]:
+    state = values.get(block, {}) if isinstance(values, dict) else {}
+    state = state.get(action, {}) if isinstance(state, dict) else {}
+    return state if isinstance(state, dict) else {}
+
+
+def state_options(values: Any, block: str, action: str) -> list[str]:
+    """The values of the options chosen in a checkboxes input of a submitted view."""
+    options = _state(values, block, action).get("selected_options") or []
+    if not isinstance(options, list):
+        return []
+    return [str(o["value"]) for o in options if isinstance(o, dict) and o.get("value")]
+
+
+def state_value(values: Any, block: str, action: str) -> str | None:
+    """A text input's value, or a static select's chosen option value."""
+    state = _state(values, block, action)
+    option = state.get("selected_option")
+    value = option.get("value") if isinstance(option, dict) else state.get("value")
+    return value if isinstance(value, str) else None
