@@ -111,6 +111,7 @@ class DeliveryWorker:
                 lease=self._lease,
                 pace=self._pace,
                 limit=self._batch,
+                platforms=list(self._adapters),
             )
         handled = 0
         for delivery in claimed:

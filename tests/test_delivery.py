@@ -280,15 +280,15 @@ async def test_gives_up_after_max_attempts(
     assert adapter.calls == 3 and len(on_failed.seen) == 1
 
 
-async def test_platform_without_adapter_fails_with_a_clear_error(
+async def test_platform_without_adapter_waits_for_a_worker_that_has_it(
     sessions: Sessions, clock: FrozenClock, adapter: RecordingAdapter
 ) -> None:
     await enqueue(sessions, clock, "teams-one", platform="teams", channel="19:abc")
-    await make_worker(sessions, adapter, clock).run_once()
+    await enqueue(sessions, clock, "slack-one", channel="C1")
+    assert await make_worker(sessions, adapter, clock).run_once() == 1
     row = (await rows(sessions))["teams-one"]
-    assert row.status == DeliveryStatus.FAILED
-    assert row.last_error == "no chat adapter for platform 'teams'"
-    assert adapter.calls == 0
+    assert (row.status, row.attempts, row.lease_owner) == (DeliveryStatus.PENDING, 0, None)
+    assert [p.target.channel_id for p in adapter.posts] == ["C1"]
 
 
 def test_retry_policy_doubles_caps_and_jitters() -> None:

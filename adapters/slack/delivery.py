@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
 from bot.errors import DeliveryError
-from bot.messages import Message, MessageRef, Target
+from bot.messages import DigestMessage, Message, MessageRef, Target
 
 logger = logging.getLogger(__name__)
 
@@ -92,12 +93,32 @@ class SlackPoster:
                 channel=channel, thread_ts=target.thread_id, unfurl_links=False, **rendered
             )
         )
-        return MessageRef(
+        ref = MessageRef(
             platform="slack",
             channel_id=str(response["channel"]),
             message_id=str(response["ts"]),
             thread_id=target.thread_id,
         )
+        if isinstance(message, DigestMessage) and message.chart_png_base64:
+            await self._upload_chart(ref, message)
+        return ref
+
+    async def _upload_chart(self, ref: MessageRef, digest: DigestMessage) -> None:
+        """The trend chart goes into the digest's thread. A failed upload is logged, not
+        retried: the digest itself is already posted and must not be posted twice."""
+        png = base64.b64decode(digest.chart_png_base64 or "")
+        try:
+            await call_slack(
+                lambda: self._client.files_upload_v2(
+                    channel=ref.channel_id,
+                    thread_ts=ref.message_id,
+                    content=png,
+                    filename=f"cx-trend-{digest.period}.png",
+                    title=f"{digest.title} · {digest.period}",
+                )
+            )
+        except DeliveryError as exc:
+            logger.warning("digest chart upload to %s failed: %s", ref.channel_id, exc)
 
     async def update(self, ref: MessageRef, message: Message) -> None:
         rendered = blocks.render(message)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import exists, func, or_, update
+from sqlalchemy import exists, func, or_, true, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -107,15 +107,20 @@ async def claim(
     lease: timedelta,
     pace: timedelta | Mapping[str, timedelta],
     limit: int,
+    platforms: Sequence[str] | None = None,
 ) -> list[Delivery]:
     """Lease up to `limit` due items, oldest first, at most one per free channel.
+
+    `platforms` limits the claim to the platforms this worker can reach: an item for a
+    platform that is not enabled here waits for a replica (or a restart) that has it.
 
     `pace` may be one interval for every platform or one per platform (others get
     `DEFAULT_PACE`). The items are leased when the caller commits; commit promptly, because
     on PostgreSQL the candidate rows stay locked until then.
     """
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
-    candidates = (await session.exec(_candidates(now=now, limit=limit, postgres=postgres))).all()
+    statement = _candidates(now=now, limit=limit, postgres=postgres, platforms=platforms)
+    candidates = (await session.exec(statement)).all()
     # Reserve channels in one global order so two workers never wait on each other's
     # pacing rows in opposite orders (a deadlock on PostgreSQL).
     claimed_ids: set[int | None] = set()
@@ -136,7 +141,9 @@ def _pace_for(pace: timedelta | Mapping[str, timedelta], platform: str) -> timed
     return pace if isinstance(pace, timedelta) else pace.get(platform, DEFAULT_PACE)
 
 
-def _candidates(*, now: datetime, limit: int, postgres: bool) -> SelectOfScalar[Delivery]:
+def _candidates(
+    *, now: datetime, limit: int, postgres: bool, platforms: Sequence[str] | None
+) -> SelectOfScalar[Delivery]:
     """The oldest claimable item of each channel that is free now.
 
     Taking only each channel's oldest item keeps a channel's messages in order, and keeps one
@@ -146,6 +153,7 @@ def _candidates(*, now: datetime, limit: int, postgres: bool) -> SelectOfScalar[
         col(Delivery.status) == DeliveryStatus.PENDING,
         col(Delivery.next_attempt_at) <= now,
         or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
+        true() if platforms is None else col(Delivery.platform).in_(platforms),
     )
     busy = exists().where(
         col(ChannelPacing.channel_key) == col(Delivery.channel_key),

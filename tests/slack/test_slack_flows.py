@@ -266,3 +266,23 @@ async def test_malformed_but_signed_payload_is_400(slack: SlackWorld) -> None:
     assert response.status == 400
     garbage = await slack.signed("payload=%7Bnot-json")
     assert garbage.status < 500
+
+
+async def test_digest_posts_then_uploads_its_chart_in_the_thread(slack: SlackWorld) -> None:
+    import base64
+
+    from bot.messages import DigestMessage, ReportRow, Target
+
+    png = b"\x89PNG\r\n\x1a\nfake-chart"
+    digest = DigestMessage(
+        title="Weekly feedback",
+        period="2026-W47",
+        columns=("n",),
+        rows=(ReportRow(label="Acme Oy", n=4, values={"n": "4"}),),
+        chart_png_base64=base64.b64encode(png).decode(),
+    )
+    adapter = slack.world.adapters["slack"]  # type: ignore[index]
+    ref = await adapter.post(Target(platform="slack", channel_id="C0TEAM0001"), digest)
+    assert slack.fake.uploads == [png]
+    complete = slack.fake.payload("files.completeUploadExternal")
+    assert (complete["channel_id"], complete["thread_ts"]) == ("C0TEAM0001", ref.message_id)
