@@ -28,7 +28,8 @@ def chat_adapters(core: Core, settings: Settings) -> dict[str, ChatAdapter]:
     if not adapters:
         logger.warning(
             "no chat platform is configured (set SLACK_BOT_TOKEN or MICROSOFT_APP_ID): "
-            "serving the HTTP API only; surveys wait in the delivery queue until a platform is enabled"
+            "serving the HTTP API only; surveys wait in the delivery queue until a platform "
+            "is enabled"
         )
     return adapters
 

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, ClassVar
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -51,6 +52,7 @@ class SlackAdapter:
             # Listeners finish (the answer is committed) before Slack gets its 200.
             process_before_response=True,
         )
+        self._app_token = settings.slack_app_token
         self._poster = SlackPoster(client=self.client)
         people = People(client=self.client)
         register_survey_handlers(self.bolt, core)
@@ -62,6 +64,21 @@ class SlackAdapter:
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(EVENTS_PATH, self.handle)
+        if self._app_token is not None:
+            app.cleanup_ctx.append(self._socket_mode)
+
+    async def _socket_mode(self, _app: web.Application) -> AsyncIterator[None]:
+        """Socket Mode: Slack delivers the same requests over a websocket the bot opens,
+        so trying cxbot needs no public URL. Requests come unsigned but over a connection
+        authenticated with the app-level token."""
+        assert self._app_token is not None
+        handler = AsyncSocketModeHandler(
+            self.bolt, app_token=self._app_token.get_secret_value(), web_client=self.client
+        )
+        await handler.connect_async()
+        logger.info("Slack Socket Mode connected")
+        yield
+        await handler.close_async()
 
     async def handle(self, request: web.Request) -> web.Response:
         """The thin translation pair of STYLE §2, plus a 400 for a body bolt cannot parse."""

@@ -86,7 +86,14 @@ class FakeSlackAPI:
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
         }
+        self._routes: list[tuple[str, str, Callable[[web.Request], Any]]] = []
         self.reset()
+
+    def extend(self, *, methods: dict[str, Callable[[JSON], JSON]], routes: list[Any]) -> None:
+        """Add Web API methods and raw routes (before `start`): how the Socket Mode fake
+        plugs in without this module growing further."""
+        self._handlers.update(methods)
+        self._routes.extend(routes)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -96,6 +103,8 @@ class FakeSlackAPI:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/response/{tail:.*}", self._response_url)
+        for method, path, handler in self._routes:
+            app.router.add_route(method, path, handler)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
