@@ -75,10 +75,10 @@ class SlackAdapter:
         handler = AsyncSocketModeHandler(
             self.bolt, app_token=self._app_token.get_secret_value(), web_client=self.client
         )
-        await handler.connect_async()
+        await handler.connect_async()  # type: ignore[no-untyped-call]
         logger.info("Slack Socket Mode connected")
         yield
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]
 
     async def handle(self, request: web.Request) -> web.Response:
         """The thin translation pair of STYLE §2, plus a 400 for a body bolt cannot parse."""
