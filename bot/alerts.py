@@ -127,7 +127,9 @@ def _team_target(core: Core, account_key: str) -> Target | None:
     if account is None or account.team_channel is None:
         return None
     channel = account.team_channel
-    return Target(platform=channel.platform, channel_id=channel.channel_id)
+    return Target(
+        platform=channel.platform, channel_id=channel.channel_id, workspace=account.workspace
+    )
 
 
 async def _post_card(core: Core, session: AsyncSession, alert: Alert, now: datetime) -> None:
@@ -229,10 +231,11 @@ async def _thank_customer(core: Core, alert: Alert) -> None:
         contact = await session.get(Contact, survey.contact_id)
         interaction = await session.get(Interaction, survey.interaction_id)
         assert contact is not None and interaction is not None
-        target = target_for(contact=contact, interaction=interaction)
+        account = core.account(alert.account_key)
+        workspace = account.workspace if account else None
+        target = target_for(contact=contact, interaction=interaction, workspace=workspace)
         if target is None or contact.opted_out:
             return
-        account = core.account(alert.account_key)
         locale = contact.locale or (account.locale if account else "en")
         text = texts.t("follow_up_thanks", locale, note=alert.resolution_note or "")
         await deliveries.enqueue(

@@ -82,7 +82,7 @@ def serve(ctx: Context) -> None:
         asyncio.run(_check_schema(settings.database_url))
         engine = create_engine(settings.database_url)
         core = Core(sessions=session_factory(engine), config=config)
-        app = build_runtime(core=core, settings=settings)
+        app = build_runtime(core=core, settings=settings, engine=engine)
     except CxbotError as exc:
         fail(str(exc))
     except (SQLAlchemyError, OSError) as exc:

@@ -157,6 +157,12 @@ class AccountConfig(Strict):
     team: tuple[PersonRef, ...] = ()
     customer_channels: tuple[ChannelRef, ...] = ()
     targets: Targets = Targets()
+    workspace: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the Slack team id (or Teams tenant id) the account's channels live in; "
+        "needed only when one cxbot is installed in several workspaces",
+    )
 
 
 class Roles(Strict):

@@ -61,7 +61,10 @@ async def _enqueue_prompt(
         session=session, interaction_id=survey.interaction_id
     )
     assert contact is not None and interaction is not None and survey.id is not None
-    target = prompts.target_for(contact=contact, interaction=interaction)
+    account = core.account(survey.account_key)
+    target = prompts.target_for(
+        contact=contact, interaction=interaction, workspace=account.workspace if account else None
+    )
     if target is None or contact.opted_out:
         _suppress(survey, Suppression.NO_ROUTE if target is None else Suppression.OPTED_OUT)
         return

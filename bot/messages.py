@@ -28,6 +28,8 @@ class Target(_Frozen):
     channel_id: str | None = None
     thread_id: str | None = None
     user_id: str | None = None
+    workspace: str | None = None
+    """The platform's workspace (Slack team, Teams tenant), where one bot serves several."""
 
     @property
     def channel_key(self) -> str:
@@ -42,6 +44,7 @@ class MessageRef(_Frozen):
     channel_id: str
     message_id: str
     thread_id: str | None = None
+    workspace: str | None = None
 
 
 class ScaleButton(_Frozen):

@@ -8,7 +8,9 @@ from bot.scoring import Metric
 from storage.models import Contact, Interaction, Survey
 
 
-def target_for(*, contact: Contact, interaction: Interaction) -> Target | None:
+def target_for(
+    *, contact: Contact, interaction: Interaction, workspace: str | None = None
+) -> Target | None:
     """The customer's thread when the interaction happened in one on the contact's platform
     (mentioning the contact), else a DM; None when the contact cannot be reached."""
     if not contact.platform or not contact.platform_user_id:
@@ -23,6 +25,7 @@ def target_for(*, contact: Contact, interaction: Interaction) -> Target | None:
         channel_id=interaction.channel_id if in_thread else None,
         thread_id=interaction.thread_id if in_thread else None,
         user_id=contact.platform_user_id,
+        workspace=workspace,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import Runtime, build_app
 from bot.core import Core
@@ -14,14 +15,14 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 
-def chat_adapters(core: Core, settings: Settings) -> dict[str, ChatAdapter]:
+def chat_adapters(core: Core, settings: Settings, engine: AsyncEngine) -> dict[str, ChatAdapter]:
     """Every chat adapter the environment enables (SPEC §4)."""
     adapters: dict[str, ChatAdapter] = {}
     if settings.slack_enabled:
         # Imported here: the core never imports a platform SDK, only this composition does.
         from adapters.slack.adapter import SlackAdapter
 
-        adapters["slack"] = SlackAdapter(core=core, settings=settings)
+        adapters["slack"] = SlackAdapter(core=core, settings=settings, engine=engine)
         logger.info(
             "Slack enabled (HTTP mode at /slack/events, Web API %s)", settings.slack_api_url
         )
@@ -34,8 +35,8 @@ def chat_adapters(core: Core, settings: Settings) -> dict[str, ChatAdapter]:
     return adapters
 
 
-def build_runtime(*, core: Core, settings: Settings) -> web.Application:
-    runtime = Runtime(core=core, adapters=chat_adapters(core, settings))
+def build_runtime(*, core: Core, settings: Settings, engine: AsyncEngine) -> web.Application:
+    runtime = Runtime(core=core, adapters=chat_adapters(core, settings, engine))
     if settings.api_token is None:
         logger.warning("CXBOT_API_TOKEN is not set: POST /api/v1/interactions refuses every call")
     token = settings.api_token.get_secret_value() if settings.api_token else None

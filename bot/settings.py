@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    slack_client_id: str | None = Field(default=None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(default=None, alias="SLACK_CLIENT_SECRET")
     microsoft_app_id: str | None = Field(default=None, alias="MICROSOFT_APP_ID")
     microsoft_app_password: SecretStr | None = Field(default=None, alias="MICROSOFT_APP_PASSWORD")
     microsoft_app_tenant_id: str | None = Field(default=None, alias="MICROSOFT_APP_TENANT_ID")
@@ -33,8 +35,13 @@ class Settings(BaseSettings):
     teams_dev: bool = Field(default=False, alias="CXBOT_TEAMS_DEV")
 
     @property
+    def slack_oauth(self) -> bool:
+        """Multi-workspace installs: tokens come from the OAuth installation store."""
+        return bool(self.slack_client_id) and self.slack_client_secret is not None
+
+    @property
     def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None
+        return self.slack_bot_token is not None or self.slack_oauth
 
     @property
     def teams_enabled(self) -> bool:
@@ -49,9 +56,11 @@ def build_settings(environ: Mapping[str, str]) -> Settings:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"environment: {problems}") from None
-    if settings.slack_bot_token and not settings.slack_signing_secret:
+    if settings.slack_enabled and not settings.slack_signing_secret:
         raise ConfigError(
-            "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: refusing to accept "
+            "Slack credentials are set but SLACK_SIGNING_SECRET is not: refusing to accept "
             "unsigned Slack requests"
         )
+    if bool(settings.slack_client_id) != (settings.slack_client_secret is not None):
+        raise ConfigError("set both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET, or neither")
     return settings

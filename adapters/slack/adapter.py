@@ -14,12 +14,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack.context import bad_request
 from adapters.slack.delivery import SlackPoster
 from adapters.slack.handlers import register_survey_handlers
 from adapters.slack.handlers_ask import register_ask_handlers
 from adapters.slack.handlers_team import register_alert_handlers, register_command_handlers
+from adapters.slack.oauth import WorkspaceClients, build_oauth_flow, mount_oauth
 from adapters.slack.people import People
 from bot.core import Core
 from bot.errors import InvalidInput
@@ -37,23 +39,30 @@ class SlackAdapter:
 
     platform: ClassVar[str] = "slack"
 
-    def __init__(self, *, core: Core, settings: Settings) -> None:
-        if settings.slack_bot_token is None or settings.slack_signing_secret is None:
-            raise ValueError("the Slack adapter needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+    def __init__(
+        self, *, core: Core, settings: Settings, engine: AsyncEngine | None = None
+    ) -> None:
+        if settings.slack_signing_secret is None or not settings.slack_enabled:
+            raise ValueError("the Slack adapter needs credentials and SLACK_SIGNING_SECRET")
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         # No rate-limit retry handler on the client: a 429 must reach the delivery queue,
         # which holds the whole channel back for Retry-After instead of sleeping in a call.
-        self.client = AsyncWebClient(
-            token=settings.slack_bot_token.get_secret_value(),
-            base_url=settings.slack_api_url,
-        )
+        self.client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
+        self._oauth = None
+        if settings.slack_oauth:
+            if engine is None:
+                raise ValueError("multi-workspace Slack needs the database engine")
+            self._oauth = build_oauth_flow(settings=settings, engine=engine, client=self.client)
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=settings.slack_signing_secret.get_secret_value(),
+            oauth_flow=self._oauth,
             # Listeners finish (the answer is committed) before Slack gets its 200.
             process_before_response=True,
         )
         self._app_token = settings.slack_app_token
-        self._poster = SlackPoster(client=self.client)
+        store = self._oauth.settings.installation_store if self._oauth else None
+        self._poster = SlackPoster(clients=WorkspaceClients(client=self.client, store=store))
         people = People(client=self.client)
         register_survey_handlers(self.bolt, core)
         register_alert_handlers(self.bolt, core, people)
@@ -64,6 +73,8 @@ class SlackAdapter:
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(EVENTS_PATH, self.handle)
+        if self._oauth is not None:
+            mount_oauth(app, self._oauth)
         if self._app_token is not None:
             app.cleanup_ctx.append(self._socket_mode)
 

@@ -44,6 +44,7 @@ async def caller_of(body: dict[str, Any], context: Any, people: People) -> Calle
         user_id=user_id,
         user_team=user_team if isinstance(user_team, str) else None,
         home_team=context.get("team_id"),
+        client=context.get("client"),
     )
 
 

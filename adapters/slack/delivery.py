@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
+from adapters.slack.oauth import WorkspaceClients
 from bot.errors import DeliveryError
 from bot.messages import DigestMessage, Message, MessageRef, Target
 
@@ -82,14 +83,15 @@ async def call_slack(operation: Callable[[], Awaitable[Any]]) -> Any:
 class SlackPoster:
     """Posts rendered messages; opens the DM first when the target is a person."""
 
-    def __init__(self, *, client: AsyncWebClient) -> None:
-        self._client = client
+    def __init__(self, *, clients: WorkspaceClients) -> None:
+        self._clients = clients
 
     async def post(self, target: Target, message: Message) -> MessageRef:
-        channel = target.channel_id or await self._open_dm(target)
+        client = await self._clients.for_workspace(target.workspace)
+        channel = target.channel_id or await self._open_dm(client, target)
         rendered = blocks.render(message)
         response = await call_slack(
-            lambda: self._client.chat_postMessage(
+            lambda: client.chat_postMessage(
                 channel=channel, thread_ts=target.thread_id, unfurl_links=False, **rendered
             )
         )
@@ -98,18 +100,21 @@ class SlackPoster:
             channel_id=str(response["channel"]),
             message_id=str(response["ts"]),
             thread_id=target.thread_id,
+            workspace=target.workspace,
         )
         if isinstance(message, DigestMessage) and message.chart_png_base64:
-            await self._upload_chart(ref, message)
+            await self._upload_chart(client, ref, message)
         return ref
 
-    async def _upload_chart(self, ref: MessageRef, digest: DigestMessage) -> None:
+    async def _upload_chart(
+        self, client: AsyncWebClient, ref: MessageRef, digest: DigestMessage
+    ) -> None:
         """The trend chart goes into the digest's thread. A failed upload is logged, not
         retried: the digest itself is already posted and must not be posted twice."""
         png = base64.b64decode(digest.chart_png_base64 or "")
         try:
             await call_slack(
-                lambda: self._client.files_upload_v2(
+                lambda: client.files_upload_v2(
                     channel=ref.channel_id,
                     thread_ts=ref.message_id,
                     content=png,
@@ -121,13 +126,14 @@ class SlackPoster:
             logger.warning("digest chart upload to %s failed: %s", ref.channel_id, exc)
 
     async def update(self, ref: MessageRef, message: Message) -> None:
+        client = await self._clients.for_workspace(ref.workspace)
         rendered = blocks.render(message)
         await call_slack(
-            lambda: self._client.chat_update(channel=ref.channel_id, ts=ref.message_id, **rendered)
+            lambda: client.chat_update(channel=ref.channel_id, ts=ref.message_id, **rendered)
         )
 
-    async def _open_dm(self, target: Target) -> str:
+    async def _open_dm(self, client: AsyncWebClient, target: Target) -> str:
         if not target.user_id:
             raise DeliveryError("slack: a target needs a channel or a user", permanent=True)
-        response = await call_slack(lambda: self._client.conversations_open(users=target.user_id))
+        response = await call_slack(lambda: client.conversations_open(users=target.user_id))
         return str(response["channel"]["id"])

@@ -35,7 +35,7 @@ class CustomerMessage:
 
 
 async def ask_for_feedback(
-    core: Core, people: People, *, caller: Caller, message: CustomerMessage, home_team: str | None
+    core: Core, people: People, *, caller: Caller, message: CustomerMessage, context: Any
 ) -> str:
     """Log the interaction if a teammate asks about a customer's message in one of the
     account's channels; answer with what happened, for the teammate's eyes only."""
@@ -43,7 +43,12 @@ async def ask_for_feedback(
         return texts.t("not_for_customers", "en")
     channel = ChannelRef(platform="slack", channel_id=message.channel_id)
     account = commands.account_of_channel(core, channel)
-    author = await people.caller(user_id=message.author_id, user_team=None, home_team=home_team)
+    author = await people.caller(
+        user_id=message.author_id,
+        user_team=None,
+        home_team=context.get("team_id"),
+        client=context.get("client"),
+    )
     if account is None or not author.external:
         return texts.t("not_a_customer_message", "en")
     item = InteractionCreate(
@@ -77,7 +82,7 @@ def register_ask_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
         )
         caller = await caller_of(body, context, people)
         answer = await ask_for_feedback(
-            core, people, caller=caller, message=message, home_team=context.get("team_id")
+            core, people, caller=caller, message=message, context=context
         )
         await say_privately(respond, answer)
 
@@ -97,9 +102,12 @@ def register_ask_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
             author_id=text_field(event, "item_user"),
         )
         caller = await people.caller(
-            user_id=text_field(event, "user"), user_team=None, home_team=context.get("team_id")
+            user_id=text_field(event, "user"),
+            user_team=None,
+            home_team=context.get("team_id"),
+            client=context.get("client"),
         )
         answer = await ask_for_feedback(
-            core, people, caller=caller, message=message, home_team=context.get("team_id")
+            core, people, caller=caller, message=message, context=context
         )
         logger.info("reaction :%s: on %s/%s: %s", wanted, message.channel_id, message.ts, answer)

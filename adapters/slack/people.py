@@ -22,21 +22,29 @@ class People:
         self._client = client
         self._teams: dict[str, str | None] = {}
 
-    async def caller(self, *, user_id: str, user_team: str | None, home_team: str | None) -> Caller:
+    async def caller(
+        self,
+        *,
+        user_id: str,
+        user_team: str | None,
+        home_team: str | None,
+        client: AsyncWebClient | None = None,
+    ) -> Caller:
         """`user_team` is what the payload says (block actions carry it); without it, ask
-        `users.info`. Anyone we cannot place is treated as external: fail closed."""
-        team = user_team or await self._team_of(user_id)
+        `users.info` (with the request's own client, which holds that workspace's token).
+        Anyone we cannot place is treated as external: fail closed."""
+        team = user_team or await self._team_of(user_id, client or self._client)
         external = home_team is None or team is None or team != home_team
         return Caller(person=PersonRef(platform="slack", user_id=user_id), external=external)
 
-    async def _team_of(self, user_id: str) -> str | None:
+    async def _team_of(self, user_id: str, client: AsyncWebClient) -> str | None:
         if user_id not in self._teams:
-            self._teams[user_id] = await self._lookup(user_id)
+            self._teams[user_id] = await self._lookup(user_id, client)
         return self._teams[user_id]
 
-    async def _lookup(self, user_id: str) -> str | None:
+    async def _lookup(self, user_id: str, client: AsyncWebClient) -> str | None:
         try:
-            response = await self._client.users_info(user=user_id)
+            response = await client.users_info(user=user_id)
         except (SlackApiError, SlackClientError) as exc:
             # A foreign user the workspace cannot see answers user_not_found: a customer.
             logger.info("users.info %s failed (%s): treating as external", user_id, exc)

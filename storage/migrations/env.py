@@ -13,6 +13,14 @@ from storage.engine import create_engine
 
 target_metadata = SQLModel.metadata
 
+# Tables owned by a platform SDK's own stores (Slack OAuth); their revision spells them out
+# and autogenerate must not propose dropping them.
+FOREIGN_TABLE_PREFIXES = ("slack_",)
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    return not (type_ == "table" and name is not None and name.startswith(FOREIGN_TABLE_PREFIXES))
+
 
 def _run(connection: Connection) -> None:
     context.configure(
@@ -20,6 +28,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -52,6 +52,8 @@ class Call:
     @property
     def token(self) -> str | None:
         auth = self.headers.get("Authorization", "")
+        if auth.startswith("Basic "):  # oauth.v2.access: the app's client id and secret
+            return auth
         bearer = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
         return bearer or self.params.get("token")
 

@@ -286,3 +286,38 @@ async def test_digest_posts_then_uploads_its_chart_in_the_thread(slack: SlackWor
     assert slack.fake.uploads == [png]
     complete = slack.fake.payload("files.completeUploadExternal")
     assert (complete["channel_id"], complete["thread_ts"]) == ("C0TEAM0001", ref.message_id)
+
+
+async def test_an_external_user_cannot_acknowledge_an_alert(slack: SlackWorld) -> None:
+    survey_id = await delivered_survey(slack)
+    await slack.click(survey_id, 1)
+    await slack.world.run()
+    response = await slack.interact(
+        "block_actions_alert_ack",
+        user__id="U0EXTERN01",
+        user__team_id="T0CUSTOMER",
+        actions__0__value="1",
+        actions__0__block_id="cx_alert:1",
+    )
+    assert response.status == 200
+    async with slack.world.sessions() as session:
+        alert = (await session.exec(select(Alert))).one()
+    assert alert.status == "open"
+    assert "only" in slack.fake.responses_posted[-1]["text"]
+
+
+async def test_shortcut_on_a_foreign_user_users_info_cannot_see(slack: SlackWorld) -> None:
+    slack.fake.mark_user_not_found("U0HIDDEN1")
+    response = await slack.interact("message_shortcut", message__user="U0HIDDEN1")
+    assert response.status == 200
+    async with slack.world.sessions() as session:
+        interaction = (await session.exec(select(Interaction))).one()
+        survey = (await session.exec(select(Survey))).one()
+    assert interaction.source == "slack" and survey.status == "scheduled"
+
+
+async def test_shortcut_on_a_teammates_message_is_refused(slack: SlackWorld) -> None:
+    response = await slack.interact("message_shortcut", message__user=STAFF)
+    assert response.status == 200
+    assert await rows(slack, Interaction) == 0
+    assert "customer" in slack.fake.responses_posted[-1]["text"]
