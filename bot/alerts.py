@@ -7,20 +7,22 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import questions, texts
+from bot import texts
+from bot.alert_cards import post_card, refresh_card
+from bot.business_time import add_business_time
 from bot.config import PersonRef
 from bot.core import Core
 from bot.errors import InvalidInput, NotFound
-from bot.messages import AlertCard, MessageRef, Target, TextMessage
+from bot.messages import TextMessage
 from bot.prompts import target_for
 from bot.scoring import Metric, is_detractor
 from storage.models import Alert, AlertStatus, Contact, Interaction, Response, Survey
 from storage.queries import alerts as alert_rows
 from storage.queries import deliveries
-from storage.queries.surveys import get_response
 
 logger = logging.getLogger(__name__)
 
@@ -49,14 +51,9 @@ async def on_answer(
     if alert is None:
         if not is_detractor(Metric(survey.metric), response.score):
             return None
-        alert = Alert(survey_id=survey.id, account_key=survey.account_key, opened_at=now)
-        session.add(alert)
-        await session.flush()
-        assert alert.id is not None
-        alert_rows.add_event(
-            session=session, alert_id=alert.id, action="opened", actor=SYSTEM, at=now
+        alert = await open_alert(
+            core, session, account_key=survey.account_key, now=now, survey_id=survey.id
         )
-        await _post_card(core, session, alert, now)
         return alert.id
     assert alert.id is not None
     alert_rows.add_event(
@@ -71,6 +68,50 @@ async def on_answer(
     return alert.id
 
 
+async def open_alert(
+    core: Core,
+    session: AsyncSession,
+    *,
+    account_key: str,
+    now: datetime,
+    survey_id: int | None = None,
+    kind: str = "detractor",
+    dedupe_key: str | None = None,
+    detail: dict[str, object] | None = None,
+) -> Alert:
+    """Open an alert, audit it, give it its acknowledgement deadline (the team's SLA in
+    business hours) and post its card to the account team's channel."""
+    alert = Alert(
+        survey_id=survey_id,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        account_key=account_key,
+        opened_at=now,
+        sla_due_at=sla_due(core, account_key, now),
+    )
+    session.add(alert)
+    await session.flush()
+    assert alert.id is not None
+    alert_rows.add_event(
+        session=session, alert_id=alert.id, action="opened", actor=SYSTEM, at=now, detail=detail
+    )
+    await post_card(core, session, alert, now)
+    return alert
+
+
+def sla_due(core: Core, account_key: str, opened_at: datetime) -> datetime | None:
+    account = core.account(account_key)
+    if account is None or account.team_channel is None:
+        return None
+    team = core.config.team(account.team_channel)
+    return add_business_time(
+        start=opened_at,
+        duration=team.alert_sla,
+        tz=ZoneInfo(team.timezone or account.timezone),
+        hours=team.business_hours,
+    )
+
+
 async def on_reasons(
     core: Core, session: AsyncSession, survey: Survey, response: Response, now: datetime
 ) -> None:
@@ -78,97 +119,6 @@ async def on_reasons(
     alert = await alert_rows.alert_for_survey(session=session, survey_id=survey.id)
     if alert is not None:
         await refresh_card(core, session, alert, now, cause="reasons")
-
-
-async def card(core: Core, session: AsyncSession, alert: Alert) -> AlertCard:
-    survey = await session.get(Survey, alert.survey_id)
-    assert survey is not None and alert.id is not None
-    contact = await session.get(Contact, survey.contact_id)
-    interaction = await session.get(Interaction, survey.interaction_id)
-    response = await get_response(session=session, survey_id=alert.survey_id)
-    assert contact is not None and interaction is not None and response is not None
-    account = core.account(alert.account_key)
-    manager = account.account_manager if account else None
-    return AlertCard(
-        alert_id=alert.id,
-        locale=account.locale if account else "en",
-        status=alert.status,
-        account_name=account.name if account else alert.account_key,
-        contact_name=contact.name or "(anonymous)",
-        contact_user_id=contact.platform_user_id,
-        metric=survey.metric,
-        score=response.score,
-        scale_max=questions.by_key(survey.question_version).scale_max,
-        interaction=_describe(interaction),
-        comment=response.comment,
-        reasons=tuple(response.reasons),
-        assignee=alert.assignee,
-        acknowledged_by=alert.acknowledged_by,
-        account_manager_user_id=manager.user_id if manager else None,
-        resolution=_resolution(alert),
-        opened_at=alert.opened_at,
-    )
-
-
-def _describe(interaction: Interaction) -> str:
-    text = f"{interaction.kind.replace('_', ' ')} {interaction.external_id}"
-    return f"{text}: {interaction.note}" if interaction.note else text
-
-
-def _resolution(alert: Alert) -> str | None:
-    if alert.status != AlertStatus.RESOLVED:
-        return None
-    note = f" — {alert.resolution_note}" if alert.resolution_note else ""
-    return f"{alert.outcome}{note}"
-
-
-def _team_target(core: Core, account_key: str) -> Target | None:
-    account = core.account(account_key)
-    if account is None or account.team_channel is None:
-        return None
-    channel = account.team_channel
-    return Target(
-        platform=channel.platform, channel_id=channel.channel_id, workspace=account.workspace
-    )
-
-
-async def _post_card(core: Core, session: AsyncSession, alert: Alert, now: datetime) -> None:
-    target = _team_target(core, alert.account_key)
-    if target is None:
-        logger.warning(
-            "account %s has no team channel: alert %s is not posted", alert.account_key, alert.id
-        )
-        return
-    await deliveries.enqueue(
-        session=session,
-        dedupe_key=f"alert:{alert.id}:post",
-        action="post",
-        purpose="alert",
-        subject_id=alert.id,
-        message=await card(core, session, alert),
-        target=target,
-        now=now,
-    )
-
-
-async def refresh_card(
-    core: Core, session: AsyncSession, alert: Alert, now: datetime, *, cause: str
-) -> None:
-    """Show the alert's new state in its message; it is posted first if it never was.
-    `cause` names the change, so two changes in the same instant are two updates."""
-    if alert.message_ref is None:
-        await _post_card(core, session, alert, now)
-        return
-    await deliveries.enqueue(
-        session=session,
-        dedupe_key=f"alert:{alert.id}:update:{cause}:{now.timestamp()}",
-        action="update",
-        purpose="alert_update",
-        subject_id=alert.id,
-        message=await card(core, session, alert),
-        ref=MessageRef.model_validate(alert.message_ref),
-        now=now,
-    )
 
 
 async def acknowledge(core: Core, *, alert_id: int, by: PersonRef) -> Alert:

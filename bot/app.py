@@ -33,6 +33,7 @@ class Runtime:
     core: Core
     adapters: Mapping[str, ChatAdapter]
     tick_interval: float = 5.0
+    insights_interval: float = 60.0
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -93,6 +94,14 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
                 interval=runtime.tick_interval,
                 stop=runtime.stop,
                 name="scheduler",
+            )
+        ),
+        asyncio.create_task(
+            run_periodically(
+                lambda: lifecycle.tick_insights(runtime.core),
+                interval=runtime.insights_interval,
+                stop=runtime.stop,
+                name="insights",
             )
         ),
         asyncio.create_task(runtime.worker().run(runtime.stop)),

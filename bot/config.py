@@ -115,12 +115,21 @@ class SendWindow(Strict):
         return self
 
 
+class ProgramType(StrEnum):
+    TRANSACTIONAL = "transactional"
+    RELATIONSHIP = "relationship"
+
+
 class ProgramConfig(Strict):
-    """Which interaction kinds get which question, and when."""
+    """Which interaction kinds get which question, and when. A relationship program asks
+    contacts with the given roles on a cadence instead (e.g. NPS every 90 days)."""
 
     name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    kinds: tuple[str, ...] = Field(min_length=1)
+    type: ProgramType = ProgramType.TRANSACTIONAL
+    kinds: tuple[str, ...] = ()
     metric: Metric
+    cadence: Duration = Field(default=timedelta(days=90), description="relationship programs")
+    roles: tuple[str, ...] = Field(default=("decision_maker",), description="relationship programs")
     delay: Duration = timedelta(minutes=15)
     send_window: SendWindow = SendWindow()
     sampling_rate: float = Field(default=1.0, ge=0.0, le=1.0)
@@ -136,6 +145,10 @@ class ProgramConfig(Strict):
     def _reminder_before_expiry(self) -> ProgramConfig:
         if self.reminder_after is not None and self.reminder_after >= self.expiry:
             raise ValueError("reminder_after must be shorter than expiry")
+        if self.type == ProgramType.TRANSACTIONAL and not self.kinds:
+            raise ValueError("a transactional program needs at least one interaction kind")
+        if self.type == ProgramType.RELATIONSHIP and self.cadence < timedelta(days=1):
+            raise ValueError("a relationship program's cadence must be at least a day")
         return self
 
 
@@ -165,6 +178,34 @@ class AccountConfig(Strict):
     )
 
 
+class DigestSchedule(Strict):
+    """When a team channel gets its weekly digest, in the team's time zone."""
+
+    day: Weekday = Weekday.MON
+    time: LocalTime = time(9, 0)
+
+
+class TeamConfig(Strict):
+    """A team channel's own settings; a team channel not listed here gets the defaults and
+    the time zone and locale of its first account."""
+
+    channel: ChannelRef
+    timezone: TimeZoneName | None = None
+    locale: Locale | None = None
+    digest: DigestSchedule | None = DigestSchedule()
+    business_hours: SendWindow = SendWindow()
+    alert_sla: Duration = Field(
+        default=timedelta(hours=4), description="business hours to acknowledge an alert"
+    )
+
+
+class AlertOptions(Strict):
+    """The "no response" alert: a key account that stopped answering."""
+
+    no_response_days: int | None = Field(default=30, ge=1)
+    no_response_tiers: tuple[str, ...] = ("key",)
+
+
 class Roles(Strict):
     team_leads: tuple[PersonRef, ...] = ()
 
@@ -191,6 +232,8 @@ class Config(Strict):
     roles: Roles = Roles()
     accounts: tuple[AccountConfig, ...] = ()
     programs: tuple[ProgramConfig, ...] = ()
+    teams: tuple[TeamConfig, ...] = ()
+    alerts: AlertOptions = AlertOptions()
     slack: SlackOptions = SlackOptions()
 
     @field_validator("accounts")
@@ -211,6 +254,28 @@ class Config(Strict):
 
     def program_for_kind(self, kind: str) -> ProgramConfig | None:
         return next((p for p in self.programs if kind in p.kinds), None)
+
+    def relationship_programs(self) -> tuple[ProgramConfig, ...]:
+        return tuple(p for p in self.programs if p.type == ProgramType.RELATIONSHIP)
+
+    def team(self, channel: ChannelRef) -> TeamConfig:
+        """The team channel's settings, or the defaults in its first account's zone."""
+        found = next((t for t in self.teams if t.channel == channel), None)
+        if found is not None and found.timezone and found.locale:
+            return found
+        first = next((a for a in self.accounts if a.team_channel == channel), None)
+        base = found or TeamConfig(channel=channel)
+        return base.model_copy(
+            update={
+                "timezone": base.timezone or (first.timezone if first else "UTC"),
+                "locale": base.locale or (first.locale if first else Locale.EN),
+            }
+        )
+
+    def team_channels(self) -> tuple[ChannelRef, ...]:
+        """Every channel that receives alerts or digests, once."""
+        channels = [a.team_channel for a in self.accounts if a.team_channel is not None]
+        return tuple(dict.fromkeys(channels))
 
 
 def _reject_duplicates(values: list[str], what: str) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import programs, prompts
+from bot import digests, escalation, programs, prompts
 from bot.config import ProgramConfig
 from bot.core import Core
 from bot.messages import MessageRef, SurveyClosedNotice
@@ -135,6 +135,13 @@ async def tick(core: Core) -> None:
     await enqueue_due(core)
     await send_reminders(core)
     await expire(core)
+
+
+async def tick_insights(core: Core) -> None:
+    """One round of the slower, team-facing work: digests, alert SLAs, silent accounts."""
+    await digests.post_due_digests(core)
+    await escalation.remind_unacknowledged(core)
+    await escalation.flag_silent_accounts(core)
 
 
 def program_of(core: Core, survey: Survey) -> ProgramConfig:

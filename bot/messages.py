@@ -87,15 +87,18 @@ class AlertCard(_Frozen):
 
     type: Literal["alert"] = "alert"
     alert_id: int
+    kind: Literal["detractor", "no_response"] = "detractor"
+    """A detractor's answer, or a key account that stopped answering (`summary` says how)."""
     locale: str = "en"
     status: str
     account_name: str
-    contact_name: str
-    contact_user_id: str | None
-    metric: str
-    score: int
-    scale_max: int
-    interaction: str
+    contact_name: str = ""
+    contact_user_id: str | None = None
+    metric: str = ""
+    score: int = 0
+    scale_max: int = 0
+    interaction: str = ""
+    summary: str | None = None
     comment: str | None = None
     reasons: tuple[str, ...] = ()
     assignee: str | None = None
@@ -147,8 +150,11 @@ class DigestMessage(_Frozen):
 
 
 class TextMessage(_Frozen):
+    """Plain text (renderers escape it), optionally addressed to people by user id."""
+
     type: Literal["text"] = "text"
     text: str
+    mentions: tuple[str, ...] = ()
 
 
 Message = Annotated[

@@ -96,6 +96,17 @@ def next_send_time(*, earliest: datetime, tz: ZoneInfo, window: SendWindow) -> d
     raise AssertionError("unreachable: a non-empty window recurs within a week")  # pragma: no cover
 
 
+def window_end(*, at: datetime, tz: ZoneInfo, window: SendWindow) -> datetime:
+    """The end of the window that `at` (an instant inside it) belongs to."""
+    _, end = _window_on(_as_utc(at, "at").astimezone(tz).date(), window, tz)
+    return end
+
+
+def wall_time(*, day: date, at: time, tz: ZoneInfo) -> datetime:
+    """A local wall-clock time on `day` as a UTC instant (DST gaps resolved forward)."""
+    return _wall_to_utc(day, at, tz)
+
+
 def sampled_in(*, program: str, interaction_key: str, contact_key: str, rate: float) -> bool:
     """Whether this (program, interaction, contact) is in the sample at `rate`.
 

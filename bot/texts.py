@@ -83,6 +83,24 @@ TEXTS: Mapping[str, Mapping[str, str]] = _catalogue(
         "status_resolved": {"en": "Resolved", "fi": "Ratkaistu"},
         "assigned_to": {"en": "assigned to {user}", "fi": "vastuuhenkilö {user}"},
         "acknowledged_by": {"en": "acknowledged by {user}", "fi": "kuittasi {user}"},
+        "no_response_title": {"en": "No answers", "fi": "Ei vastauksia"},
+        "no_response_summary": {
+            "en": "No answer to any of the {asked} feedback questions sent in the last "
+            "{days} days.",
+            "fi": "Ei vastausta yhteenkään {asked} palautekysymyksestä viimeisten {days} "
+            "päivän aikana.",
+        },
+        "sla_reminder": {
+            "en": "This alert has not been acknowledged within {hours} business hours.",
+            "fi": "Tätä hälytystä ei ole kuitattu {hours} työtunnin kuluessa.",
+        },
+        "digest_vs_previous": {"en": "vs last week", "fi": "vs ed. viikko"},
+        "digest_vs_target": {"en": "vs target", "fi": "vs tavoite"},
+        "digest_ease": {"en": "ease index", "fi": "helppousindeksi"},
+        "digest_kudos_line": {
+            "en": "{account}: {count} top scores",
+            "fi": "{account}: {count} huippuarviota",
+        },
         "follow_up_thanks": {
             "en": "Thank you for your feedback. Here is what we did: {note}",
             "fi": "Kiitos palautteestasi. Teimme näin: {note}",

@@ -166,8 +166,11 @@ def survey_closed(msg: SurveyClosedNotice) -> Payload:
 
 
 def text(msg: TextMessage) -> Payload:
-    body = fit(msg.text, SECTION_MAX) if msg.text.strip() else ELLIPSIS
-    return message(fit(msg.text, FALLBACK_MAX), [section(body)])
+    """The text, escaped, after mentions of the people it addresses (valid user ids only)."""
+    lead = " ".join(filter(None, (mention(user) for user in msg.mentions)))
+    body = fit(msg.text, SECTION_MAX - len(lead) - 1) if msg.text.strip() else ELLIPSIS
+    body = f"{lead} {body}" if lead else body
+    return message(f"{lead} {fit(msg.text, FALLBACK_MAX - 200)}".strip(), [section(body)])
 
 
 def why_modal(*, survey_id: int, locale: str, metric: str, score: int) -> Payload:

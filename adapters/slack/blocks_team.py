@@ -84,7 +84,11 @@ def _manager_mention(msg: AlertCard) -> str | None:
 
 
 def _fallback(msg: AlertCard, locale: str) -> str:
-    score = f"{msg.metric.upper()} {msg.score} / {msg.scale_max}"
+    score = (
+        t("no_response_title", locale)
+        if msg.kind == "no_response"
+        else f"{msg.metric.upper()} {msg.score} / {msg.scale_max}"
+    )
     summary = fit(f"{t('alert_title', locale)} · {msg.account_name} — {score}", FALLBACK_MAX - 40)
     manager = _manager_mention(msg)
     return f"{manager} {summary}" if manager else summary
@@ -92,6 +96,10 @@ def _fallback(msg: AlertCard, locale: str) -> str:
 
 def _summary(msg: AlertCard, locale: str) -> SectionBlock:
     lead = _lead(msg, locale)
+    if msg.kind == "no_response":
+        account = _field("field_account", locale, fit(msg.account_name, _FIELD_VALUE_MAX))
+        text = f"{lead}\n{fit(msg.summary or '', _FIELD_VALUE_MAX)}"
+        return SectionBlock(text=md(text), fields=[account])
     contact = mention(msg.contact_user_id) or fit(msg.contact_name, _FIELD_VALUE_MAX)
     fields = [
         _field("field_account", locale, fit(msg.account_name, _FIELD_VALUE_MAX)),

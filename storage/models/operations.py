@@ -19,13 +19,16 @@ class AlertStatus(StrEnum):
 
 
 class Alert(SQLModel, table=True):
-    """A detractor case for the account team: one per survey."""
+    """A case for the account team: a detractor's answer (one per survey), or a key account
+    that stopped answering (`kind` no_response, once per `dedupe_key`)."""
 
     __tablename__ = "alerts"
     __table_args__ = (Index("ix_alerts_account_status", "account_key", "status"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    survey_id: int = Field(foreign_key="surveys.id", unique=True)
+    kind: str = Field(default="detractor", max_length=16)
+    survey_id: int | None = Field(default=None, foreign_key="surveys.id", unique=True)
+    dedupe_key: str | None = Field(default=None, max_length=120, unique=True)
     account_key: str = Field(foreign_key="accounts.key", max_length=64)
     status: str = Field(default=AlertStatus.OPEN, max_length=16)
     assignee: str | None = Field(default=None, max_length=160)

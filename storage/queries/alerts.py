@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Alert, AlertEvent
+from storage.models import Alert, AlertEvent, Response, Survey
 
 
 async def alert_for_survey(*, session: AsyncSession, survey_id: int) -> Alert | None:
@@ -41,3 +42,42 @@ async def events(*, session: AsyncSession, alert_id: int) -> Sequence[AlertEvent
         select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(col(AlertEvent.id))
     )
     return result.all()
+
+
+async def due_for_sla_reminder(
+    *, session: AsyncSession, now: datetime, limit: int
+) -> Sequence[Alert]:
+    """Open alerts past their acknowledgement deadline that were not reminded about yet."""
+    result = await session.exec(
+        select(Alert)
+        .where(
+            Alert.status == "open",
+            col(Alert.sla_due_at) <= now,
+            col(Alert.sla_reminded_at).is_(None),
+        )
+        .order_by(col(Alert.sla_due_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return result.all()
+
+
+async def alert_exists(*, session: AsyncSession, dedupe_key: str) -> bool:
+    result = await session.exec(select(Alert.id).where(Alert.dedupe_key == dedupe_key))
+    return result.first() is not None
+
+
+async def silence(
+    *, session: AsyncSession, account_key: str, since: datetime
+) -> tuple[int, datetime | None]:
+    """Surveys sent to the account since `since`, and when it last answered at all
+    (ever), both in one round trip each as aggregates."""
+    asked = await session.exec(
+        select(func.count())
+        .select_from(Survey)
+        .where(Survey.account_key == account_key, col(Survey.sent_at) >= since)
+    )
+    last = await session.exec(
+        select(func.max(Response.answered_at)).where(Response.account_key == account_key)
+    )
+    return int(asked.one()), last.one()

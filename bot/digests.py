@@ -1,0 +1,259 @@
+"""The weekly digest of each team channel (SPEC §3.6): last ISO week's figures per account
+and in total, alerts, verbatims, kudos and a 12-week trend chart.
+
+Each channel's slot is its schedule (default Monday 09:00) in the team's time zone. The
+first tick at or after the slot that finds no digest run for (channel, period) claims it
+with an insert that a unique constraint lets only one replica win, and enqueues the post
+in the same transaction; a bot that was down at the slot posts the digest when it is back
+within the same week.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot import charts, programs, reports, scoring, texts
+from bot.config import AccountConfig, ChannelRef, Weekday
+from bot.core import Core
+from bot.messages import DigestMessage, ReportRow, Target, Verbatim
+from bot.scoring import FigureKind, Metric
+from storage.queries import deliveries
+from storage.queries import digests as queries
+
+logger = logging.getLogger(__name__)
+
+CHART_WEEKS = 12
+_TARGETS = {Metric.CSAT: "csat", Metric.CES: "ces", Metric.NPS: "nps"}
+
+
+@dataclass(frozen=True)
+class Slot:
+    """The digest a channel owes now: the ISO week it reports on, in the team's zone."""
+
+    channel: ChannelRef
+    period: str
+    since: datetime
+    until: datetime
+    tz: ZoneInfo
+    locale: str
+
+
+def due_slot(core: Core, channel: ChannelRef, now: datetime) -> Slot | None:
+    team = core.config.team(channel)
+    if team.digest is None:
+        return None
+    tz = ZoneInfo(team.timezone or "UTC")
+    week_start, _ = programs.week_bounds(at=now, tz=tz)
+    monday = week_start.astimezone(tz).date()
+    day = monday + timedelta(days=list(Weekday).index(team.digest.day))
+    if now < programs.wall_time(day=day, at=team.digest.time, tz=tz):
+        return None
+    since, until = programs.week_bounds(at=week_start - timedelta(seconds=1), tz=tz)
+    year, week, _ = since.astimezone(tz).date().isocalendar()
+    return Slot(channel, f"{year}-W{week:02d}", since, until, tz, team.locale or "en")
+
+
+async def post_due_digests(core: Core) -> int:
+    """Claim and enqueue every digest that is due and not yet posted; returns how many."""
+    posted = 0
+    now = core.now()
+    for channel in core.config.team_channels():
+        slot = due_slot(core, channel, now)
+        if slot is None or await _already_posted(core, slot):
+            continue
+        message = await build_digest(core, slot)
+        posted += await _claim_and_enqueue(core, slot, message, now)
+    return posted
+
+
+async def _already_posted(core: Core, slot: Slot) -> bool:
+    async with core.sessions() as session:
+        return await queries.run_exists(
+            session=session,
+            platform=slot.channel.platform,
+            channel_id=slot.channel.channel_id,
+            period=slot.period,
+        )
+
+
+async def _claim_and_enqueue(core: Core, slot: Slot, message: DigestMessage, now: datetime) -> int:
+    channel = slot.channel
+    async with core.sessions() as session, session.begin():
+        claimed = await queries.claim_run(
+            session=session,
+            platform=channel.platform,
+            channel_id=channel.channel_id,
+            period=slot.period,
+            now=now,
+        )
+        if not claimed:
+            return 0
+        await deliveries.enqueue(
+            session=session,
+            dedupe_key=f"digest:{channel.platform}:{channel.channel_id}:{slot.period}",
+            action="post",
+            purpose="digest",
+            subject_id=None,
+            message=message,
+            target=Target(
+                platform=channel.platform,
+                channel_id=channel.channel_id,
+                workspace=_workspace(core, channel),
+            ),
+            now=now,
+        )
+    logger.info("digest %s for %s enqueued", slot.period, channel.channel_id)
+    return 1
+
+
+def _workspace(core: Core, channel: ChannelRef) -> str | None:
+    return next((a.workspace for a in _accounts(core, channel) if a.workspace), None)
+
+
+def _accounts(core: Core, channel: ChannelRef) -> list[AccountConfig]:
+    return [a for a in core.config.accounts if a.team_channel == channel]
+
+
+async def build_digest(core: Core, slot: Slot) -> DigestMessage:
+    accounts = _accounts(core, slot.channel)
+    keys = [a.key for a in accounts]
+    week = slot.until - slot.since
+    async with core.sessions() as session:
+        current = await reports.period_stats(
+            session=session, since=slot.since, until=slot.until, accounts=keys
+        )
+        previous = await reports.period_stats(
+            session=session, since=slot.since - week, until=slot.since, accounts=keys
+        )
+        open_alerts, overdue = await queries.alert_counts(
+            session=session, accounts=keys, now=core.now()
+        )
+        best = await queries.verbatims(
+            session=session, accounts=keys, since=slot.since, until=slot.until, best=True
+        )
+        worst = await queries.verbatims(
+            session=session, accounts=keys, since=slot.since, until=slot.until, best=False
+        )
+        tops = await queries.top_scores(
+            session=session, accounts=keys, since=slot.since, until=slot.until
+        )
+    names = {a.key: a.name for a in accounts}
+    rows = [_row(core, a, current[a.key], previous[a.key], slot.locale) for a in accounts]
+    rows.append(_row(core, None, reports.total(current), reports.total(previous), slot.locale))
+    return DigestMessage(
+        title=texts.t("digest_title", slot.locale),
+        period=slot.period,
+        locale=slot.locale,
+        columns=_columns(slot.locale),
+        rows=tuple(rows),
+        open_alerts=open_alerts,
+        overdue_alerts=overdue,
+        best=tuple(
+            Verbatim(account_name=names[a], metric=m, score=s, text=c) for a, m, s, c in best
+        ),
+        worst=tuple(
+            Verbatim(account_name=names[a], metric=m, score=s, text=c)
+            for a, m, s, c in worst
+            if (a, m, s, c) not in best
+        ),
+        kudos=tuple(
+            texts.t("digest_kudos_line", slot.locale, account=names[key], count=str(count))
+            for key, count in sorted(tops.items(), key=lambda item: -item[1])
+        ),
+        chart_png_base64=await _chart(core, slot, names),
+    )
+
+
+def _columns(locale: str) -> tuple[str, ...]:
+    """The report's columns, with the trend renamed "vs last week", plus the CES ease
+    index and the distance to the account's target."""
+    trend = reports.label("trend", locale)
+    base = tuple(c for c in reports.columns(locale) if c != trend)
+    return (
+        *base,
+        texts.t("digest_ease", locale),
+        texts.t("digest_vs_previous", locale),
+        texts.t("digest_vs_target", locale),
+    )
+
+
+def _verbatims(
+    found: Sequence[tuple[str, str, int, str]], names: dict[str, str]
+) -> tuple[Verbatim, ...]:
+    return tuple(
+        Verbatim(account_name=names[account], metric=metric, score=score, text=text)
+        for account, metric, score, text in found
+    )
+
+
+def _row(
+    core: Core,
+    account: AccountConfig | None,
+    current: reports.GroupStats,
+    previous: reports.GroupStats,
+    locale: str,
+) -> ReportRow:
+    size = core.config.min_group_size
+    name = account.name if account else reports.label("total", locale)
+    base = reports.report_row(name, current, previous, min_group_size=size, locale=locale)
+    values = dict(base.values)
+    values[texts.t("digest_vs_previous", locale)] = values.pop(reports.label("trend", locale))
+    ease = scoring.ease_index(current.histogram(Metric.CES), min_group_size=size)
+    values[texts.t("digest_ease", locale)] = scoring.format_kind(
+        ease, FigureKind.EASE_INDEX, locale=locale
+    )
+    values[texts.t("digest_vs_target", locale)] = _vs_target(account, current, size, locale)
+    return ReportRow(label=name, n=base.n, values=values)
+
+
+def _vs_target(
+    account: AccountConfig | None, stats: reports.GroupStats, size: int, locale: str
+) -> str:
+    metric = reports.main_metric(stats)
+    if account is None or metric is None:
+        return reports.NO_TREND
+    target = getattr(account.targets, _TARGETS[metric])
+    summary = scoring.summarize(metric, stats.histogram(metric), min_group_size=size)
+    if target is None or summary.headline.value is None:
+        return reports.NO_TREND
+    goal = scoring.Figure(n=summary.n, value=float(target))
+    return reports.trend(summary.headline, goal, summary.headline_kind, locale=locale)
+
+
+async def _chart(core: Core, slot: Slot, names: dict[str, str]) -> str | None:
+    """The 12-week trend of the team's most answered metric, as base64 PNG."""
+    metric = await _chart_metric(core, slot, list(names))
+    if metric is None:
+        return None
+    series = await reports.weekly_series(
+        core, metric=metric, weeks=CHART_WEEKS, until=slot.until, tz=slot.tz
+    )
+    mine = {name: points for name, points in series.items() if name in names.values()}
+    figure = texts.t(f"figure_{scoring.summarize(metric, {}).headline_kind}", slot.locale)
+    title = f"{figure} · {slot.period}"
+    return await asyncio.to_thread(_render_png, mine, title)
+
+
+async def _chart_metric(core: Core, slot: Slot, keys: list[str]) -> Metric | None:
+    async with core.sessions() as session:
+        stats = await reports.period_stats(
+            session=session,
+            since=slot.until - timedelta(weeks=CHART_WEEKS),
+            until=slot.until,
+            accounts=keys,
+        )
+    return reports.main_metric(reports.total(stats))
+
+
+def _render_png(series: reports.Series, title: str) -> str:
+    with tempfile.TemporaryDirectory() as folder:
+        path = charts.trend_chart(series, title=title, path=Path(folder) / "chart.png")
+        return base64.b64encode(path.read_bytes()).decode()
