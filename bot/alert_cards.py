@@ -35,7 +35,8 @@ async def card(core: Core, session: AsyncSession, alert: Alert) -> AlertCard:
         "opened_at": alert.opened_at,
     }
     if alert.survey_id is None:
-        return AlertCard(kind="no_response", summary=await _silence(session, alert), **common)
+        summary = await _silence(session, alert, str(common["locale"]))
+        return AlertCard(kind="no_response", summary=summary, **common)
     return AlertCard(**common, **await _answer_fields(session, alert.survey_id))
 
 
@@ -59,11 +60,10 @@ async def _answer_fields(session: AsyncSession, survey_id: int) -> dict[str, obj
     }
 
 
-async def _silence(session: AsyncSession, alert: Alert) -> str:
+async def _silence(session: AsyncSession, alert: Alert, locale: str) -> str:
     """The no-response alert's sentence, from what its "opened" event recorded."""
     assert alert.id is not None
     opened = (await alert_rows.events(session=session, alert_id=alert.id))[0]
-    locale = "en"
     return texts.t(
         "no_response_summary",
         locale,

@@ -1,0 +1,141 @@
+"""Alert SLAs in the team's business hours, and the "no response" alert."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot import alerts, answers, escalation, surveys
+from bot.config import PersonRef, parse_config
+from bot.messages import AlertCard, TextMessage
+from storage.engine import Sessions
+from storage.models import Alert, AlertEvent
+from tests.support.rows import answered
+from tests.support.world import CONFIG, CUSTOMER, World, interaction
+
+# Friday 2026-11-20 15:45 in Helsinki (UTC+2): the alert opens 15 minutes later, at 16:00.
+FRIDAY = datetime(2026, 11, 20, 13, 45, tzinfo=UTC)
+# 4 business hours (09–17) after Friday 16:00 is Monday 12:00 local = 10:00 UTC.
+DEADLINE = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def config() -> dict[str, Any]:
+    data = copy.deepcopy(CONFIG)
+    data["programs"][0]["send_window"] = {"start": "00:00", "end": "23:59", "days": ["fri"]}
+    data["teams"] = [
+        {"channel": {"platform": "slack", "channel_id": "CTEAM"}, "timezone": "Europe/Helsinki"}
+    ]
+    return data
+
+
+@pytest.fixture
+async def world(sessions: Sessions) -> World:
+    world = World(sessions=sessions, config=parse_config(config()))
+    world.clock.set(FRIDAY)
+    return await world.start()
+
+
+async def detractor_alert(world: World) -> int:
+    await surveys.log_interactions(world.core, [interaction("T-1", occurred_at=world.clock())])
+    await world.advance(timedelta(minutes=15))
+    async with world.sessions() as session:
+        survey_id = (await session.exec(select(alerts.Survey.id))).one()
+    answer = await answers.record_answer(
+        world.core, survey_id=survey_id, score=1, respondent=CUSTOMER
+    )
+    await world.run()
+    assert answer.alert_id is not None
+    return answer.alert_id
+
+
+def sla_posts(world: World) -> list[Any]:
+    return [p for p in world.adapter.posts if isinstance(p.message, TextMessage)]
+
+
+async def test_the_deadline_counts_business_hours_only(world: World) -> None:
+    await detractor_alert(world)
+    async with world.sessions() as session:
+        alert = (await session.exec(select(Alert))).one()
+    assert alert.sla_due_at == DEADLINE
+
+
+async def test_one_reminder_in_the_alert_thread_at_the_deadline(world: World) -> None:
+    await detractor_alert(world)
+    world.clock.set(DEADLINE - timedelta(minutes=1))
+    assert await escalation.remind_unacknowledged(world.core) == 0
+    world.clock.set(DEADLINE)
+    assert await escalation.remind_unacknowledged(world.core) == 1
+    world.clock.set(DEADLINE + timedelta(hours=5))
+    assert await escalation.remind_unacknowledged(world.core) == 0
+    await world.run()
+    [reminder] = sla_posts(world)
+    [card] = [p for p in world.adapter.posts if isinstance(p.message, AlertCard)]
+    assert reminder.target.channel_id == "CTEAM"
+    assert reminder.target.thread_id == card.ref.message_id
+    assert reminder.message.mentions == ("UAM",)  # the account manager
+    assert "4 työtunnin" in reminder.message.text  # the team's language: Finnish
+
+
+async def test_an_acknowledged_alert_gets_no_reminder(world: World) -> None:
+    alert_id = await detractor_alert(world)
+    await alerts.acknowledge(
+        world.core, alert_id=alert_id, by=PersonRef(platform="slack", user_id="UAM")
+    )
+    world.clock.set(DEADLINE + timedelta(hours=1))
+    assert await escalation.remind_unacknowledged(world.core) == 0
+
+
+async def test_the_assignee_is_reminded_rather_than_the_manager(world: World) -> None:
+    alert_id = await detractor_alert(world)
+    lead = PersonRef(platform="slack", user_id="ULEAD")
+    await alerts.assign(
+        world.core,
+        alert_id=alert_id,
+        by=lead,
+        assignee=PersonRef(platform="slack", user_id="USAMI"),
+    )
+    world.clock.set(DEADLINE)
+    await escalation.remind_unacknowledged(world.core)
+    await world.run()
+    assert sla_posts(world)[0].message.mentions == ("USAMI",)
+    async with world.sessions() as session:
+        actions = (await session.exec(select(AlertEvent.action).order_by(AlertEvent.id))).all()
+    assert list(actions) == ["opened", "assigned", "sla_reminded"]
+
+
+async def test_a_silent_key_account_gets_one_no_response_alert(world: World) -> None:
+    now = world.clock()
+    async with world.sessions() as session, session.begin():
+        for days in (3, 12, 25):
+            await answered(
+                session, account="acme", metric="csat", score=None, at=now - timedelta(days=days)
+            )
+    assert await escalation.flag_silent_accounts(world.core) == 1
+    assert await escalation.flag_silent_accounts(world.core) == 0
+    await world.run()
+    [card] = [p.message for p in world.adapter.posts if isinstance(p.message, AlertCard)]
+    assert card.kind == "no_response" and card.account_name == "Acme Oy"
+    assert card.summary is not None and "3 palautekysymyksestä" in card.summary
+
+
+async def test_an_account_that_answered_recently_is_not_silent(world: World) -> None:
+    now = world.clock()
+    async with world.sessions() as session, session.begin():
+        await answered(
+            session, account="acme", metric="csat", score=None, at=now - timedelta(days=3)
+        )
+        await answered(session, account="acme", metric="csat", score=4, at=now - timedelta(days=20))
+    assert await escalation.flag_silent_accounts(world.core) == 0
+
+
+async def test_a_non_key_account_is_not_watched(world: World) -> None:
+    now = world.clock()
+    async with world.sessions() as session, session.begin():
+        await answered(
+            session, account="globex", metric="csat", score=None, at=now - timedelta(days=3)
+        )
+    assert await escalation.flag_silent_accounts(world.core) == 0
