@@ -84,6 +84,10 @@ TEXTS: Mapping[str, Mapping[str, str]] = _catalogue(
         "assigned_to": {"en": "assigned to {user}", "fi": "vastuuhenkilö {user}"},
         "acknowledged_by": {"en": "acknowledged by {user}", "fi": "kuittasi {user}"},
         "no_response_title": {"en": "No answers", "fi": "Ei vastauksia"},
+        "no_response_lead": {
+            "en": "A key account has stopped answering.",
+            "fi": "Avainasiakas on lakannut vastaamasta.",
+        },
         "no_response_summary": {
             "en": "No answer to any of the {asked} feedback questions sent in the last "
             "{days} days.",

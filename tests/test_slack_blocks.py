@@ -104,6 +104,18 @@ def resolved_card() -> AlertCard:
     return alert_card(status="resolved", assignee=f"slack:{ASSIGNEE}", resolution=note)
 
 
+def silent_card() -> AlertCard:
+    return AlertCard(
+        alert_id=78,
+        kind="no_response",
+        status="open",
+        account_name="Nordic Freight Oy",
+        summary="No answer to any of the 4 feedback questions sent in the last 30 days.",
+        account_manager_user_id="U0AM000001",
+        opened_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+    )
+
+
 def report_rows(locale: str, count: int = 2) -> tuple[Any, ...]:
     """`count` account rows (two named, then numbered ones) and the total, as the core
     formats them: the second account has too few responses for most figures."""
@@ -165,11 +177,15 @@ GOLDEN_CASES: Mapping[str, Callable[[], Payload]] = MappingProxyType(
         **both("alert_open", lambda loc: blocks.alert(alert_card(), locale=loc)),
         **both("alert_acknowledged", lambda loc: blocks.alert(acknowledged_card(), locale=loc)),
         **both("alert_resolved", lambda loc: blocks.alert(resolved_card(), locale=loc)),
+        **both("alert_no_response", lambda loc: blocks.alert(silent_card(), locale=loc)),
         "resolve_modal.json": lambda: blocks.resolve_modal(alert_id=77),
         "resolve_modal_fi.json": lambda: blocks.resolve_modal(alert_id=77, locale="fi"),
         **both("report", lambda loc: blocks.report(report_msg(loc))),
         **both("digest", lambda loc: blocks.digest(digest_msg(loc))),
         "text.json": lambda: blocks.text(TextMessage(text=f"This question is for Maija. {EVIL}")),
+        "text_mentions.json": lambda: blocks.text(
+            TextMessage(text=f"Please acknowledge. {EVIL}", mentions=("U0AM000001", "<!channel>"))
+        ),
     }
 )
 

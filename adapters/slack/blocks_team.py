@@ -69,7 +69,8 @@ def alert(msg: AlertCard, *, locale: str = "en") -> Payload:
     """The alert card: who scored what after which interaction, the comment as a quote,
     the status, and the actions its status still allows. While the alert is open its first
     line mentions the account manager, so they are notified."""
-    title = f"{t('alert_title', locale)} · {msg.account_name}"
+    heading = "no_response_title" if msg.kind == "no_response" else "alert_title"
+    title = f"{t(heading, locale)} · {msg.account_name}"
     blocks: list[Block] = [HeaderBlock(text=plain(title, HEADER_MAX)), _summary(msg, locale)]
     if msg.comment and msg.comment.strip():
         blocks.append(section(quote(msg.comment, SECTION_MAX)))
@@ -84,12 +85,12 @@ def _manager_mention(msg: AlertCard) -> str | None:
 
 
 def _fallback(msg: AlertCard, locale: str) -> str:
-    score = (
-        t("no_response_title", locale)
-        if msg.kind == "no_response"
-        else f"{msg.metric.upper()} {msg.score} / {msg.scale_max}"
-    )
-    summary = fit(f"{t('alert_title', locale)} · {msg.account_name} — {score}", FALLBACK_MAX - 40)
+    if msg.kind == "no_response":
+        text = f"{t('no_response_title', locale)} · {msg.account_name}"
+    else:
+        score = f"{msg.metric.upper()} {msg.score} / {msg.scale_max}"
+        text = f"{t('alert_title', locale)} · {msg.account_name} — {score}"
+    summary = fit(text, FALLBACK_MAX - 40)
     manager = _manager_mention(msg)
     return f"{manager} {summary}" if manager else summary
 
@@ -114,7 +115,7 @@ def _summary(msg: AlertCard, locale: str) -> SectionBlock:
 
 def _lead(msg: AlertCard, locale: str) -> str:
     """What happened; while open also a call to act, addressed to the account manager."""
-    lead = escape(t("alert_lead", locale))
+    lead = escape(t("no_response_lead" if msg.kind == "no_response" else "alert_lead", locale))
     if msg.status != _OPEN:
         return lead
     manager = _manager_mention(msg)
