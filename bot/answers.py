@@ -21,6 +21,7 @@ from bot.messages import MessageRef, ThankYou
 from bot.scoring import Metric, is_detractor
 from bot.surveys import contact_locale
 from storage.models import Contact, Interaction, Response, Survey, SurveyStatus
+from storage.queries import alerts as alert_rows
 from storage.queries import deliveries, feedback, surveys
 
 logger = logging.getLogger(__name__)
@@ -155,8 +156,11 @@ async def _follow_up(
 ) -> int | None:
     """Thank the customer and, for a detractor, raise (or update) the alert."""
     alert_id = None
-    if is_detractor(Metric(survey.metric), response.score) or changed:
+    if changed:
         alert_id = await alerts.on_answer(core, session, survey, response, now)
+    elif is_detractor(Metric(survey.metric), response.score):
+        found = await alert_rows.alert_for_survey(session=session, survey_id=survey.id or 0)
+        alert_id = found.id if found else None
     if changed:
         contact = await feedback.get_contact(session=session, contact_id=survey.contact_id)
         assert contact is not None

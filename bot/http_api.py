@@ -65,9 +65,13 @@ async def log_interactions(request: web.Request) -> web.Response:
     if (refusal := _authorized(request)) is not None:
         return refusal
     try:
-        raw = json.loads(await request.read())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = json.loads(await request.read(), parse_constant=_no_constants)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         return bad_request(f"the body is not valid JSON: {exc}")
+    except RecursionError:
+        return bad_request("the body is nested too deeply")
+    if _has_nul(raw):
+        return bad_request("text must not contain NUL characters (\\u0000)")
     items, batch = _items(raw)
     if isinstance(items, web.Response):
         return items
@@ -79,6 +83,22 @@ async def log_interactions(request: web.Request) -> web.Response:
             {"created": created, "existing": len(results) - created, "results": results}
         )
     return web.json_response(results[0], status=201 if results[0]["created"] else 200)
+
+
+def _no_constants(name: str) -> Any:
+    """NaN and Infinity are not JSON (and no database stores them in a JSON column)."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _has_nul(value: Any, depth: int = 0) -> bool:
+    """Whether any key or string holds U+0000, which PostgreSQL text cannot store."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v, depth + 1) for v in value)
+    return False
 
 
 def _items(raw: Any) -> tuple[list[InteractionCreate] | web.Response, bool]:

@@ -17,3 +17,8 @@ async def first_delivery(core: Core, *, key: str) -> bool:
             )
         )
         return bool(result.rowcount)
+
+
+async def was_delivered(core: Core, *, key: str) -> bool:
+    async with core.sessions() as session:
+        return await session.get(ProcessedEvent, key[:200]) is not None

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import digests, escalation, programs, prompts
+from bot import alert_cards, digests, escalation, programs, prompts
 from bot.config import ProgramConfig
 from bot.core import Core
 from bot.messages import MessageRef, SurveyClosedNotice
@@ -159,15 +159,62 @@ async def on_delivered(
     if delivery.purpose == PROMPT:
         await _mark_sent(core, session, delivery.subject_id, ref)
     elif delivery.purpose == REMINDER:
-        survey = await session.get(Survey, delivery.subject_id)
-        if survey is not None:
-            survey.reminder_ref = ref.model_dump(mode="json")
-            session.add(survey)
+        await _reminder_posted(core, session, delivery.subject_id, ref)
     elif delivery.purpose == ALERT:
-        alert = await session.get(Alert, delivery.subject_id)
-        if alert is not None:
-            alert.message_ref = ref.model_dump(mode="json")
-            session.add(alert)
+        await _alert_posted(core, session, delivery, ref)
+
+
+async def _reminder_posted(
+    core: Core, session: AsyncSession, survey_id: int, ref: MessageRef
+) -> None:
+    """Keep the reminder's ref; if the customer answered (or the survey closed) while the
+    reminder waited in the queue, its buttons are replaced at once."""
+    survey = await session.get(Survey, survey_id)
+    if survey is None:
+        return
+    survey.reminder_ref = ref.model_dump(mode="json")
+    session.add(survey)
+    if survey.status == SurveyStatus.EXPIRED:
+        await _replace_survey_messages(core, session, survey, core.now(), "closed")
+    elif survey.status == SurveyStatus.ANSWERED:
+        await _thank_on_reminder(core, session, survey, ref)
+
+
+async def _thank_on_reminder(
+    core: Core, session: AsyncSession, survey: Survey, ref: MessageRef
+) -> None:
+    response = await surveys.get_response(session=session, survey_id=survey.id or 0)
+    contact = await feedback.get_contact(session=session, contact_id=survey.contact_id)
+    if response is None or contact is None:
+        return
+    message = prompts.thank_you(
+        survey=survey, score=response.score, locale=contact_locale(core, contact)
+    )
+    await deliveries.enqueue(
+        session=session,
+        dedupe_key=f"survey:{survey.id}:reminder:late-r{response.revision}",
+        action="update",
+        purpose=SURVEY_UPDATE,
+        subject_id=survey.id,
+        message=message,
+        ref=ref,
+        now=core.now(),
+    )
+
+
+async def _alert_posted(
+    core: Core, session: AsyncSession, delivery: Delivery, ref: MessageRef
+) -> None:
+    """Keep the card's ref; if the alert changed while its card waited in the queue (a
+    comment arrived, someone acknowledged), bring the card up to date."""
+    alert = await session.get(Alert, delivery.subject_id)
+    if alert is None:
+        return
+    alert.message_ref = ref.model_dump(mode="json")
+    session.add(alert)
+    current = await alert_cards.card(core, session, alert)
+    if deliveries.payload_of(delivery).message != current:
+        await alert_cards.refresh_card(core, session, alert, core.now(), cause="caught-up")
 
 
 async def _mark_sent(core: Core, session: AsyncSession, survey_id: int, ref: MessageRef) -> None:

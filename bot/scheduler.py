@@ -23,5 +23,8 @@ async def run_periodically(job: Job, *, interval: float, stop: asyncio.Event, na
             await job()
         except (SQLAlchemyError, OSError):
             logger.exception("%s: round failed; retrying in %.0f s", name, interval)
+        except Exception:
+            # A bug met by one row must not end the loop for every other survey and digest.
+            logger.exception("%s: round failed unexpectedly; retrying in %.0f s", name, interval)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)

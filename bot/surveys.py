@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import programs, questions
@@ -49,11 +50,49 @@ def check_accounts(core: Core, items: Sequence[InteractionCreate]) -> None:
 
 async def log_interactions(core: Core, items: Sequence[InteractionCreate]) -> list[Logged]:
     """Log a batch in one transaction. Re-sending a (source, external_id) changes nothing and
-    answers with the interaction already stored."""
+    answers with the interaction already stored.
+
+    Two webhooks about one new person can race; the batch then lost a deadlock or a
+    serialization check on PostgreSQL, and running it once more sees the other's rows."""
     check_accounts(core, items)
+    try:
+        return await _log_batch(core, items)
+    except DBAPIError as exc:
+        if _sqlstate(exc) not in _RETRYABLE:
+            raise
+        logger.warning("logging collided with another writer (%s); retrying once", _sqlstate(exc))
+        return await _log_batch(core, items)
+
+
+_RETRYABLE = frozenset({"40001", "40P01", "23505"})
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
+
+
+async def _log_batch(core: Core, items: Sequence[InteractionCreate]) -> list[Logged]:
     now = core.now()
     async with core.sessions() as session, session.begin():
+        await _claim_contacts(session, items, now)
         return [await _log_one(core, session, item, now) for item in items]
+
+
+async def _claim_contacts(
+    session: AsyncSession, items: Sequence[InteractionCreate], now: datetime
+) -> None:
+    """Make sure every contact with a platform id exists, then lock them all, always in the
+    same order, so concurrent batches about the same people queue instead of deadlocking."""
+    keys = sorted(
+        {(c.platform, c.user_id, i.account) for i in items for c in i.contacts if c.user_id},
+        key=lambda key: (key[0] or "", key[1] or ""),
+    )
+    for platform, user_id, account in keys:
+        row = Contact(
+            account_key=account, platform=platform, platform_user_id=user_id, created_at=now
+        )
+        await feedback.insert_contact_if_new(session=session, values=row.model_dump(exclude={"id"}))
+    await feedback.lock_contacts(session=session, keys=[(p or "", u or "") for p, u, _ in keys])
 
 
 async def _log_one(

@@ -605,3 +605,20 @@ async def test_pending_counts_by_status(
     async with sessions() as session:
         counts = await deliveries.pending_counts(session=session)
     assert counts == {"pending": 1, "done": 1, "failed": 1}
+
+
+async def test_a_retried_item_keeps_its_place_before_newer_ones_in_its_channel(
+    sessions: Sessions, clock: FrozenClock, adapter: RecordingAdapter
+) -> None:
+    await enqueue(sessions, clock, "acknowledged", channel="CTEAM")
+    await enqueue(sessions, clock, "resolved", channel="CTEAM")
+    await enqueue(sessions, clock, "elsewhere", channel="COTHER")
+    adapter.fail_next.append(DeliveryError("slack: internal_error (HTTP 500)"))
+    worker = make_worker(sessions, adapter, clock, pace=timedelta(0))
+    await worker.run_once()  # "acknowledged" fails; "elsewhere" goes
+    await worker.run_once()  # "resolved" must wait behind the retry
+    assert texts(adapter) == ["elsewhere"]
+    clock.advance(timedelta(seconds=3))
+    while await worker.run_once():
+        pass
+    assert texts(adapter) == ["elsewhere", "acknowledged", "resolved"]

@@ -146,6 +146,10 @@ BAD_BODIES: list[tuple[str, Any, str]] = [
         "interactions[1].kind",
     ),
     ("a number", 42, "(body)"),
+    ("NaN in metadata", b'{"source": "x", "metadata": {"v": NaN}}', "(body)"),
+    ("NUL in a field", payload(note="a\u0000b"), "(body)"),
+    ("NUL in metadata keys", payload(metadata={"k\u0000": 1}), "(body)"),
+    ("nested too deeply", b"[" * 100_000 + b"]" * 100_000, "(body)"),
     ("null", None, "(body)"),
 ]
 

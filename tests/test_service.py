@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import func, select
 
-from bot import alerts, answers, surveys
+from bot import alerts, answers, lifecycle, surveys
 from bot.config import PersonRef
 from bot.errors import DeliveryError, InvalidInput, NotYourSurvey, SurveyClosed
 from bot.messages import AlertCard, SurveyClosedNotice, SurveyPrompt, ThankYou
@@ -256,3 +256,33 @@ async def test_an_old_interaction_is_not_asked_about(world: World) -> None:
     [fresh] = await surveys.log_interactions(world.core, [recent])
     assert fresh.surveys[0].status == "scheduled"
     assert fresh.surveys[0].due_at == world.clock()  # overdue already: asked at once
+
+
+async def test_a_comment_made_while_the_alert_card_waits_still_reaches_it(world: World) -> None:
+    survey = await sent_survey(world)
+    sid = survey.id or 0
+    world.adapter.fail_next.append(DeliveryError("ratelimited", retry_after=30))
+    await answers.record_answer(world.core, survey_id=sid, score=1, respondent=CUSTOMER)
+    await world.run()  # the thank-you goes first; the card meets the 429
+    await answers.record_reasons(
+        world.core, survey_id=sid, respondent=CUSTOMER, reasons=["speed"], comment="Too slow"
+    )
+    await world.advance(timedelta(seconds=31))
+    await world.run()
+    cards = [p.message for p in world.adapter.posts if isinstance(p.message, AlertCard)]
+    updates = [u.message for u in world.adapter.updates if isinstance(u.message, AlertCard)]
+    assert len(cards) == 1
+    assert (cards + updates)[-1].comment == "Too slow"
+
+
+async def test_a_reminder_posted_after_the_answer_loses_its_buttons(world: World) -> None:
+    survey = await sent_survey(world)
+    sid = survey.id or 0
+    world.clock.advance(timedelta(hours=24))
+    await lifecycle.send_reminders(world.core)  # queued, not yet delivered
+    await answers.record_answer(world.core, survey_id=sid, score=6, respondent=CUSTOMER)
+    await world.run()
+    reminder = [p for p in world.adapter.posts if isinstance(p.message, SurveyPrompt)][-1]
+    assert reminder.message.reminder
+    replaced = [u for u in world.adapter.updates if u.ref == reminder.ref]
+    assert replaced and isinstance(replaced[-1].message, ThankYou)

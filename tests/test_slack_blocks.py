@@ -355,8 +355,13 @@ def test_resolve_modal_offers_every_outcome() -> None:
 
 def test_parse_score_value() -> None:
     assert ids.parse_score_value("42:3") == (42, 3)
-    huge = "9" * 400
-    assert ids.parse_score_value(f"{huge}:10") == (int(huge), 10)
+    assert ids.parse_score_value("2147483647:10") == (2**31 - 1, 10)
+
+
+@pytest.mark.parametrize("value", ["2147483648:1", "9" * 400 + ":10"])
+def test_ids_beyond_a_database_integer_are_refused(value: str) -> None:
+    with pytest.raises(ValueError):
+        ids.parse_score_value(value)
 
 
 @pytest.mark.parametrize(

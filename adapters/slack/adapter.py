@@ -13,10 +13,11 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.slack.context import bad_request
+from adapters.slack.context import bad_request, event_key, shape_problem
 from adapters.slack.delivery import SlackPoster
 from adapters.slack.handlers import register_survey_handlers
 from adapters.slack.handlers_ask import register_ask_handlers
@@ -24,8 +25,8 @@ from adapters.slack.handlers_team import register_alert_handlers, register_comma
 from adapters.slack.oauth import WorkspaceClients, build_oauth_flow, mount_oauth
 from adapters.slack.people import People
 from bot.core import Core
-from bot.errors import InvalidInput
-from bot.inbound import first_delivery
+from bot.errors import InvalidInput, NotAllowed, NotFound, SurveyClosed
+from bot.inbound import was_delivered
 from bot.messages import Message, MessageRef, Target
 from bot.settings import Settings
 
@@ -47,7 +48,8 @@ class SlackAdapter:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         # No rate-limit retry handler on the client: a 429 must reach the delivery queue,
         # which holds the whole channel back for Retry-After instead of sleeping in a call.
-        self.client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
+        # 15 s per call keeps a delivery batch well inside its 60 s lease.
+        self.client = AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=15)
         self._oauth = None
         if settings.slack_oauth:
             if engine is None:
@@ -61,6 +63,7 @@ class SlackAdapter:
             process_before_response=True,
         )
         self._app_token = settings.slack_app_token
+        self._verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value())
         store = self._oauth.settings.installation_store if self._oauth else None
         self._poster = SlackPoster(clients=WorkspaceClients(client=self.client, store=store))
         people = People(client=self.client)
@@ -92,17 +95,22 @@ class SlackAdapter:
         await handler.close_async()  # type: ignore[no-untyped-call]
 
     async def handle(self, request: web.Request) -> web.Response:
-        """The thin translation pair of STYLE §2, plus a 400 for a body bolt cannot parse."""
-        body = await request.text()
+        """The thin translation pair of STYLE §2. The signature is checked on the raw bytes
+        before anything parses them, so an unsigned body is a 401 whatever it holds, and a
+        signed one bolt cannot parse is a 400."""
+        raw = await request.read()
+        if not self._verifier.is_valid_request(raw, dict(request.headers)):
+            return web.Response(status=401, text="invalid or stale signature")
         try:
             bolt_request = AsyncBoltRequest(
-                body=body,
-                query=request.query_string,
-                headers=dict(request.headers),
+                body=raw.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
             )
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             logger.info("unreadable Slack request: %s", exc)
             return web.Response(status=400, text="unreadable request body")
+        if problem := shape_problem(bolt_request.body):
+            logger.info("malformed Slack request: %s", problem)
+            return web.Response(status=400, text=problem)
         return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
 
     async def post(self, target: Target, message: Message) -> MessageRef:
@@ -116,15 +124,17 @@ class SlackAdapter:
 
 
 def _once_per_event(core: Core) -> Callable[..., Awaitable[BoltResponse | None]]:
-    """Slack redelivers an event it thinks we missed (X-Slack-Retry-Num): the second
-    delivery of an event_id is acknowledged and does nothing."""
+    """Slack redelivers an event it thinks we missed (X-Slack-Retry-Num): a delivery of an
+    event_id that was handled already is acknowledged and does nothing. Event listeners
+    record the id only once they succeeded (`remember_event`), so a failed one is retried."""
 
-    async def middleware(body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if isinstance(event_id, str) and not await first_delivery(core, key=f"slack:{event_id}"):
-            logger.info("event %s was delivered again: ignored", event_id)
+    async def middleware(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
+        key = event_key(body)
+        if key is not None and await was_delivered(core, key=key):
+            logger.info("%s was delivered again: ignored", key)
             return BoltResponse(status=200, body="")
-        return await next()
+        await next()
+        return None
 
     return middleware
 
@@ -132,7 +142,7 @@ def _once_per_event(core: Core) -> Callable[..., Awaitable[BoltResponse | None]]
 async def _on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
     """Client mistakes (a malformed payload, an invalid value) are 400s; anything else is
     our fault and stays a 500 so Slack shows the person that it did not work."""
-    if isinstance(error, InvalidInput):
+    if isinstance(error, InvalidInput | NotFound | NotAllowed | SurveyClosed):
         logger.info("refused a Slack request (%s): %s", body.get("type"), error)
         return bad_request(str(error))
     logger.error("Slack listener failed: %s", error, exc_info=error)

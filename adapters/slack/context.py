@@ -50,3 +50,29 @@ async def caller_of(body: dict[str, Any], context: Any, people: People) -> Calle
 
 def bad_request(message: str) -> BoltResponse:
     return BoltResponse(status=400, body=message)
+
+
+_OBJECTS = {
+    "event_callback": ("event",),
+    "block_actions": ("user",),
+    "view_submission": ("user", "view"),
+    "message_action": ("user", "message", "channel"),
+}
+
+
+def shape_problem(body: Any) -> str | None:
+    """What makes a signed body unusable before any listener (or bolt's own middleware)
+    touches it: the parts every real request of its type carries as JSON objects."""
+    if not isinstance(body, dict):
+        return "the request body is not an object"
+    kind = body.get("type")
+    for name in _OBJECTS.get(kind if isinstance(kind, str) else "", ()):
+        if not isinstance(body.get(name), dict):
+            return f"a {kind} request carries {name} as an object"
+    return None
+
+
+def event_key(body: dict[str, Any]) -> str | None:
+    """The redelivery key of an Events API request (None for other requests)."""
+    event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+    return f"slack:{event_id}" if isinstance(event_id, str) else None

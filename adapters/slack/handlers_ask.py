@@ -12,12 +12,13 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from adapters.slack.context import caller_of, text_field
+from adapters.slack.context import caller_of, event_key, text_field
 from adapters.slack.handlers import say_privately
 from adapters.slack.people import People
 from bot import commands, surveys, texts
 from bot.config import ChannelRef
 from bot.core import Core
+from bot.inbound import first_delivery
 from bot.roles import Caller, may_log_interactions
 from bot.schemas import ContactCreate, InteractionCreate, Where
 
@@ -87,13 +88,12 @@ def register_ask_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
         await say_privately(respond, answer)
 
     @bolt.event("reaction_added")
-    async def on_reaction(event: dict[str, Any], context: Any) -> None:
+    async def on_reaction(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
         wanted = core.config.slack.log_reaction
-        if (
-            wanted is None
-            or event.get("reaction") != wanted
-            or event.get("item", {}).get("type") != "message"
-        ):
+        item = event.get("item")
+        if wanted is None or event.get("reaction") != wanted:
+            return
+        if not isinstance(item, dict) or item.get("type") != "message":
             return
         message = CustomerMessage(
             channel_id=text_field(event, "item", "channel"),
@@ -111,3 +111,5 @@ def register_ask_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
             core, people, caller=caller, message=message, context=context
         )
         logger.info("reaction :%s: on %s/%s: %s", wanted, message.channel_id, message.ts, answer)
+        if key := event_key(body):
+            await first_delivery(core, key=key)

@@ -69,11 +69,18 @@ def metadata(key: str, value: int) -> str:
     return json.dumps({key: value}, separators=(",", ":"))
 
 
+# Ids are database integers: anything larger is not one of ours (and would overflow).
+_MAX_ID = 2**31 - 1
+
+
 def parse_id(value: str) -> int:
     """A non-negative integer written as ASCII digits (a survey or alert id in a value)."""
-    if not isinstance(value, str) or _DIGITS.fullmatch(value) is None:
+    if not isinstance(value, str) or _DIGITS.fullmatch(value) is None or len(value) > 10:
         raise ValueError(f"not an id: {value!r:.40}")
-    return int(value)
+    number = int(value)
+    if number > _MAX_ID:
+        raise ValueError(f"not an id: {value!r:.40}")
+    return number
 
 
 def parse_score_value(value: str) -> tuple[int, int]:
@@ -105,6 +112,6 @@ def parse_metadata(text: str, key: str) -> int:
         raise ValueError("private_metadata is not a JSON object")
     found = data.get(key)
     # bool is an int subclass: `true` must not read as id 1.
-    if not isinstance(found, int) or isinstance(found, bool) or found < 0:
+    if not isinstance(found, int) or isinstance(found, bool) or not 0 <= found <= _MAX_ID:
         raise ValueError(f"private_metadata has no id under {key!r}")
     return found

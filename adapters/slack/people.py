@@ -38,17 +38,21 @@ class People:
         return Caller(person=PersonRef(platform="slack", user_id=user_id), external=external)
 
     async def _team_of(self, user_id: str, client: AsyncWebClient) -> str | None:
-        if user_id not in self._teams:
-            self._teams[user_id] = await self._lookup(user_id, client)
-        return self._teams[user_id]
-
-    async def _lookup(self, user_id: str, client: AsyncWebClient) -> str | None:
+        if user_id in self._teams:
+            return self._teams[user_id]
         try:
             response = await client.users_info(user=user_id)
-        except (SlackApiError, SlackClientError) as exc:
-            # A foreign user the workspace cannot see answers user_not_found: a customer.
+        except SlackApiError as exc:
+            # A foreign user the workspace cannot see answers user_not_found: a customer,
+            # for good. Anything else (rate limit, outage) is not remembered.
+            if exc.response.get("error") in ("user_not_found", "users_not_found"):
+                self._teams[user_id] = None
+            logger.info("users.info %s failed (%s): treating as external", user_id, exc)
+            return None
+        except (SlackClientError, OSError, TimeoutError) as exc:
             logger.info("users.info %s failed (%s): treating as external", user_id, exc)
             return None
         user = response.get("user") or {}
         team = user.get("team_id")
-        return str(team) if team else None
+        self._teams[user_id] = str(team) if team else None
+        return self._teams[user_id]

@@ -144,16 +144,22 @@ def _pace_for(pace: timedelta | Mapping[str, timedelta], platform: str) -> timed
 def _candidates(
     *, now: datetime, limit: int, postgres: bool, platforms: Sequence[str] | None
 ) -> SelectOfScalar[Delivery]:
-    """The oldest claimable item of each channel that is free now.
+    """The oldest pending item of each channel, if it is claimable and the channel free now.
 
-    Taking only each channel's oldest item keeps a channel's messages in order, and keeps one
+    A channel's oldest pending item goes first even while it waits for a retry or is in
+    flight with another worker: otherwise a newer update of the same message (an alert that
+    was resolved after an acknowledgement that failed once) could land before an older one
+    and leave the message showing a stale state. Taking one item per channel also keeps one
     busy channel's backlog from filling the whole batch while other channels wait.
     """
-    due = (
+    pending = (
         col(Delivery.status) == DeliveryStatus.PENDING,
+        true() if platforms is None else col(Delivery.platform).in_(platforms),
+    )
+    due = (
+        *pending,
         col(Delivery.next_attempt_at) <= now,
         or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
-        true() if platforms is None else col(Delivery.platform).in_(platforms),
     )
     busy = exists().where(
         col(ChannelPacing.channel_key) == col(Delivery.channel_key),
@@ -161,7 +167,9 @@ def _candidates(
     )
     rank = func.row_number().over(partition_by=col(Delivery.channel_key), order_by=col(Delivery.id))
     ranked = (
-        sa_select(col(Delivery.id).label("id"), rank.label("rank")).where(*due, ~busy).subquery()
+        sa_select(col(Delivery.id).label("id"), rank.label("rank"))
+        .where(*pending, ~busy)
+        .subquery()
     )
     firsts = sa_select(ranked.c.id).where(ranked.c.rank == 1)
     statement = (

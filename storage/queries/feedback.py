@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from sqlalchemy import tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -46,6 +47,22 @@ async def find_contact(
         return None
     result = await session.exec(query.with_for_update().limit(1))
     return result.first()
+
+
+async def insert_contact_if_new(*, session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.exec(insert_ignore(session, Contact, values))
+
+
+async def lock_contacts(*, session: AsyncSession, keys: Sequence[tuple[str, str]]) -> None:
+    """Lock the contacts with these (platform, user id) keys, in key order."""
+    if not keys:
+        return
+    await session.exec(
+        select(Contact.id)
+        .where(tuple_(col(Contact.platform), col(Contact.platform_user_id)).in_(keys))
+        .order_by(col(Contact.platform), col(Contact.platform_user_id))
+        .with_for_update()
+    )
 
 
 async def get_contact(*, session: AsyncSession, contact_id: int) -> Contact | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import func, select
 
-from storage.models import Alert, AlertEvent, Interaction, Response, Survey
+from storage.models import Alert, AlertEvent, Interaction, ProcessedEvent, Response, Survey
 from tests.fakes.slack_signing import interactivity_body, load_payload
 from tests.slack.conftest import CUSTOMER, STAFF, THREAD, SlackWorld, now_ts
 
@@ -223,13 +223,17 @@ def reaction_event(event_id: str) -> dict[str, Any]:
 
 async def test_a_retried_event_creates_one_survey(slack: SlackWorld) -> None:
     first = await slack.event(reaction_event("Ev0REACT1"))
+    # The retry is recognised by its event_id alone: even if its message differed, it
+    # would not be handled a second time.
+    retry = reaction_event("Ev0REACT1")
+    retry["event"]["item"]["ts"] = "1731744999.000900"
     again = await slack.event(
-        reaction_event("Ev0REACT1"),
-        **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+        retry, **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
     )
     assert (first.status, again.status) == (200, 200)
     assert await rows(slack, Interaction) == 1
     assert await rows(slack, Survey) == 1
+    assert await rows(slack, ProcessedEvent) == 1
 
 
 async def test_message_shortcut_asks_the_author_in_that_thread(slack: SlackWorld) -> None:
@@ -321,3 +325,26 @@ async def test_shortcut_on_a_teammates_message_is_refused(slack: SlackWorld) -> 
     assert response.status == 200
     assert await rows(slack, Interaction) == 0
     assert "customer" in slack.fake.responses_posted[-1]["text"]
+
+
+async def test_unsigned_garbage_is_401_before_anything_parses_it(slack: SlackWorld) -> None:
+    for body in (b"\xff\xfe\x00garbage", b"payload=" + b"%5B" * 5000):
+        response = await slack.client.post("/slack/events", data=body)
+        assert response.status == 401
+
+
+async def test_signed_but_odd_requests_are_never_500(slack: SlackWorld) -> None:
+    odd_event = reaction_event("Ev0ODD")
+    odd_event["event"]["item"] = "not-a-dict"
+    assert (await slack.event(odd_event)).status == 200
+    string_event = {**reaction_event("Ev0STR"), "event": "just a string"}
+    assert (await slack.event(string_event)).status < 500
+    unknown_alert = await slack.interact(
+        "block_actions_alert_ack", actions__0__value="999", actions__0__block_id="cx_alert:999"
+    )
+    assert unknown_alert.status == 400
+    huge = await slack.click(99999999999, 3)
+    assert huge.status == 400
+    deep = await slack.signed("payload=" + "%5B" * 3000)
+    assert deep.status == 400
+    assert await rows(slack, Interaction) == 0
