@@ -38,7 +38,8 @@ _CHUNK_MAX = SECTION_MAX - 2 * len(_CODE_FENCE) - 2
 _CODE_ESCAPES = {**ESCAPES, "`": "\N{MODIFIER LETTER GRAVE ACCENT}"}
 # Cells are cut so a row stays readable and always fits one chunk.
 _LABEL_CELL_MAX = 40
-_VALUE_CELL_MAX = 32
+# 40: a figure with its interval in Finnish, "+100 (95 %:n luottamusväli +100–+100)".
+_VALUE_CELL_MAX = 40
 _GAP = "  "
 _TOO_FEW_MARK = "–"
 # Two header lines and one row always fit a chunk, however many columns there are.
@@ -48,12 +49,16 @@ _LIST_MAX = 10
 _SOURCE_MAX = 120
 
 
-def report(msg: ReportMessage) -> Payload:
-    """A header, the table, and the report's note (group-size rule, trend) as context."""
+def report(msg: ReportMessage, *, notice: str | None = None) -> Payload:
+    """A header, an optional notice (where the CSV file went), the table, and the report's
+    note (group-size rule, trend) as context."""
+    head: list[Block] = [HeaderBlock(text=plain(msg.title, HEADER_MAX))]
+    if notice:
+        head.append(section(fit(notice, SECTION_MAX)))
     tail: list[Block] = [context(fit(msg.note, SECTION_MAX))] if msg.note else []
-    room = MAX_BLOCKS - 1 - len(tail)
+    room = MAX_BLOCKS - len(head) - len(tail)
     blocks: list[Block] = [
-        HeaderBlock(text=plain(msg.title, HEADER_MAX)),
+        *head,
         *table(msg.columns, msg.rows, locale=msg.locale, max_blocks=room),
         *tail,
     ]

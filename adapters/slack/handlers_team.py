@@ -9,14 +9,17 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from adapters.slack import blocks, ids
+from adapters.slack import blocks, blocks_report, ids
 from adapters.slack.context import MalformedPayload, caller_of, field, text_field
+from adapters.slack.delivery import call_slack
 from adapters.slack.handlers import say_privately, state_options, state_value
 from adapters.slack.people import People
-from bot import alerts, commands, texts
-from bot.command_base import Invocation
+from bot import alerts, commands, report_texts, texts
+from bot.command_base import Invocation, Reply
 from bot.config import ChannelRef, PersonRef
 from bot.core import Core
+from bot.errors import DeliveryError
+from bot.messages import ReportMessage
 from bot.roles import Caller, may_act_on_alert
 
 logger = logging.getLogger(__name__)
@@ -96,16 +99,57 @@ def register_alert_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
 
 def register_command_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
     @bolt.command("/cx")
-    async def on_command(ack: Any, body: dict[str, Any], context: Any) -> None:
+    async def on_command(ack: Any, body: dict[str, Any], context: Any, client: Any) -> None:
         caller = await caller_of(body, context, people)
-        text = str(body.get("text") or "")
+        raw = str(body.get("text") or "")
         invocation = Invocation(
             caller=caller,
-            text=text,
+            # Slack sends `&`, `<` and `>` of typed text as entities; mentions are read first.
+            text=unescape_command_text(raw),
             channel=ChannelRef(platform="slack", channel_id=text_field(body, "channel_id")),
-            mentions=tuple(MENTION.findall(text)),
+            mentions=tuple(MENTION.findall(raw)),
             request_id=str(body.get("trigger_id") or ""),
             locale="en",
         )
         reply = await commands.run(core, invocation)
-        await ack(response_type="ephemeral", **blocks.render(reply.message))
+        await ack(response_type="ephemeral", **await _answer(core, client, caller, reply))
+
+
+def unescape_command_text(text: str) -> str:
+    """The command as typed: Slack's three mrkdwn entities back to characters."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+async def _answer(core: Core, client: Any, caller: Caller, reply: Reply) -> dict[str, Any]:
+    """The private answer; a report's CSV first goes to the caller's DM, never to the channel
+    the command was typed in (that may be shared with the customer).
+
+    The upload happens before the answer (bolt runs with process_before_response), so the
+    answer can say truthfully where the file is. Slack's 3-second window covers both; the
+    query and three small Web API calls fit in it, and if they do not, the file still lands.
+    """
+    message = reply.message
+    if reply.csv is None or not isinstance(message, ReportMessage):
+        return blocks.render(message)
+    day = core.now().date().isoformat()
+    sent = await _send_csv(client, caller.person.user_id, reply.csv, f"cx-report-{day}.csv")
+    notice = report_texts.text("csv_sent" if sent else "csv_failed", message.locale)
+    return blocks_report.report(message, notice=notice)
+
+
+async def _send_csv(client: Any, user_id: str, csv_text: str, filename: str) -> bool:
+    """Upload the CSV into the DM with the caller. UTF-8 with a byte order mark, so that
+    spreadsheet programs read "Yhteensä" as written."""
+    try:
+        opened = await call_slack(lambda: client.conversations_open(users=user_id))
+        channel = str(opened["channel"]["id"])
+        await call_slack(
+            lambda: client.files_upload_v2(
+                channel=channel, content=csv_text.encode("utf-8-sig"), filename=filename,
+                title=filename,
+            )
+        )  # fmt: skip
+    except (DeliveryError, KeyError, TypeError) as exc:
+        logger.warning("report CSV for %s not uploaded: %s", user_id, exc)
+        return False
+    return True

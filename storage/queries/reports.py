@@ -1,7 +1,10 @@
 """Report aggregates over responses, surveys and alerts: GROUP BY in SQL, never row loops.
 
-`histograms` returns score histograms ({score: count}) per group, which `bot.scoring` turns
-into figures; `sent_counts` gives the denominators of response rates. Grouping by week uses
+`score_counts` returns score histograms ({score: count}) per group and metric in one statement
+(`histograms` is the one-metric view of it), which `bot.scoring` turns into figures;
+`sent_counts` gives the denominators of response rates. Grouping by owner joins the survey and
+the interaction, which holds the owner; interactions without one form the group `NO_OWNER`.
+Grouping by week uses
 ISO weeks in a given time zone: the week boundaries are computed here in Python (time zone
 rules are not portable SQL) and the rows are bucketed with a plain `CASE` over the timestamp,
 which SQLite and PostgreSQL run alike.
@@ -24,9 +27,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Alert, AlertStatus, Interaction, Response, Survey, SurveyStatus
 
-GroupBy = Literal["account", "kind", "week", "total"]
+GroupBy = Literal["account", "kind", "week", "owner", "total"]
 
 TOTAL = "total"
+NO_OWNER = ""  # the group of interactions without an owner
 MAX_WEEKS = 60  # one CASE branch per week: keep the statement small
 UTC_ZONE = ZoneInfo("UTC")
 SENT_STATUSES = (SurveyStatus.SENT, SurveyStatus.ANSWERED, SurveyStatus.EXPIRED)
@@ -91,20 +95,26 @@ def _week_case(timestamp: Mapped[Any], weeks: Sequence[Week]) -> ColumnElement[s
     return case(*((timestamp < week.end, literal(week.label)) for week in weeks))
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """Where a grouped statement finds each possible group key."""
+
+    account: Mapped[Any]
+    kind: Mapped[Any]
+    timestamp: Mapped[Any]
+
+
 def _group_key(
-    by: GroupBy,
-    *,
-    account: Mapped[Any],
-    kind: Mapped[Any],
-    timestamp: Mapped[Any],
-    weeks: Sequence[Week],
+    by: GroupBy, columns: _Columns, weeks: Sequence[Week]
 ) -> ColumnElement[Any] | Mapped[Any]:
     if by == "account":
-        return account
+        return columns.account
     if by == "kind":
-        return kind
+        return columns.kind
+    if by == "owner":
+        return func.coalesce(col(Interaction.owner), literal(NO_OWNER))
     if by == "week":
-        return _week_case(timestamp, weeks)
+        return _week_case(columns.timestamp, weeks)
     if by == TOTAL:
         return literal(TOTAL)
     raise ValueError(f"cannot group by {by!r}")
@@ -112,6 +122,58 @@ def _group_key(
 
 def _weeks_for(by: GroupBy, since: datetime, until: datetime, tz: ZoneInfo) -> list[Week]:
     return iso_weeks(since=since, until=until, tz=tz) if by == "week" else []
+
+
+_RESPONSE_COLUMNS = _Columns(
+    account=col(Response.account_key), kind=col(Response.kind), timestamp=col(Response.answered_at)
+)
+_SURVEY_COLUMNS = _Columns(
+    account=col(Survey.account_key), kind=col(Interaction.kind), timestamp=col(Survey.sent_at)
+)
+
+
+async def score_counts(
+    *,
+    session: AsyncSession,
+    since: datetime,
+    until: datetime,
+    metrics: Sequence[str] | None = None,
+    accounts: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    by: GroupBy,
+    tz: ZoneInfo = UTC_ZONE,
+) -> dict[str, dict[str, dict[int, int]]]:
+    """Score histograms of the responses answered in `[since, until)`: group -> metric ->
+    {score: count}, in one statement. Groups and metrics without responses are absent.
+
+    The group key is computed in a subquery, so that the outer GROUP BY names a plain column:
+    PostgreSQL would not match a CASE of bound parameters in the select list with an
+    equal-looking one in the GROUP BY.
+    """
+    key = _group_key(by, _RESPONSE_COLUMNS, _weeks_for(by, since, until, tz))
+    rows = (
+        sa_select(label("grp", key), col(Response.metric).label("metric"), col(Response.score))
+        .select_from(Response)
+        .where(col(Response.answered_at) >= since, col(Response.answered_at) < until)
+    )
+    if by == "owner":
+        rows = rows.join(Survey, col(Survey.id) == col(Response.survey_id)).join(
+            Interaction, col(Interaction.id) == col(Survey.interaction_id)
+        )
+    if metrics is not None:
+        rows = rows.where(col(Response.metric).in_(metrics))
+    if accounts is not None:
+        rows = rows.where(col(Response.account_key).in_(accounts))
+    if kinds is not None:
+        rows = rows.where(col(Response.kind).in_(kinds))
+    sub = rows.subquery()
+    statement = select(sub.c.grp, sub.c.metric, sub.c.score, func.count()).group_by(
+        sub.c.grp, sub.c.metric, sub.c.score
+    )
+    result: dict[str, dict[str, dict[int, int]]] = {}
+    for group, metric, score, count in (await session.exec(statement)).all():
+        result.setdefault(str(group), {}).setdefault(str(metric), {})[int(score)] = int(count)
+    return result
 
 
 async def histograms(
@@ -125,35 +187,13 @@ async def histograms(
     by: GroupBy,
     tz: ZoneInfo = UTC_ZONE,
 ) -> dict[str, dict[int, int]]:
-    """Score histograms of `metric` answered in `[since, until)`, per group.
-
-    Groups without responses are absent. The group key is computed in a subquery, so that the
-    outer GROUP BY names a plain column: PostgreSQL would not match a CASE of bound parameters
-    in the select list with an equal-looking one in the GROUP BY.
-    """
-    weeks = _weeks_for(by, since, until, tz)
-    key = _group_key(
-        by,
-        account=col(Response.account_key),
-        kind=col(Response.kind),
-        timestamp=col(Response.answered_at),
-        weeks=weeks,
-    )
-    rows = sa_select(label("grp", key), col(Response.score).label("score")).where(
-        col(Response.metric) == metric,
-        col(Response.answered_at) >= since,
-        col(Response.answered_at) < until,
-    )
-    if accounts is not None:
-        rows = rows.where(col(Response.account_key).in_(accounts))
-    if kinds is not None:
-        rows = rows.where(col(Response.kind).in_(kinds))
-    sub = rows.subquery()
-    statement = select(sub.c.grp, sub.c.score, func.count()).group_by(sub.c.grp, sub.c.score)
-    result: dict[str, dict[int, int]] = {}
-    for group, score, count in (await session.exec(statement)).all():
-        result.setdefault(str(group), {})[int(score)] = int(count)
-    return result
+    """Score histograms of `metric` answered in `[since, until)`, per group (groups without
+    responses are absent): `score_counts` for one metric."""
+    found = await score_counts(
+        session=session, since=since, until=until, metrics=[metric],
+        accounts=accounts, kinds=kinds, by=by, tz=tz,
+    )  # fmt: skip
+    return {group: per_metric[metric] for group, per_metric in found.items()}
 
 
 async def sent_counts(
@@ -170,16 +210,9 @@ async def sent_counts(
     """Surveys sent in `[since, until)` per group: the denominator of the response rate.
 
     A survey counts once it was sent, whatever happened next (answered, expired); `metric=None`
-    counts every metric. Grouping by kind joins the interaction, which holds the kind.
+    counts every metric. Grouping by kind or owner joins the interaction, which holds them.
     """
-    weeks = _weeks_for(by, since, until, tz)
-    key = _group_key(
-        by,
-        account=col(Survey.account_key),
-        kind=col(Interaction.kind),
-        timestamp=col(Survey.sent_at),
-        weeks=weeks,
-    )
+    key = _group_key(by, _SURVEY_COLUMNS, _weeks_for(by, since, until, tz))
     rows = (
         sa_select(label("grp", key))
         .select_from(Survey)
@@ -193,7 +226,7 @@ async def sent_counts(
         rows = rows.where(col(Survey.metric) == metric)
     if accounts is not None:
         rows = rows.where(col(Survey.account_key).in_(accounts))
-    if kinds is not None or by == "kind":
+    if kinds is not None or by in ("kind", "owner"):
         rows = rows.join(Interaction, col(Interaction.id) == col(Survey.interaction_id))
     if kinds is not None:
         rows = rows.where(col(Interaction.kind).in_(kinds))

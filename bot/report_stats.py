@@ -1,0 +1,102 @@
+"""Report aggregates per group: a score histogram per metric and the surveys sent.
+
+Two statements per period whatever the grouping (`storage.queries.reports.score_counts` and
+`sent_counts`); groups are folded together only as histograms (summing counts), never by
+looking at single responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.scoring import Histogram, Metric
+from storage.queries import reports as queries
+from storage.queries.reports import GroupBy
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@dataclass
+class GroupStats:
+    """One group's aggregates in one period: a histogram per metric and surveys sent."""
+
+    histograms: dict[Metric, dict[int, int]] = field(default_factory=dict)
+    sent: int = 0
+
+    @property
+    def n(self) -> int:
+        return sum(sum(h.values()) for h in self.histograms.values())
+
+    def histogram(self, metric: Metric) -> Histogram:
+        return self.histograms.get(metric, {})
+
+    def add(self, other: GroupStats) -> None:
+        """Fold another group's histograms in (summing aggregates, not rows)."""
+        self.sent += other.sent
+        for metric, histogram in other.histograms.items():
+            mine = self.histograms.setdefault(metric, {})
+            for score, count in histogram.items():
+                mine[score] = mine.get(score, 0) + count
+
+
+def total(stats: Mapping[str, GroupStats] | Iterable[GroupStats]) -> GroupStats:
+    """The groups folded into one (they partition the responses, so this is the total)."""
+    groups = stats.values() if isinstance(stats, Mapping) else stats
+    combined = GroupStats()
+    for group in groups:
+        combined.add(group)
+    return combined
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which responses and surveys a report counts, and how it groups them."""
+
+    accounts: tuple[str, ...]
+    kinds: tuple[str, ...] | None = None
+    metric: Metric | None = None
+    by: GroupBy = "account"
+    tz: ZoneInfo = UTC_ZONE
+
+
+async def grouped_stats(
+    *, session: AsyncSession, scope: Scope, since: datetime, until: datetime
+) -> dict[str, GroupStats]:
+    """Per group key: the histograms (of `scope.metric` only, when set) and surveys sent in
+    `[since, until)`. Groups with neither responses nor surveys sent are absent."""
+    metric = scope.metric.value if scope.metric else None
+    scores = await queries.score_counts(
+        session=session, since=since, until=until, metrics=[metric] if metric else None,
+        accounts=scope.accounts, kinds=scope.kinds, by=scope.by, tz=scope.tz,
+    )  # fmt: skip
+    sent = await queries.sent_counts(
+        session=session, since=since, until=until, metric=metric,
+        accounts=scope.accounts, kinds=scope.kinds, by=scope.by, tz=scope.tz,
+    )  # fmt: skip
+    stats: dict[str, GroupStats] = {}
+    for key, per_metric in scores.items():
+        histograms = {Metric(metric): histogram for metric, histogram in per_metric.items()}
+        stats[key] = GroupStats(histograms=histograms)
+    for key, count in sent.items():
+        stats.setdefault(key, GroupStats()).sent = count
+    return stats
+
+
+async def period_stats(
+    *,
+    session: AsyncSession,
+    since: datetime,
+    until: datetime,
+    accounts: Sequence[str],
+    kinds: Sequence[str] | None = None,
+) -> dict[str, GroupStats]:
+    """Per account (every one of `accounts`, with or without data): histograms of every
+    metric and surveys sent in `[since, until)`."""
+    scope = Scope(accounts=tuple(accounts), kinds=tuple(kinds) if kinds is not None else None)
+    found = await grouped_stats(session=session, scope=scope, since=since, until=until)
+    return {key: found.get(key, GroupStats()) for key in accounts}
