@@ -1,0 +1,98 @@
+"""The building blocks of the configuration: durations, local times, time zones, people and
+channels by id, send windows. `bot.config` re-exports them."""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> Any:
+    """Accept `90s`, `15m`, `72h`, `7d`, `2w` (and whatever pydantic takes for timedelta)."""
+    if isinstance(value, str) and (match := _DURATION.match(value)):
+        return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    return value
+
+
+def _not_negative(value: timedelta) -> timedelta:
+    if value < timedelta(0):
+        raise ValueError("a duration cannot be negative")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_not_negative)]
+
+
+def _local_time(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("give a local time without a UTC offset (the contact's zone applies)")
+    return value
+
+
+LocalTime = Annotated[time, AfterValidator(_local_time)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+TimeZoneName = Annotated[str, BeforeValidator(_check_timezone)]
+
+
+class Locale(StrEnum):
+    EN = "en"
+    FI = "fi"
+
+
+class PersonRef(Strict):
+    """A person on a chat platform, by id (never by name)."""
+
+    platform: str = Field(min_length=1)
+    user_id: str = Field(min_length=1)
+
+
+class ChannelRef(Strict):
+    platform: str = Field(min_length=1)
+    channel_id: str = Field(min_length=1)
+
+
+class SendWindow(Strict):
+    """Business hours in the contact's local time."""
+
+    start: LocalTime = time(9, 0)
+    end: LocalTime = time(17, 0)
+    days: tuple[Weekday, ...] = (Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI)
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> SendWindow:
+        if self.start >= self.end:
+            raise ValueError("send window start must be before its end")
+        if not self.days:
+            raise ValueError("send window needs at least one day")
+        return self
