@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from bot import cli_demo, demo
+from bot import cli_demo, demo_world
 from bot.demo import DemoResult, run_demo
 
 NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)  # a Wednesday; the demo ends on Monday 16th
@@ -107,7 +107,7 @@ def test_the_trend_is_in_the_data(run: Run) -> None:
 
 def test_the_printed_report(run: Run) -> None:
     rendered = [line for line in run.output.splitlines() if line[:2] in ("→ ", "↻ ")]
-    assert len(rendered) == demo.CONSOLE_LIMIT
+    assert len(rendered) == demo_world.CONSOLE_LIMIT
     assert re.search(r"^… \d+ more messages$", run.output, re.MULTILINE)
     report = run.result.report
     assert [row.label for row in report.rows] == [*NAMES, "Total"]
@@ -135,12 +135,12 @@ def test_the_chart(run: Run) -> None:
 
 def test_the_sample_data_is_deterministic() -> None:
     def day(seed: int) -> list[tuple[str, str, datetime]]:
-        items = demo.day_interactions(random.Random(seed), date(2026, 11, 11))
+        items = demo_world.day_interactions(random.Random(seed), date(2026, 11, 11))
         return [(i.account, i.kind, i.occurred_at) for i in items]
 
     assert day(7) == day(7)
     assert day(7) != day(8)
-    assert demo.day_interactions(random.Random(7), date(2026, 11, 14)) == []  # a Saturday
+    assert demo_world.day_interactions(random.Random(7), date(2026, 11, 14)) == []  # a Saturday
 
 
 def test_the_command_passes_its_options(monkeypatch: pytest.MonkeyPatch) -> None:
