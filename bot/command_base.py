@@ -22,6 +22,8 @@ class Invocation:
     text: str
     channel: ChannelRef | None
     mentions: tuple[str, ...] = ()
+    customers: tuple[str, ...] = ()
+    """The mentioned people the platform knows to be customers (external users)."""
     request_id: str = ""
     locale: str = "en"
 

@@ -37,6 +37,19 @@ async def run(core: Core, invocation: Invocation) -> Reply:
     return help_reply(invocation.locale, problem)
 
 
+def channel_locale(core: Core, channel: ChannelRef | None) -> str:
+    """The language to answer in: a customer channel's account's, a team channel's team's."""
+    if channel is None:
+        return "en"
+    account = account_of_channel(core, channel)
+    if account is not None:
+        found = core.account(account)
+        return found.locale if found else "en"
+    if channel in core.config.team_channels():
+        return core.config.team(channel).locale or "en"
+    return "en"
+
+
 def account_of_channel(core: Core, channel: ChannelRef | None) -> str | None:
     """The account whose shared channel this is, if any."""
     if channel is None:
@@ -57,6 +70,8 @@ async def _log(core: Core, invocation: Invocation, rest: str) -> Reply:
     account = account_of_channel(core, invocation.channel)
     if account is None or invocation.channel is None:
         return Reply(TextMessage(text=texts.t("not_a_customer_channel", locale)))
+    if invocation.mentions[0] not in invocation.customers:
+        return Reply(TextMessage(text=texts.t("log_needs_customer", locale)))
     item = InteractionCreate(
         source=f"{invocation.caller.person.platform}-command",
         external_id=invocation.request_id or f"{invocation.channel.channel_id}:{rest}",

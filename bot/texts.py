@@ -144,6 +144,10 @@ TEXTS: Mapping[str, Mapping[str, str]] = _catalogue(
                 "esim. `/cx log meeting @maija Aloitus`"
             ),
         },
+        "log_needs_customer": {
+            "en": "Mention the customer the interaction was with: colleagues are not surveyed.",
+            "fi": "Mainitse asiakas, jonka kanssa asioitiin: kollegoille ei lähetetä kyselyitä.",
+        },
         "not_a_customer_channel": {
             "en": "This channel does not belong to any account in the configuration.",
             "fi": "Tämä kanava ei kuulu yhdellekään asetuksissa määritellylle asiakkaalle.",

@@ -102,17 +102,40 @@ def register_command_handlers(bolt: AsyncApp, core: Core, people: People) -> Non
     async def on_command(ack: Any, body: dict[str, Any], context: Any, client: Any) -> None:
         caller = await caller_of(body, context, people)
         raw = str(body.get("text") or "")
+        channel = ChannelRef(platform="slack", channel_id=text_field(body, "channel_id"))
+        mentions = tuple(MENTION.findall(raw))
         invocation = Invocation(
             caller=caller,
             # Slack sends `&`, `<` and `>` of typed text as entities; mentions are read first.
             text=unescape_command_text(raw),
-            channel=ChannelRef(platform="slack", channel_id=text_field(body, "channel_id")),
-            mentions=tuple(MENTION.findall(raw)),
+            channel=channel,
+            mentions=mentions,
+            customers=await _customers(people, context, raw, mentions),
             request_id=str(body.get("trigger_id") or ""),
-            locale="en",
+            locale=commands.channel_locale(core, channel),
         )
         reply = await commands.run(core, invocation)
         await ack(response_type="ephemeral", **await _answer(core, client, caller, reply))
+
+
+async def _customers(
+    people: People, context: Any, raw: str, mentions: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Which mentioned people are customers (only `log` needs to know: it must never
+    survey a colleague)."""
+    if not raw.strip().lower().startswith("log") or not mentions:
+        return ()
+    found = []
+    for user_id in mentions[:1]:
+        person = await people.caller(
+            user_id=user_id,
+            user_team=None,
+            home_team=context.get("team_id"),
+            client=context.get("client"),
+        )
+        if person.external:
+            found.append(user_id)
+    return tuple(found)
 
 
 def unescape_command_text(text: str) -> str:

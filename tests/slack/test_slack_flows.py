@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import func, select
 
+from bot import texts
 from storage.models import Alert, AlertEvent, Interaction, ProcessedEvent, Response, Survey
 from tests.fakes.slack_signing import interactivity_body, load_payload
 from tests.slack.conftest import CUSTOMER, STAFF, THREAD, SlackWorld, now_ts
@@ -168,7 +169,9 @@ async def test_external_users_report_is_refused_without_figures(slack: SlackWorl
     assert response.status == 200
     answer = await response.json()
     assert answer["response_type"] == "ephemeral"
-    assert "only" in answer["text"].lower() and "CSAT" not in json.dumps(answer)
+    # In Acme's shared channel the answer is in Acme's language, Finnish.
+    assert answer["text"] == texts.t("not_for_customers", "fi")
+    assert "CSAT" not in json.dumps(answer)
 
 
 async def test_team_member_gets_the_report_privately(slack: SlackWorld) -> None:
@@ -347,4 +350,10 @@ async def test_signed_but_odd_requests_are_never_500(slack: SlackWorld) -> None:
     assert huge.status == 400
     deep = await slack.signed("payload=" + "%5B" * 3000)
     assert deep.status == 400
+    assert await rows(slack, Interaction) == 0
+
+
+async def test_log_command_never_surveys_a_colleague(slack: SlackWorld) -> None:
+    answer = await (await slack.command(f"log meeting <@{STAFF}|anna> Weekly sync")).json()
+    assert answer["text"] == texts.t("log_needs_customer", "fi")
     assert await rows(slack, Interaction) == 0

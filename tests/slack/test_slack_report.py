@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot import commands
+from bot import commands, report_texts, texts
 from bot.command_base import Invocation
 from bot.config import PersonRef
 from bot.roles import Caller
@@ -48,8 +48,10 @@ async def test_csv_is_uploaded_to_the_callers_dm(slack: SlackWorld) -> None:
     answer = await answer_to(slack, "report --days 30 --csv")
 
     lead = Caller(person=PersonRef(platform="slack", user_id=LEAD), external=False)
+    # The command came from Acme's shared channel, so it was answered in Acme's Finnish.
     reply = await commands.run(
-        slack.world.core, Invocation(caller=lead, text="report --days 30 --csv", channel=None)
+        slack.world.core,
+        Invocation(caller=lead, text="report --days 30 --csv", channel=None, locale="fi"),
     )
     assert reply.csv is not None and "Acme Oy" in reply.csv
     assert slack.fake.uploads == [reply.csv.encode("utf-8-sig")]
@@ -60,7 +62,7 @@ async def test_csv_is_uploaded_to_the_callers_dm(slack: SlackWorld) -> None:
     upload = slack.fake.payload("files.getUploadURLExternal")
     assert upload["filename"] == "cx-report-2026-11-16.csv"
     assert answer["response_type"] == "ephemeral"
-    assert "direct messages" in shown(answer) and "Acme Oy" in shown(answer)
+    assert report_texts.text("csv_sent", "fi") in shown(answer) and "Acme Oy" in shown(answer)
 
 
 async def test_a_failed_upload_is_said_and_the_report_still_shown(slack: SlackWorld) -> None:
@@ -69,7 +71,7 @@ async def test_a_failed_upload_is_said_and_the_report_still_shown(slack: SlackWo
         "files.getUploadURLExternal", body={"ok": False, "error": "not_allowed_token_type"}
     )
     answer = await answer_to(slack, "report --csv")
-    assert "could not send you the CSV" in shown(answer) and "Acme Oy" in shown(answer)
+    assert report_texts.text("csv_failed", "fi") in shown(answer) and "Acme Oy" in shown(answer)
     assert slack.fake.uploads == []
 
 
@@ -78,7 +80,8 @@ async def test_an_external_user_gets_no_data_and_no_file(slack: SlackWorld) -> N
     answer = await answer_to(slack, "report --csv", user=CUSTOMER)
     assert answer["response_type"] == "ephemeral"
     text = shown(answer)
-    assert "only" in text and not any(s in text for s in ("Acme", "CSAT", "67", "%"))
+    assert texts.t("not_for_customers", "fi") in text
+    assert not any(s in text for s in ("Acme", "CSAT", "67", "%"))
     assert slack.fake.uploads == []
     assert not slack.fake.called("conversations.open")
 
