@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./cxbot.db"
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class Settings(BaseSettings):
@@ -60,6 +61,11 @@ def build_settings(environ: Mapping[str, str]) -> Settings:
         raise ConfigError(
             "Slack credentials are set but SLACK_SIGNING_SECRET is not: refusing to accept "
             "unsigned Slack requests"
+        )
+    if settings.teams_dev and settings.host not in _LOOPBACK:
+        raise ConfigError(
+            "CXBOT_TEAMS_DEV=1 accepts Teams requests without authentication: it listens on "
+            f"loopback only, not on CXBOT_HOST={settings.host}"
         )
     if bool(settings.slack_client_id) != (settings.slack_client_secret is not None):
         raise ConfigError("set both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET, or neither")

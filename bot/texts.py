@@ -144,6 +144,14 @@ TEXTS: Mapping[str, Mapping[str, str]] = _catalogue(
                 "esim. `/cx log meeting @maija Aloitus`"
             ),
         },
+        "report_sent_privately": {
+            "en": "I sent you the report in our private chat.",
+            "fi": "Lähetin raportin sinulle yksityiskeskusteluumme.",
+        },
+        "alert_updated": {
+            "en": "Done: the alert is updated.",
+            "fi": "Tehty: hälytys on päivitetty.",
+        },
         "log_needs_customer": {
             "en": "Mention the customer the interaction was with: colleagues are not surveyed.",
             "fi": "Mainitse asiakas, jonka kanssa asioitiin: kollegoille ei lähetetä kyselyitä.",
@@ -200,6 +208,8 @@ TEXTS: Mapping[str, Mapping[str, str]] = _catalogue(
         "digest_worst": {"en": "Lowest scores", "fi": "Heikoimmat arviot"},
         "digest_kudos": {"en": "Kudos", "fi": "Kiitokset"},
         "more_rows": {"en": "… and {count} more rows", "fi": "… ja {count} riviä lisää"},
+        # The name in a Teams mention (`<at>…</at>`) when the adapter does not know the person's.
+        "mention_fallback": {"en": "you", "fi": "sinä"},
     }
 )
 

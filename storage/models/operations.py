@@ -123,3 +123,24 @@ class ProcessedEvent(SQLModel, table=True):
 
     event_key: str = Field(primary_key=True, max_length=200)
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ChatConversation(SQLModel, table=True):
+    """A conversation the bot can write to proactively (Teams): the platform's reference to
+    it, captured when the bot was installed or spoken to. A personal (1:1) conversation
+    also records whose it is, so a survey can find the contact's chat."""
+
+    __tablename__ = "chat_conversations"
+    __table_args__ = (
+        UniqueConstraint("platform", "conversation_id", name="uq_chat_conversation"),
+        Index("ix_chat_conversations_user", "platform", "user_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    conversation_id: str = Field(max_length=400)
+    kind: str = Field(max_length=16)
+    user_id: str | None = Field(default=None, max_length=200)
+    tenant_id: str | None = Field(default=None, max_length=64)
+    reference: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
