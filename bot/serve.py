@@ -26,6 +26,11 @@ def chat_adapters(core: Core, settings: Settings, engine: AsyncEngine) -> dict[s
         logger.info(
             "Slack enabled (HTTP mode at /slack/events, Web API %s)", settings.slack_api_url
         )
+    if settings.teams_enabled:
+        from adapters.teams.adapter import TeamsAdapter
+
+        adapters["teams"] = TeamsAdapter(core=core, settings=settings)
+        logger.info("Microsoft Teams enabled at /api/messages")
     if not adapters:
         logger.warning(
             "no chat platform is configured (set SLACK_BOT_TOKEN or MICROSOFT_APP_ID): "

@@ -1,0 +1,89 @@
+"""What a card action does: the same core calls as Slack's buttons and modals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.teams import card_ids, cards
+from bot import alerts, answers, questions, texts
+from bot.core import Core
+from bot.errors import InvalidInput, NotFound, NotYourSurvey, SurveyClosed
+from bot.messages import ThankYou
+from bot.roles import Caller, may_act_on_alert
+from bot.scoring import Metric
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """A refreshed card for the clicker, or a note only they see."""
+
+    card: dict[str, Any] | None = None
+    note: str | None = None
+
+
+async def run_action(core: Core, action: card_ids.Action, caller: Caller) -> ActionResult:
+    try:
+        match action:
+            case card_ids.ScoreAction():
+                return await _score(core, action, caller)
+            case card_ids.WhyAction():
+                return await _why(core, action, caller)
+            case _:
+                return await _alert_step(core, action, caller)
+    except NotYourSurvey as exc:
+        name = exc.contact_name
+        return ActionResult(note=texts.t("not_your_survey", exc.locale, name=name))
+    except SurveyClosed as exc:
+        return ActionResult(note=texts.t("survey_expired_note", exc.locale))
+    except (NotFound, InvalidInput) as exc:
+        return ActionResult(note=str(exc))
+
+
+async def _score(core: Core, action: card_ids.ScoreAction, caller: Caller) -> ActionResult:
+    await answers.record_answer(
+        core, survey_id=action.survey_id, score=action.score, respondent=caller.person
+    )
+    answered = await answers.answered_survey(
+        core, survey_id=action.survey_id, respondent=caller.person
+    )
+    message = ThankYou(
+        survey_id=answered.survey_id,
+        metric=answered.metric,
+        locale=answered.locale,
+        score=answered.score,
+        why_prompt=questions.why_prompt(Metric(answered.metric), answered.score, answered.locale),
+    )
+    return ActionResult(card=cards.render(message))
+
+
+async def _why(core: Core, action: card_ids.WhyAction, caller: Caller) -> ActionResult:
+    await answers.record_reasons(
+        core,
+        survey_id=action.survey_id,
+        respondent=caller.person,
+        reasons=list(action.reasons),
+        comment=action.comment,
+    )
+    return ActionResult(note=texts.t("reasons_saved", "en"))
+
+
+async def _alert_step(core: Core, action: card_ids.Action, caller: Caller) -> ActionResult:
+    if not may_act_on_alert(caller):
+        return ActionResult(note=texts.t("not_for_customers", "en"))
+    match action:
+        case card_ids.AckAction():
+            await alerts.acknowledge(core, alert_id=action.alert_id, by=caller.person)
+        case card_ids.AssignAction():
+            assignee = caller.person.model_copy(update={"user_id": action.assignee})
+            await alerts.assign(core, alert_id=action.alert_id, by=caller.person, assignee=assignee)
+        case card_ids.ResolveAction():
+            await alerts.resolve(
+                core,
+                alert_id=action.alert_id,
+                by=caller.person,
+                outcome=action.outcome,
+                note=action.note,
+                notify_customer=action.notify,
+            )
+    return ActionResult(note=texts.t("alert_updated", "en"))

@@ -1,0 +1,125 @@
+"""The Teams adapter: botbuilder's CloudAdapter at `POST /api/messages` on the bot's aiohttp
+server, and the `ChatAdapter` port through proactive sends.
+
+Every botbuilder import of cxbot lives in this folder, so moving to the Microsoft 365 Agents
+SDK (the Bot Framework SDK's successor) is a change to this folder only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from aiohttp import web
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+)
+from botbuilder.schema import Activity
+
+from adapters.teams.inbound import CxTeamsBot
+from adapters.teams.outbound import Sender
+from bot.core import Core
+from bot.messages import Message, MessageRef, Target
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MESSAGES_PATH = "/api/messages"
+
+
+@dataclass(frozen=True)
+class _BotConfig:
+    """The configuration object botbuilder's authentication reads (attribute names fixed)."""
+
+    APP_ID: str
+    APP_PASSWORD: str
+    APP_TYPE: str
+    APP_TENANTID: str | None
+
+
+class TeamsAdapter:
+    platform: ClassVar[str] = "teams"
+
+    def __init__(self, *, core: Core, settings: Settings) -> None:
+        if settings.teams_dev:
+            logger.warning(
+                "CXBOT_TEAMS_DEV=1: Teams requests are accepted WITHOUT authentication; "
+                "never expose this bot beyond this machine"
+            )
+        app_id = "" if settings.teams_dev else settings.microsoft_app_id or ""
+        password = settings.microsoft_app_password
+        config = _BotConfig(
+            APP_ID=app_id,
+            APP_PASSWORD=password.get_secret_value() if password and app_id else "",
+            APP_TYPE=settings.microsoft_app_type,
+            APP_TENANTID=settings.microsoft_app_tenant_id,
+        )
+        self.cloud = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
+        self.cloud.on_turn_error = _on_turn_error
+        self.bot = CxTeamsBot(core=core, home_tenant=settings.microsoft_app_tenant_id)
+        self._sender = Sender(
+            core=core, cloud=self.cloud, app_id=app_id, tenant=settings.microsoft_app_tenant_id
+        )
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_post(MESSAGES_PATH, self.handle)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Thin translation: JSON to an Activity, the auth header to botbuilder (which
+        validates the JWT whenever an app id is set), its invoke response back."""
+        activity = _activity(await request.read())
+        if activity is None:
+            return web.json_response(
+                {"error": "the body is not a Bot Framework activity"}, status=400
+            )
+        try:
+            invoke = await self.cloud.process_activity(
+                request.headers.get("Authorization", ""), activity, self.bot.on_turn
+            )
+        except PermissionError:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        if invoke is None:
+            return web.Response(status=201)
+        return web.json_response(invoke.body, status=invoke.status)
+
+    async def post(self, target: Target, message: Message) -> MessageRef:
+        return await self._sender.post(target, message)
+
+    async def update(self, ref: MessageRef, message: Message) -> None:
+        await self._sender.update(ref, message)
+
+    async def aclose(self) -> None:
+        """Connector clients are made per call; nothing stays open."""
+
+
+def _activity(raw: bytes) -> Activity | None:
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+        return None
+    if not isinstance(body.get("conversation"), dict) or not isinstance(body.get("from"), dict):
+        return None
+    try:
+        activity: Activity = Activity().deserialize(body)
+    except Exception:  # msrest raises its own kinds for malformed fields
+        return None
+    return activity
+
+
+async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+    """The one place a failed turn ends: logged with the activity, never swallowed."""
+    activity: Any = turn_context.activity
+    logger.error(
+        "Teams turn failed (%s %s): %s",
+        activity.type,
+        getattr(activity, "name", ""),
+        error,
+        exc_info=error,
+    )
+    raise error

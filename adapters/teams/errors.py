@@ -1,0 +1,47 @@
+"""Bot Framework connector failures as `DeliveryError`s the delivery queue understands."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import aiohttp
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from bot.errors import DeliveryError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Teams asks us to slow down (429), or is briefly unable (412 precondition on a busy
+# conversation, 5xx): retry later. 403/404: the bot is not (or no longer) there.
+RETRYABLE = frozenset({408, 412, 429, 500, 502, 503, 504})
+
+
+async def call_teams(operation: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await operation()
+    except HttpOperationError as exc:
+        raise as_delivery_error(exc) from exc
+    except (aiohttp.ClientError, ClientRequestError, TimeoutError) as exc:
+        raise DeliveryError(f"teams: {type(exc).__name__}: {exc}") from exc
+
+
+def as_delivery_error(exc: HttpOperationError) -> DeliveryError:
+    response = getattr(exc, "response", None)
+    status = int(getattr(response, "status_code", 0) or 0)
+    headers: Any = getattr(response, "headers", None) or {}
+    message = f"teams: HTTP {status}: {exc}"[:500]
+    if status in RETRYABLE:
+        return DeliveryError(message, retry_after=_retry_after(headers) if status == 429 else None)
+    return DeliveryError(message, permanent=400 <= status < 500)
+
+
+def _retry_after(headers: Any) -> float:
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return max(float(value), 0.0) if value is not None else 1.0
+    except ValueError:
+        return 1.0

@@ -1,0 +1,273 @@
+"""Teams activities into core calls: card actions (Action.Execute invokes and the
+Action.Submit fallback), @mention commands, the "Ask for feedback" message action, and the
+conversation references that later proactive sends need."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.schema import Activity, ActivityTypes
+
+from adapters.teams import card_ids
+from adapters.teams.actions import ActionResult, run_action
+from adapters.teams.outbound import message_activity
+from bot import commands, conversations, inbound, outbox, surveys, texts
+from bot.command_base import Invocation
+from bot.config import ChannelRef, PersonRef
+from bot.core import Core
+from bot.errors import InvalidInput
+from bot.messages import ReportMessage, Target, TextMessage
+from bot.roles import Caller, may_log_interactions
+from bot.schemas import ContactCreate, InteractionCreate, Where
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "teams"
+ASK_COMMAND = "cx_ask_feedback"
+_MENTION = re.compile(r"<at>.*?</at>", re.DOTALL)
+
+
+def person_id(account: Any) -> str:
+    """The id cxbot knows a Teams user by: the Entra object id when Teams gives one."""
+    return str(getattr(account, "aad_object_id", None) or account.id)
+
+
+def tenant_of(activity: Activity) -> str | None:
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    tenant = data.get("tenant")
+    found = (tenant.get("id") if isinstance(tenant, dict) else None) or getattr(
+        activity.conversation, "tenant_id", None
+    )
+    return str(found) if found else None
+
+
+class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
+    def __init__(self, *, core: Core, home_tenant: str | None) -> None:
+        self._core = core
+        self._home_tenant = home_tenant
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        await self._remember(turn_context.activity)
+        key = self._delivery_key(turn_context.activity)
+        if key is not None and await inbound.was_delivered(self._core, key=key):
+            logger.info("%s was delivered again: ignored", key)
+            if turn_context.activity.type == ActivityTypes.invoke:
+                await turn_context.send_activity(
+                    Activity(
+                        type=ActivityTypes.invoke_response,
+                        value=_invoke_answer(ActionResult(note="")),
+                    )
+                )
+            return
+        await super().on_turn(turn_context)
+        if key is not None:
+            await inbound.first_delivery(self._core, key=key)
+
+    @staticmethod
+    def _delivery_key(activity: Activity) -> str | None:
+        if activity.type not in ("message", "invoke") or not activity.id:
+            return None
+        return f"teams:{activity.conversation.id}:{activity.id}"
+
+    async def _remember(self, activity: Activity) -> None:
+        """Keep the reference of every conversation the bot is spoken to or added in."""
+        conversation = activity.conversation
+        if conversation is None or not conversation.id:
+            return
+        personal = (conversation.conversation_type or "personal") == "personal"
+        await conversations.remember(
+            self._core,
+            platform=PLATFORM,
+            conversation_id=conversation.id.split(";")[0],
+            kind="personal" if personal else str(conversation.conversation_type),
+            user_id=person_id(activity.from_property)
+            if personal and activity.from_property
+            else None,
+            tenant_id=tenant_of(activity),
+            reference=TurnContext.get_conversation_reference(activity).serialize(),
+        )
+
+    async def caller(self, turn_context: TurnContext) -> Caller:
+        """Guests and people from another tenant are customers."""
+        activity = turn_context.activity
+        who = PersonRef(platform=PLATFORM, user_id=person_id(activity.from_property))
+        tenant = tenant_of(activity)
+        if self._home_tenant and tenant and tenant != self._home_tenant:
+            return Caller(person=who, external=True)
+        return Caller(person=who, external=await self._is_guest(turn_context))
+
+    @staticmethod
+    async def _is_guest(turn_context: TurnContext) -> bool:
+        try:
+            member = await TeamsInfo.get_member(
+                turn_context, turn_context.activity.from_property.id
+            )
+        except Exception:  # unknown to the roster: treat as a customer
+            logger.info("member lookup failed: treating the caller as external")
+            return True
+        return str(getattr(member, "user_role", "") or "").lower() == "guest"
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        name = turn_context.activity.name
+        value = turn_context.activity.value
+        if name == "adaptiveCard/action":
+            try:
+                action = card_ids.parse_invoke(value)
+            except ValueError as exc:
+                return InvokeResponse(
+                    status=400,
+                    body={
+                        "statusCode": 400,
+                        "type": "application/vnd.microsoft.error",
+                        "value": {"code": "BadRequest", "message": str(exc)},
+                    },
+                )
+            result = await run_action(self._core, action, await self.caller(turn_context))
+            return _invoke_answer(result)
+        if name == "composeExtension/submitAction":
+            text = await self._ask_for_feedback(turn_context, value)
+            return InvokeResponse(status=200, body={"task": {"type": "message", "value": text}})
+        return InvokeResponse(status=501)
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if isinstance(activity.value, dict) and card_ids.KEY in activity.value:
+            await self._submitted(turn_context, activity.value)
+            return
+        await self._command(turn_context)
+
+    async def _submitted(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
+        """The Action.Submit fallback of older clients: same action, answered in a message
+        (in a channel only the clicker's own action changes anything)."""
+        try:
+            action = card_ids.parse_action(value)
+        except ValueError:
+            await turn_context.send_activity(texts.t("unknown_command", "en", verb="?"))
+            return
+        result = await run_action(self._core, action, await self.caller(turn_context))
+        if result.note:
+            await turn_context.send_activity(result.note)
+
+    async def _command(self, turn_context: TurnContext) -> None:
+        """`@cxbot report …`, `log …`, `help`: the same commands as Slack's `/cx`. A report
+        asked for in a channel is sent to the asker's 1:1 chat, never to the channel."""
+        activity = turn_context.activity
+        caller = await self.caller(turn_context)
+        channel = ChannelRef(platform=PLATFORM, channel_id=activity.conversation.id.split(";")[0])
+        mentions = _mentioned_users(activity)
+        invocation = Invocation(
+            caller=caller,
+            text=_MENTION.sub("", activity.text or "").strip(),
+            channel=channel,
+            mentions=mentions,
+            customers=await self._customers(turn_context, mentions),
+            request_id=str(activity.id or ""),
+            locale=commands.channel_locale(self._core, channel),
+        )
+        reply = await commands.run(self._core, invocation)
+        if isinstance(reply.message, ReportMessage) and not _personal(activity):
+            await self._send_privately(caller, reply.message)
+            note = TextMessage(text=texts.t("report_sent_privately", invocation.locale))
+            await turn_context.send_activity(message_activity(note))
+            return
+        await turn_context.send_activity(message_activity(reply.message))
+
+    async def _customers(
+        self, turn_context: TurnContext, mentions: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        """Which mentioned people are customers (guests, or members of another tenant);
+        only `log` needs to know. Someone the roster cannot place is not surveyed."""
+        found = []
+        for user_id in mentions[:1]:
+            try:
+                member = await TeamsInfo.get_member(turn_context, user_id)
+            except Exception:  # not in the roster: never survey them
+                logger.info("member %s not found: not treated as a customer", user_id)
+                continue
+            role = str(getattr(member, "user_role", "") or "").lower()
+            tenant = getattr(member, "tenant_id", None)
+            foreign = bool(self._home_tenant and tenant and tenant != self._home_tenant)
+            if role == "guest" or foreign:
+                found.append(user_id)
+        return tuple(found)
+
+    async def _send_privately(self, caller: Caller, message: ReportMessage) -> None:
+        await outbox.post(
+            self._core,
+            target=Target(platform=PLATFORM, user_id=caller.person.user_id),
+            message=message,
+            purpose="report",
+            dedupe_key=f"teams-report:{caller.actor}:{self._core.now().timestamp()}",
+        )
+
+    async def _ask_for_feedback(self, turn_context: TurnContext, value: Any) -> str:
+        caller = await self.caller(turn_context)
+        if not may_log_interactions(caller):
+            return texts.t("not_for_customers", "en")
+        payload = value.get("messagePayload") if isinstance(value, dict) else None
+        author = ((payload or {}).get("from") or {}).get("user") or {}
+        message_id = (payload or {}).get("id")
+        channel_id = turn_context.activity.conversation.id.split(";")[0]
+        account = commands.account_of_channel(
+            self._core, ChannelRef(platform=PLATFORM, channel_id=channel_id)
+        )
+        if not author.get("id") or not message_id or account is None:
+            return texts.t("not_a_customer_message", "en")
+        item = InteractionCreate(
+            source="teams",
+            external_id=f"{channel_id}:{message_id}",
+            account=account,
+            kind=self._core.config.slack.shortcut_kind,
+            occurred_at=self._core.now(),
+            contacts=(
+                ContactCreate(
+                    platform=PLATFORM, user_id=str(author["id"]), name=author.get("displayName")
+                ),
+            ),
+            owner=caller.actor,
+            where=Where(platform=PLATFORM, channel_id=channel_id, thread_id=str(message_id)),
+        )
+        try:
+            [logged] = await surveys.log_interactions(self._core, [item])
+        except InvalidInput as exc:
+            return str(exc)
+        status = logged.surveys[0].reason or logged.surveys[0].status if logged.surveys else "-"
+        return texts.t("logged", "en", kind=item.kind, status=status)
+
+
+def _personal(activity: Activity) -> bool:
+    return (activity.conversation.conversation_type or "personal") == "personal"
+
+
+def _mentioned_users(activity: Activity) -> tuple[str, ...]:
+    """The people @mentioned in a command (not the bot itself)."""
+    found = []
+    bot_id = activity.recipient.id if activity.recipient else None
+    for entity in activity.entities or []:
+        data = entity.serialize() if hasattr(entity, "serialize") else dict(entity)
+        mentioned = data.get("mentioned") or {}
+        if data.get("type") == "mention" and mentioned.get("id") and mentioned.get("id") != bot_id:
+            found.append(str(mentioned.get("aadObjectId") or mentioned["id"]))
+    return tuple(found)
+
+
+def _invoke_answer(result: ActionResult) -> InvokeResponse:
+    """Universal Actions: the clicker sees the refreshed card at once (the delivery queue
+    updates it for everyone), or a note only they see."""
+    if result.card is not None:
+        body = {
+            "statusCode": 200,
+            "type": "application/vnd.microsoft.card.adaptive",
+            "value": result.card,
+        }
+    else:
+        body = {
+            "statusCode": 200,
+            "type": "application/vnd.microsoft.activity.message",
+            "value": result.note or "",
+        }
+    return InvokeResponse(status=200, body=body)

@@ -1,0 +1,162 @@
+"""Proactive sends through botbuilder's CloudAdapter: post a card to a stored conversation,
+open a 1:1 chat in the contact's tenant when there is none yet, update a posted card."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core.cloud_adapter_base import CloudAdapterBase
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    ChannelAccount,
+    ConversationParameters,
+    ConversationReference,
+)
+
+from adapters.teams import cards
+from adapters.teams.errors import call_teams
+from bot import conversations
+from bot.core import Core
+from bot.errors import DeliveryError
+from bot.messages import DigestMessage, Message, MessageRef, Target
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "teams"
+
+
+def message_activity(message: Message) -> Activity:
+    chart = None
+    if isinstance(message, DigestMessage) and message.chart_png_base64:
+        # Embedded: Teams shows data URIs, and no URL of ours has to be reachable.
+        chart = f"data:image/png;base64,{message.chart_png_base64}"
+    card = cards.render(message, chart_url=chart)
+    activity: Activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+    return activity
+
+
+def _prepare(turn: TurnContext) -> None:
+    """Make a proactive turn send plainly and fail loudly.
+
+    botbuilder sends a proactive message as a reply to its own made-up continuation event
+    unless that event has no id; and the connector client would retry a 429 or 5xx itself,
+    sleeping a worker thread and hiding Retry-After from the delivery queue, unless its
+    retry policy is told not to (changing the policy object in place is what takes)."""
+    turn.activity.id = None
+    client = turn.turn_state.get(CloudAdapterBase.BOT_CONNECTOR_CLIENT_KEY)
+    policy = getattr(getattr(getattr(client, "config", None), "retry_policy", None), "policy", None)
+    if policy is not None:
+        policy.status_forcelist = set()
+        policy.respect_retry_after_header = False
+
+
+class Sender:
+    def __init__(self, *, core: Core, cloud: CloudAdapter, app_id: str, tenant: str | None) -> None:
+        self._core = core
+        self._cloud = cloud
+        self._app_id = app_id
+        self._tenant = tenant
+
+    async def post(self, target: Target, message: Message) -> MessageRef:
+        reference = await self._reference(target)
+        if target.thread_id:
+            reference.conversation.id = f"{reference.conversation.id};messageid={target.thread_id}"
+        activity = message_activity(message)
+        sent: dict[str, str] = {}
+
+        async def send(turn: TurnContext) -> None:
+            _prepare(turn)
+            response = await turn.send_activity(activity)
+            sent["id"] = response.id if response else ""
+
+        await call_teams(lambda: self._cloud.continue_conversation(reference, send, self._app_id))
+        return MessageRef(
+            platform=PLATFORM,
+            channel_id=reference.conversation.id,
+            message_id=sent.get("id", ""),
+            thread_id=target.thread_id,
+            workspace=target.workspace,
+        )
+
+    async def update(self, ref: MessageRef, message: Message) -> None:
+        stored = await conversations.reference_of(
+            self._core, platform=PLATFORM, conversation_id=ref.channel_id.split(";")[0]
+        )
+        if stored is None:
+            raise DeliveryError(f"teams: no conversation {ref.channel_id}", permanent=True)
+        reference = ConversationReference().deserialize(stored)
+        reference.conversation.id = ref.channel_id
+        activity = message_activity(message)
+        activity.id = ref.message_id
+
+        async def replace(turn: TurnContext) -> None:
+            _prepare(turn)
+            activity.conversation = turn.activity.conversation
+            await turn.update_activity(activity)
+
+        await call_teams(
+            lambda: self._cloud.continue_conversation(reference, replace, self._app_id)
+        )
+
+    async def _reference(self, target: Target) -> ConversationReference:
+        if target.channel_id:
+            stored = await conversations.reference_of(
+                self._core, platform=PLATFORM, conversation_id=target.channel_id
+            )
+            if stored is None:
+                raise DeliveryError(
+                    f"teams: cxbot is not in conversation {target.channel_id}", permanent=True
+                )
+            return ConversationReference().deserialize(stored)
+        if not target.user_id:
+            raise DeliveryError("teams: a target needs a conversation or a user", permanent=True)
+        stored = await conversations.personal_reference(
+            self._core, platform=PLATFORM, user_id=target.user_id
+        )
+        if stored is not None:
+            return ConversationReference().deserialize(stored)
+        return await self._open_personal(target.user_id, target.workspace or self._tenant)
+
+    async def _open_personal(self, user_id: str, tenant: str | None) -> ConversationReference:
+        """A 1:1 chat with someone who never spoke to the bot, created in their tenant
+        through the service URL of a conversation the bot already has there."""
+        known = await conversations.tenant_reference(
+            self._core, platform=PLATFORM, tenant_id=tenant
+        )
+        if known is None:
+            raise DeliveryError(f"teams: no route to {user_id} (tenant {tenant})", permanent=True)
+        service_url = str(known.get("serviceUrl") or known.get("service_url") or "")
+        parameters = ConversationParameters(
+            is_group=False,
+            members=[ChannelAccount(id=user_id)],
+            tenant_id=tenant,
+            channel_data={"tenant": {"id": tenant}} if tenant else None,
+        )
+        created: dict[str, Any] = {}
+
+        async def capture(turn: TurnContext) -> None:
+            created["reference"] = TurnContext.get_conversation_reference(turn.activity)
+
+        await call_teams(
+            lambda: self._cloud.create_conversation(
+                self._app_id, capture, parameters, "msteams", service_url, None
+            )
+        )
+        reference: ConversationReference = created["reference"]
+        await conversations.remember(
+            self._core,
+            platform=PLATFORM,
+            conversation_id=reference.conversation.id,
+            kind="personal",
+            user_id=user_id,
+            tenant_id=tenant,
+            reference=reference.serialize(),
+        )
+        return reference
+
+
+__all__ = ["ActivityTypes", "Sender", "message_activity"]
