@@ -23,8 +23,9 @@ from tests.support.world import CONFIG, World
 
 API_TOKEN = "api-token"
 STAFF_AAD = "3f2b1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d"  # Aino, the vendor's account manager
-STAFF_ID = "29:1qHv4vPZkz0Mx8dE3"
+STAFF_ID = "29:1qHv4vPZkz0Mx8dE3rG6tWb2YcN7uJ5aLs9oKf1iB4mD8eQ0hT3yR6wU2xZ5cV7nA9sF"
 GUEST_AAD = "b7c6d5e4-f3a2-4b1c-9d0e-8f7a6b5c4d3e"  # Liisa, a guest: the customer
+GUEST_ID = "29:1Xw7rT3yU9iO5pA2sD6fG0hJ4kL8zX1cV5bN9mQ3wE7rT2yU6iO0pA4sD8fG1hJ5kL"
 TEAM_CHANNEL = "19:5f1a2b3c4d5e6f708192a3b4c5d6e7f8@thread.tacv2"
 SHARED_CHANNEL = "19:9e8d7c6b5a4f30211f2e3d4c5b6a7988@thread.tacv2"
 

@@ -20,7 +20,7 @@ from tests.fakes.bot_connector import (
     TENANT_ID,
     UPDATE_ACTIVITY,
 )
-from tests.teams.conftest import STAFF_AAD, TEAM_CHANNEL, TeamsWorld
+from tests.teams.conftest import STAFF_AAD, STAFF_ID, TEAM_CHANNEL, TeamsWorld
 
 
 async def rows(teams: TeamsWorld, model: type, *where: Any) -> int:
@@ -102,7 +102,7 @@ async def test_a_detractor_alerts_the_team_channel_then_ack_and_resolve(teams: T
     assert any(call.conversation_id.startswith(TEAM_CHANNEL) for call in sends)
     async with teams.world.sessions() as session:
         alert = (await session.exec(select(Alert))).one()
-    staff = {"from": {"id": "29:1qHv4vPZkz0Mx8dE3", "name": "Aino", "aadObjectId": STAFF_AAD}}
+    staff = {"from": {"id": STAFF_ID, "name": "Aino", "aadObjectId": STAFF_AAD}}
     ack = await teams.card_action({"cx": "ack", "alert_id": alert.id}, **staff)
     assert ack.status == 200
     resolve = {"cx": "resolve", "alert_id": alert.id, "outcome": "contacted", "note": "Called"}
@@ -164,3 +164,35 @@ async def test_malformed_activities_are_400(teams: TeamsWorld) -> None:
     for body in (b"{not json", b"[]", b'{"type": 5}', b'{"type": "message"}'):
         response = await teams.client.post("/api/messages", data=body)
         assert response.status == 400
+
+
+async def test_someone_else_clicking_gets_a_private_note(teams: TeamsWorld) -> None:
+    survey_id = await delivered_survey(teams)
+    staff = {"from": {"id": STAFF_ID, "name": "Aino", "aadObjectId": STAFF_AAD}}
+    answer = await teams.card_action({"cx": "score", "survey_id": survey_id, "score": 1}, **staff)
+    body = await answer.json()
+    assert body["type"] == "application/vnd.microsoft.activity.message"
+    assert "Liisa" in body["value"]
+    assert await rows(teams, Response) == 0
+
+
+async def test_no_way_to_reach_the_contact_suppresses_the_survey(teams: TeamsWorld) -> None:
+    await teams.log()  # the bot was never installed anywhere in the tenant
+    await teams.world.advance(timedelta(minutes=15))
+    async with teams.world.sessions() as session:
+        survey = (await session.exec(select(Survey))).one()
+    assert (survey.status, survey.suppressed_reason) == ("suppressed", "no_route")
+
+
+async def test_a_report_asked_in_a_channel_goes_to_a_private_chat(teams: TeamsWorld) -> None:
+    await installed(teams)
+    response = await teams.activity(
+        "message_mention_report", text="<at>cxbot</at> report nordic --days 30"
+    )
+    assert response.status in (200, 201)
+    await teams.world.run()
+    sends = teams.fake.calls(SEND_TO_CONVERSATION)
+    private = [c for c in sends if not c.conversation_id.startswith("19:")]
+    assert private and "Nordic Freight Oy" in json.dumps(private[-1].body, ensure_ascii=False)
+    public = [c for c in teams.fake.activities_sent if "Nordic Freight" in json.dumps(c)]
+    assert len(public) == 1  # the report itself, in the 1:1 chat only
