@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
@@ -34,12 +34,24 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
+# Replicas that start together all run `cxbot migrate`: on PostgreSQL an advisory lock makes
+# them take turns, and the later ones find the schema current and do nothing.
+_MIGRATION_LOCK = 7_260_001
+
+
 async def _run_async(url: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
+            postgres = connection.dialect.name == "postgresql"
+            if postgres:
+                await connection.execute(text(f"SELECT pg_advisory_lock({_MIGRATION_LOCK})"))
+                await connection.commit()
             await connection.run_sync(_run)
             await connection.commit()
+            if postgres:
+                await connection.execute(text(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK})"))
+                await connection.commit()
     finally:
         await engine.dispose()
 
