@@ -22,6 +22,6 @@ USER cxbot
 EXPOSE 3978
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
   CMD ["python", "-c", "import urllib.request,os; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ['CXBOT_PORT']}/healthz\", timeout=4)"]
-# Migrations take a lock of their own in PostgreSQL (Alembic's version table), so replicas
+# Migrations take a PostgreSQL advisory lock, so replicas
 # that start together apply them once; `serve` then refuses an unmigrated database.
 CMD ["sh", "-c", "cxbot migrate && exec cxbot serve"]
