@@ -91,3 +91,17 @@ def test_serve_runs_the_http_api_without_any_chat_platform(tmp_path: Path) -> No
         process.wait(timeout=10)
     output = (tmp_path / "serve.log").read_text()
     assert "no chat platform is configured" in output
+
+
+def test_teams_dev_mode_refuses_a_public_address(tmp_path: Path) -> None:
+    env = env_for(tmp_path, CXBOT_TEAMS_DEV="1", CXBOT_HOST="0.0.0.0")  # noqa: S104
+    result = CliRunner().invoke(main, ["serve"], env=env)
+    assert result.exit_code == 2 and "loopback" in result.output
+
+
+def test_the_example_config_is_valid_and_complete() -> None:
+    from bot.config import load_config
+
+    config = load_config(ROOT / "cxbot.example.yaml")
+    assert {p.type for p in config.programs} == {"transactional", "relationship"}
+    assert config.teams and config.alerts.no_response_days == 30
