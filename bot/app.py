@@ -9,6 +9,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -34,6 +35,7 @@ class Runtime:
     adapters: Mapping[str, ChatAdapter]
     tick_interval: float = 5.0
     insights_interval: float = 60.0
+    lease: timedelta = timedelta(seconds=60)
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -43,6 +45,7 @@ class Runtime:
             adapters=self.adapters,
             clock=self.core.clock,
             worker_id=self.worker_id,
+            lease=self.lease,
             on_done=lambda s, d, r: lifecycle.on_delivered(self.core, s, d, r),
             on_failed=lambda s, d, _r: lifecycle.on_delivery_failed(self.core, s, d),
         )
@@ -87,6 +90,9 @@ def build_app(
 async def _background(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME_KEY]
     await prepare_database(runtime.core)
+    # The worker id is what `deliveries.lease_owner` shows: it tells which replica holds an item.
+    lease = runtime.lease.total_seconds()
+    logger.info("delivery worker %s started (lease %.0f s)", runtime.worker_id, lease)
     tasks = [
         asyncio.create_task(
             run_periodically(

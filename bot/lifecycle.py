@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import alert_cards, digests, escalation, programs, prompts
+from bot import alert_cards, digests, escalation, programs, prompts, relationship
 from bot.config import ProgramConfig
 from bot.core import Core
 from bot.messages import MessageRef, SurveyClosedNotice
@@ -142,6 +142,7 @@ async def tick_insights(core: Core) -> None:
     await digests.post_due_digests(core)
     await escalation.remind_unacknowledged(core)
     await escalation.flag_silent_accounts(core)
+    await relationship.plan_relationship_surveys(core)
 
 
 def program_of(core: Core, survey: Survey) -> ProgramConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,6 +14,9 @@ from bot.messages import ChatAdapter
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+# The Slack adapter's per-call timeout (adapters/slack/adapter.py) plus room for the claim.
+_SAFE_LEASE = 20.0
 
 
 def chat_adapters(core: Core, settings: Settings, engine: AsyncEngine) -> dict[str, ChatAdapter]:
@@ -41,7 +45,18 @@ def chat_adapters(core: Core, settings: Settings, engine: AsyncEngine) -> dict[s
 
 
 def build_runtime(*, core: Core, settings: Settings, engine: AsyncEngine) -> web.Application:
-    runtime = Runtime(core=core, adapters=chat_adapters(core, settings, engine))
+    runtime = Runtime(
+        core=core,
+        adapters=chat_adapters(core, settings, engine),
+        lease=timedelta(seconds=settings.delivery_lease),
+    )
+    if settings.delivery_lease < _SAFE_LEASE:
+        logger.warning(
+            "CXBOT_DELIVERY_LEASE=%.0f s is shorter than a platform call may take (%.0f s): "
+            "a call still running when its lease ends may be posted twice",
+            settings.delivery_lease,
+            _SAFE_LEASE,
+        )
     if settings.api_token is None:
         logger.warning("CXBOT_API_TOKEN is not set: POST /api/v1/interactions refuses every call")
     token = settings.api_token.get_secret_value() if settings.api_token else None

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     microsoft_app_tenant_id: str | None = Field(default=None, alias="MICROSOFT_APP_TENANT_ID")
     microsoft_app_type: str = Field(default="MultiTenant", alias="MICROSOFT_APP_TYPE")
     teams_dev: bool = Field(default=False, alias="CXBOT_TEAMS_DEV")
+    # An operational knob rather than configuration: how long a replica's claim on a delivery
+    # lasts, i.e. how soon a surviving replica takes over the items of one that died. It must
+    # outlast the slowest platform call, or a slow call may be posted twice (see serve.py).
+    delivery_lease: float = Field(default=60.0, ge=1.0, le=3600.0, alias="CXBOT_DELIVERY_LEASE")
 
     @property
     def slack_oauth(self) -> bool:
