@@ -16,13 +16,12 @@ from bot import alerts, prompts, questions
 from bot.config import PersonRef
 from bot.core import Core
 from bot.errors import InvalidInput, NotFound, NotYourSurvey, SurveyClosed
-from bot.lifecycle import SURVEY_UPDATE
-from bot.messages import MessageRef, ThankYou
+from bot.lifecycle import update_survey_messages
 from bot.scoring import Metric, is_detractor
 from bot.surveys import contact_locale
 from storage.models import Contact, Interaction, Response, Survey, SurveyStatus
 from storage.queries import alerts as alert_rows
-from storage.queries import deliveries, feedback, surveys
+from storage.queries import feedback, surveys
 
 logger = logging.getLogger(__name__)
 
@@ -167,26 +166,8 @@ async def _follow_up(
         message = prompts.thank_you(
             survey=survey, score=response.score, locale=contact_locale(core, contact)
         )
-        await _update_survey_messages(session, survey, message, f"r{response.revision}", now)
+        await update_survey_messages(session, survey, message, f"r{response.revision}", now)
     return alert_id
-
-
-async def _update_survey_messages(
-    session: AsyncSession, survey: Survey, message: ThankYou, version: str, now: datetime
-) -> None:
-    for name, ref in (("prompt", survey.message_ref), ("reminder", survey.reminder_ref)):
-        if ref is None:
-            continue
-        await deliveries.enqueue(
-            session=session,
-            dedupe_key=f"survey:{survey.id}:{name}:{version}",
-            action="update",
-            purpose=SURVEY_UPDATE,
-            subject_id=survey.id,
-            message=message,
-            ref=MessageRef.model_validate(ref),
-            now=now,
-        )
 
 
 async def record_reasons(
@@ -217,4 +198,4 @@ async def record_reasons(
             locale=contact_locale(core, contact),
             reasons_saved=True,
         )
-        await _update_survey_messages(session, survey, message, f"why{now.timestamp()}", now)
+        await update_survey_messages(session, survey, message, f"why{now.timestamp()}", now)

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import alert_cards, digests, escalation, programs, prompts, relationship
 from bot.config import ProgramConfig
 from bot.core import Core
-from bot.messages import MessageRef, SurveyClosedNotice
+from bot.messages import Message, MessageRef, SurveyClosedNotice
 from bot.programs import Suppression
 from bot.surveys import contact_locale, contact_tz
 from storage.models import Alert, Delivery, Survey, SurveyStatus
@@ -115,16 +115,24 @@ async def _replace_survey_messages(
     contact = await feedback.get_contact(session=session, contact_id=survey.contact_id)
     assert contact is not None and survey.id is not None
     notice = SurveyClosedNotice(survey_id=survey.id, locale=contact_locale(core, contact))
+    await update_survey_messages(session, survey, notice, state, now)
+
+
+async def update_survey_messages(
+    session: AsyncSession, survey: Survey, message: Message, version: str, now: datetime
+) -> None:
+    """Replace the survey's posted messages (the prompt, and the reminder if one went out);
+    `version` keeps each change its own delivery."""
     for name, ref in (("prompt", survey.message_ref), ("reminder", survey.reminder_ref)):
         if ref is None:
             continue
         await deliveries.enqueue(
             session=session,
-            dedupe_key=f"survey:{survey.id}:{name}:{state}",
+            dedupe_key=f"survey:{survey.id}:{name}:{version}",
             action="update",
             purpose=SURVEY_UPDATE,
             subject_id=survey.id,
-            message=notice,
+            message=message,
             ref=MessageRef.model_validate(ref),
             now=now,
         )
