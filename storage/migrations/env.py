@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
+
+try:
+    import fcntl
+except ImportError:  # not on Windows
+    fcntl = None  # type: ignore[assignment]
 
 from alembic import context
 from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
@@ -39,7 +47,31 @@ def _run(connection: Connection) -> None:
 _MIGRATION_LOCK = 7_260_001
 
 
+@contextlib.contextmanager
+def _sqlite_file_lock(url: str) -> Iterator[None]:
+    """SQLite has no advisory locks: replicas migrating one file take turns on a lock file
+    beside it (POSIX; elsewhere they are not serialised)."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or fcntl is None:
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 async def _run_async(url: str) -> None:
+    if make_url(url).get_backend_name() == "sqlite":
+        with _sqlite_file_lock(url):
+            await _migrate(url)
+    else:
+        await _migrate(url)
+
+
+async def _migrate(url: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
