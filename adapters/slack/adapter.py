@@ -105,7 +105,7 @@ class SlackAdapter:
             bolt_request = AsyncBoltRequest(
                 body=raw.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
             )
-        except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             logger.info("unreadable Slack request: %s", exc)
             return web.Response(status=400, text="unreadable request body")
         if problem := shape_problem(bolt_request.body):
