@@ -1,0 +1,120 @@
+"""What the benchmark times: each case is what the user waits for (the bot's own code, up
+to the neutral message an adapter would render) and the two driver-level baselines of
+`_bare` over the same rows, for one backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from unittest import mock
+
+import _bare
+from _timing import Case
+from _world import LEAD, NOW
+
+from bot import digests, report_command
+from bot.command_base import Invocation
+from bot.config import PersonRef
+from bot.core import Core
+from bot.digests import Slot
+from bot.messages import ReportMessage
+from bot.roles import Caller
+
+DAYS = 90
+LEAD_CALLER = Caller(person=PersonRef(platform="slack", user_id=LEAD), external=False)
+
+
+@dataclass(frozen=True)
+class Env:
+    """One backend, ready to time: the bot's core and a bare driver on the same database."""
+
+    backend: str
+    core: Core
+    driver: _bare.Driver
+
+
+async def run_report(core: Core, words: str) -> int:
+    """`/cx report <words>` as the team lead types it; the responses in its total row."""
+    invocation = Invocation(caller=LEAD_CALLER, text=f"report {words}", channel=None)
+    reply = await report_command.run(core, invocation, words)
+    if not isinstance(reply.message, ReportMessage):
+        raise RuntimeError(f"/cx report {words} answered {reply.message}")
+    return reply.message.rows[-1].n
+
+
+async def _no_chart(core: Core, slot: Slot, names: dict[str, str]) -> str | None:
+    return None
+
+
+async def run_digests(core: Core, slots: list[Slot], *, chart: bool) -> int:
+    """Every channel's digest, one after the other as `post_due_digests` builds them.
+    `build_digest` has no switch for its chart: without it, `_chart` is replaced."""
+    total = 0
+    with mock.patch.object(digests, "_chart", digests._chart if chart else _no_chart):
+        for slot in slots:
+            message = await digests.build_digest(core, slot)
+            total += message.rows[-1].n
+    return total
+
+
+def due_slots(core: Core) -> list[Slot]:
+    slots = [digests.due_slot(core, channel, NOW) for channel in core.config.team_channels()]
+    if any(slot is None for slot in slots):
+        raise RuntimeError("a team channel has no digest due at the benchmark's clock")
+    return [slot for slot in slots if slot is not None]
+
+
+def channel_keys(core: Core, slot: Slot) -> list[str]:
+    return [a.key for a in core.config.accounts if a.team_channel == slot.channel]
+
+
+async def biggest_account(env: Env, since: datetime) -> tuple[str, int]:
+    rows = await env.driver.fetch(
+        "SELECT account_key, count(*) FROM responses WHERE answered_at >= ? AND answered_at < ?"
+        " GROUP BY account_key ORDER BY count(*) DESC, account_key LIMIT 1",
+        [since, NOW],
+    )
+    return str(rows[0][0]), int(rows[0][1])
+
+
+async def digest_baseline(env: Env, slots: list[Slot], *, full: bool) -> int:
+    fn = _bare.reads if full else _bare.histogram
+    total = 0
+    for slot in slots:
+        total += await fn(env.driver, channel_keys(env.core, slot), slot.since, slot.until)
+    return total
+
+
+async def cases(env: Env, *, chart_channels: int, chart_runs: int) -> list[Case]:
+    since = NOW - timedelta(days=DAYS)
+    key, n = await biggest_account(env, since)
+    slots = due_slots(env.core)
+    one, every = [key], None
+    charted = slots[:chart_channels]
+    return [
+        Case(
+            f"one account, {DAYS} days ({key}, n={n:,})",
+            report=lambda: run_report(env.core, f"{key} --days {DAYS}"),
+            bare=lambda: _bare.histogram(env.driver, one, since, NOW),
+            reads=lambda: _bare.reads(env.driver, one, since, NOW),
+        ),
+        Case(
+            f"all {len(env.core.config.accounts)} accounts, {DAYS} days",
+            report=lambda: run_report(env.core, f"--days {DAYS}"),
+            bare=lambda: _bare.histogram(env.driver, every, since, NOW),
+            reads=lambda: _bare.reads(env.driver, every, since, NOW),
+        ),
+        Case(
+            f"digests, {len(slots)} channels, no chart",
+            report=lambda: run_digests(env.core, slots, chart=False),
+            bare=lambda: digest_baseline(env, slots, full=False),
+            reads=lambda: digest_baseline(env, slots, full=True),
+        ),
+        Case(
+            f"digests with chart, {len(charted)} channel(s)",
+            report=lambda: run_digests(env.core, charted, chart=True),
+            bare=lambda: digest_baseline(env, charted, full=False),
+            reads=lambda: digest_baseline(env, charted, full=True),
+            runs=chart_runs,
+        ),
+    ]
