@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,9 +15,15 @@ from storage.queries.upsert import insert_ignore
 
 
 async def sync_accounts(*, session: AsyncSession, accounts: Iterable[Account]) -> None:
-    """Mirror the accounts of the config file (the source of truth) into the table."""
+    """Mirror the accounts of the config file (the source of truth) into the table, as an
+    upsert: replicas starting together must not both try to insert the same account."""
     for account in accounts:
-        await session.merge(account)
+        values = account.model_dump()
+        changes = {k: v for k, v in values.items() if k not in ("key", "created_at")}
+        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+        module = postgresql if dialect == "postgresql" else sqlite
+        statement = module.insert(Account).values(**values)
+        await session.exec(statement.on_conflict_do_update(index_elements=["key"], set_=changes))
 
 
 async def ensure_question_versions(
