@@ -18,7 +18,7 @@ ENV PATH="/opt/cxbot/bin:$PATH" \
     CXBOT_CONFIG=/etc/cxbot/cxbot.yaml \
     CXBOT_DATABASE_URL=sqlite+aiosqlite:////var/lib/cxbot/cxbot.db
 RUN mkdir -p /var/lib/cxbot /etc/cxbot && chown cxbot /var/lib/cxbot
-USER cxbot
+USER 10001
 EXPOSE 3978
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
   CMD ["python", "-c", "import urllib.request,os; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ['CXBOT_PORT']}/healthz\", timeout=4)"]
