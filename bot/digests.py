@@ -127,11 +127,8 @@ async def build_digest(core: Core, slot: Slot) -> DigestMessage:
     keys = [a.key for a in accounts]
     week = slot.until - slot.since
     async with core.sessions() as session:
-        current = await reports.period_stats(
-            session=session, since=slot.since, until=slot.until, accounts=keys
-        )
-        previous = await reports.period_stats(
-            session=session, since=slot.since - week, until=slot.since, accounts=keys
+        previous, current = await reports.periods_stats(
+            session=session, bounds=(slot.since - week, slot.since, slot.until), accounts=keys
         )
         open_alerts, overdue = await queries.alert_counts(
             session=session, accounts=keys, now=core.now()
@@ -142,10 +139,8 @@ async def build_digest(core: Core, slot: Slot) -> DigestMessage:
         worst = await queries.verbatims(
             session=session, accounts=keys, since=slot.since, until=slot.until, best=False
         )
-        tops = await queries.top_scores(
-            session=session, accounts=keys, since=slot.since, until=slot.until
-        )
     names = {a.key: a.name for a in accounts}
+    tops = {key: praise for key in keys if (praise := _praise(current[key]))}
     rows = [_row(core, a, current[a.key], previous[a.key], slot.locale) for a in accounts]
     rows.append(_row(core, None, reports.total(current), reports.total(previous), slot.locale))
     return DigestMessage(
@@ -170,6 +165,11 @@ async def build_digest(core: Core, slot: Slot) -> DigestMessage:
         ),
         chart_png_base64=await _chart(core, slot, names),
     )
+
+
+def _praise(stats: reports.GroupStats) -> int:
+    """Top-of-scale answers over every metric, counted from the period's histograms."""
+    return sum(scoring.praise_count(metric, h) for metric, h in stats.histograms.items())
 
 
 def _columns(locale: str) -> tuple[str, ...]:
@@ -233,10 +233,9 @@ async def _chart(core: Core, slot: Slot, names: dict[str, str]) -> str | None:
     metric = await _chart_metric(core, slot, list(names))
     if metric is None:
         return None
-    series = await reports.weekly_series(
-        core, metric=metric, weeks=CHART_WEEKS, until=slot.until, tz=slot.tz
+    mine = await reports.weekly_series(
+        core, metric=metric, weeks=CHART_WEEKS, until=slot.until, tz=slot.tz, accounts=list(names)
     )
-    mine = {name: points for name, points in series.items() if name in names.values()}
     figure = texts.t(f"figure_{scoring.summarize(metric, {}).headline_kind}", slot.locale)
     title = f"{figure} · {slot.period}"
     return await asyncio.to_thread(_render_png, mine, title)

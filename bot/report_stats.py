@@ -1,8 +1,8 @@
 """Report aggregates per group: a score histogram per metric and the surveys sent.
 
-Two statements per period whatever the grouping (`storage.queries.reports.score_counts` and
-`sent_counts`); groups are folded together only as histograms (summing counts), never by
-looking at single responses.
+Two statements (`storage.queries.reports.score_counts_by_period` and `sent_counts_by_period`)
+whatever the grouping, and however many periods are read together; groups are folded together
+only as histograms (summing counts), never by looking at single responses.
 """
 
 from __future__ import annotations
@@ -69,15 +69,30 @@ async def grouped_stats(
 ) -> dict[str, GroupStats]:
     """Per group key: the histograms (of `scope.metric` only, when set) and surveys sent in
     `[since, until)`. Groups with neither responses nor surveys sent are absent."""
+    [found] = await grouped_stats_by_period(session=session, scope=scope, bounds=(since, until))
+    return found
+
+
+async def grouped_stats_by_period(
+    *, session: AsyncSession, scope: Scope, bounds: Sequence[datetime]
+) -> list[dict[str, GroupStats]]:
+    """`grouped_stats` of each period `[bounds[i], bounds[i + 1])`: still two statements,
+    so that a period and the one it compares with are read together."""
     metric = scope.metric.value if scope.metric else None
-    scores = await queries.score_counts(
-        session=session, since=since, until=until, metrics=[metric] if metric else None,
+    scores = await queries.score_counts_by_period(
+        session=session, bounds=bounds, metrics=[metric] if metric else None,
         accounts=scope.accounts, kinds=scope.kinds, by=scope.by, tz=scope.tz,
     )  # fmt: skip
-    sent = await queries.sent_counts(
-        session=session, since=since, until=until, metric=metric,
+    sent = await queries.sent_counts_by_period(
+        session=session, bounds=bounds, metric=metric,
         accounts=scope.accounts, kinds=scope.kinds, by=scope.by, tz=scope.tz,
     )  # fmt: skip
+    return [_stats(s, n) for s, n in zip(scores, sent, strict=True)]
+
+
+def _stats(
+    scores: Mapping[str, Mapping[str, dict[int, int]]], sent: Mapping[str, int]
+) -> dict[str, GroupStats]:
     stats: dict[str, GroupStats] = {}
     for key, per_metric in scores.items():
         histograms = {Metric(metric): histogram for metric, histogram in per_metric.items()}
@@ -97,6 +112,20 @@ async def period_stats(
 ) -> dict[str, GroupStats]:
     """Per account (every one of `accounts`, with or without data): histograms of every
     metric and surveys sent in `[since, until)`."""
+    [found] = await periods_stats(
+        session=session, bounds=(since, until), accounts=accounts, kinds=kinds
+    )
+    return found
+
+
+async def periods_stats(
+    *,
+    session: AsyncSession,
+    bounds: Sequence[datetime],
+    accounts: Sequence[str],
+    kinds: Sequence[str] | None = None,
+) -> list[dict[str, GroupStats]]:
+    """`period_stats` of each period `[bounds[i], bounds[i + 1])`, read together."""
     scope = Scope(accounts=tuple(accounts), kinds=tuple(kinds) if kinds is not None else None)
-    found = await grouped_stats(session=session, scope=scope, since=since, until=until)
-    return {key: found.get(key, GroupStats()) for key in accounts}
+    found = await grouped_stats_by_period(session=session, scope=scope, bounds=bounds)
+    return [{key: period.get(key, GroupStats()) for key in accounts} for period in found]

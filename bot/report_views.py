@@ -20,7 +20,7 @@ from bot.config import Config
 from bot.core import Core
 from bot.messages import ReportMessage, ReportRow
 from bot.report_cells import Cell, Column, columns_for
-from bot.report_stats import GroupStats, Scope, grouped_stats, total
+from bot.report_stats import GroupStats, Scope, grouped_stats, grouped_stats_by_period, total
 from bot.report_texts import text
 from bot.texts import t
 from storage.queries.reports import NO_OWNER, iso_weeks, week_of
@@ -81,32 +81,28 @@ async def _groups(
     locale: str,
 ) -> list[_Group]:
     """Each group's aggregates now and in what it is compared with; the total row last."""
-    current = await grouped_stats(session=session, scope=scope, since=since, until=until)
-    previous, before = await _previous(session, scope, since, until, current)
+    # Each group compares with the same group in the period of equal length before, read in
+    # the same statements; a week with the week before it, and the total (`before`) still
+    # with the period before.
+    earlier = since - (until - since)
+    if scope.by != "week":
+        previous, current = await grouped_stats_by_period(
+            session=session, scope=scope, bounds=(earlier, since, until)
+        )
+        before = total(previous)
+    else:
+        current = await grouped_stats(session=session, scope=scope, since=since, until=until)
+        whole = replace(scope, by="total")
+        before = total(
+            await grouped_stats(session=session, scope=whole, since=earlier, until=since)
+        )
+        previous = await _previous_weeks(session, scope, since, until, current)
     rows = [
         _Group(_label(config, scope, key, locale), current.get(key, GroupStats()),
                previous.get(key, GroupStats()))
         for key in _keys(scope, current, since, until)
     ]  # fmt: skip
     return [*rows, _Group(text("total", locale), total(current), before)]
-
-
-async def _previous(
-    session: AsyncSession,
-    scope: Scope,
-    since: datetime,
-    until: datetime,
-    current: dict[str, GroupStats],
-) -> tuple[dict[str, GroupStats], GroupStats]:
-    """What each group and the total compare with: the same groups in the period of equal
-    length before; for weeks, the week before each (the total: still the period before)."""
-    earlier = since - (until - since)
-    if scope.by != "week":
-        previous = await grouped_stats(session=session, scope=scope, since=earlier, until=since)
-        return previous, total(previous)
-    whole = replace(scope, by="total")
-    before = await grouped_stats(session=session, scope=whole, since=earlier, until=since)
-    return await _previous_weeks(session, scope, since, until, current), total(before)
 
 
 async def _previous_weeks(

@@ -21,7 +21,7 @@ from bot import charts, report_views, scoring
 from bot.core import Core
 from bot.messages import ReportMessage
 from bot.report_cells import NO_TREND, main_metric, report_row, response_rate, trend
-from bot.report_stats import GroupStats, Scope, period_stats, total
+from bot.report_stats import GroupStats, Scope, period_stats, periods_stats, total
 from bot.report_texts import text
 from bot.scoring import Figure, FigureKind, Metric
 from bot.texts import t
@@ -37,6 +37,7 @@ __all__ = [
     "label",
     "main_metric",
     "period_stats",
+    "periods_stats",
     "report_row",
     "response_rate",
     "total",
@@ -89,15 +90,23 @@ async def account_table(
 
 
 async def weekly_series(
-    core: Core, *, metric: Metric, weeks: int, until: datetime, tz: ZoneInfo
+    core: Core,
+    *,
+    metric: Metric,
+    weeks: int,
+    until: datetime,
+    tz: ZoneInfo,
+    accounts: Sequence[str] | None = None,
 ) -> Series:
-    """Per account (by name), the headline figure of `metric` for each of the last `weeks`
-    ISO weeks in `tz`; a week with too few responses has a Figure without a value."""
+    """Per account (by name; every configured one unless `accounts` names some), the
+    headline figure of `metric` for each of the last `weeks` ISO weeks in `tz`; a week with
+    too few responses has a Figure without a value."""
     calendar = queries.last_weeks(count=weeks, until=until, tz=tz)
     size = core.config.min_group_size
+    wanted = [a for a in core.config.accounts if accounts is None or a.key in accounts]
     series: Series = {}
     async with core.sessions() as session:
-        for account in core.config.accounts:
+        for account in wanted:
             found = await queries.histograms(
                 session=session,
                 metric=metric,

@@ -83,6 +83,14 @@ def is_detractor(metric: Metric, score: int) -> bool:
     return score <= _DETRACTOR_MAX[metric]
 
 
+_PRAISE_MIN: Mapping[Metric, int] = MappingProxyType({Metric.CES: 7, Metric.CSAT: 5, Metric.NPS: 9})
+
+
+def praise_count(metric: Metric, h: Histogram) -> int:
+    """Answers at the top of the scale (CES 7, CSAT 5, NPS 9-10): the digest's kudos."""
+    return _count(h, _PRAISE_MIN[metric], _SCALES[metric][1])
+
+
 def _check_score(metric: Metric, score: int) -> None:
     low, high = _SCALES[metric]
     if not low <= score <= high:

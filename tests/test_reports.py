@@ -215,6 +215,36 @@ async def test_sent_counts_count_surveys_that_went_out_in_the_period(rows: Rows)
     assert await sent_counts(rows, by="week", accounts=["acme"]) == {"2026-W45": 4}
 
 
+async def test_periods_read_together_split_at_their_bounds(rows: Rows) -> None:
+    earlier = SINCE - (UNTIL - SINCE)
+    await rows.answered("acme", "csat", 5, earlier)  # the first instant of the first period
+    await rows.answered("acme", "csat", 1, SINCE - timedelta(microseconds=1))  # still the first
+    await rows.answered("acme", "csat", 4, SINCE)  # the first instant of the second
+    await rows.answered("beta", "ces", 7, UNTIL - timedelta(microseconds=1))
+    await rows.answered("acme", "csat", 3, UNTIL)  # after both
+    await rows.answered("acme", "csat", 2, earlier - timedelta(microseconds=1))  # before both
+
+    async with rows.sessions() as session:
+        scores = await queries.score_counts_by_period(
+            session=session, bounds=(earlier, SINCE, UNTIL), by="account"
+        )
+        sent = await queries.sent_counts_by_period(
+            session=session, metric=None, bounds=(earlier, SINCE, UNTIL), by="account"
+        )
+        alone = await queries.score_counts(session=session, since=SINCE, until=UNTIL, by="account")
+        with pytest.raises(ValueError, match="increasing"):
+            await queries.score_counts_by_period(session=session, bounds=(SINCE, SINCE), by="total")
+
+    assert scores == [
+        {"acme": {"csat": {5: 1, 1: 1}}},
+        {"acme": {"csat": {4: 1}}, "beta": {"ces": {7: 1}}},
+    ]
+    assert scores[1] == alone
+    # Each survey was sent an hour before its answer: the one answered at `earlier` was sent
+    # before the first period, the one answered at UNTIL within the second.
+    assert sent == [{"acme": 2}, {"acme": 1, "beta": 1}]
+
+
 async def test_open_alerts_are_the_unresolved_ones(rows: Rows) -> None:
     statuses = ("open", "acknowledged", "resolved", "open")
     for account, status in zip(("acme", "acme", "acme", "beta"), statuses, strict=True):

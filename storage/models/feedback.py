@@ -99,6 +99,8 @@ class Survey(SQLModel, table=True):
         Index("ix_surveys_status_due", "status", "due_at"),
         Index("ix_surveys_contact_due", "contact_id", "due_at"),
         Index("ix_surveys_account_due", "account_key", "due_at"),
+        # Reports count the surveys sent per account and period from this index alone.
+        Index("ix_surveys_account_sent", "account_key", "sent_at", "metric"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -133,7 +135,11 @@ class Response(SQLModel, table=True):
 
     __tablename__ = "responses"
     __table_args__ = (
-        Index("ix_responses_account_answered", "account_key", "metric", "answered_at"),
+        # Covers the report histograms: an account's answers in a period, read from the
+        # index alone (metric, kind and score included) without visiting the table.
+        Index(
+            "ix_responses_account_time", "account_key", "answered_at", "metric", "kind", "score"
+        ),
         Index("ix_responses_metric_answered", "metric", "answered_at"),
     )
 

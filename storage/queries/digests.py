@@ -1,5 +1,5 @@
 """What a weekly digest needs beyond the report's histograms: the run claim (one digest
-per channel and period), alert counts, verbatims and top scores."""
+per channel and period), alert counts and verbatims."""
 
 from __future__ import annotations
 
@@ -19,11 +19,6 @@ _RELATIVE = case(
     (col(Response.metric) == "ces", cast(col(Response.score) - 1, Float) / 6),
     (col(Response.metric) == "csat", cast(col(Response.score) - 1, Float) / 4),
     else_=cast(col(Response.score), Float) / 10,
-)
-_TOP = (
-    ((col(Response.metric) == "ces") & (col(Response.score) == 7))
-    | ((col(Response.metric) == "csat") & (col(Response.score) == 5))
-    | ((col(Response.metric) == "nps") & (col(Response.score) >= 9))
 )
 
 
@@ -77,23 +72,6 @@ async def verbatims(
         .limit(limit)
     )
     return [(a, m, s, c or "") for a, m, s, c in result.all()]
-
-
-async def top_scores(
-    *, session: AsyncSession, accounts: Sequence[str], since: datetime, until: datetime
-) -> dict[str, int]:
-    """Top-box answers per account in the period (CES 7, CSAT 5, NPS 9–10)."""
-    result = await session.exec(
-        select(Response.account_key, func.count())
-        .where(
-            col(Response.account_key).in_(accounts),
-            col(Response.answered_at) >= since,
-            col(Response.answered_at) < until,
-            _TOP,
-        )
-        .group_by(col(Response.account_key))
-    )
-    return dict(result.all())
 
 
 async def run_exists(*, session: AsyncSession, platform: str, channel_id: str, period: str) -> bool:

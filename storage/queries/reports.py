@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select as ModelSelect
 
 from storage.models import Alert, AlertStatus, Interaction, Response, Survey, SurveyStatus
 
@@ -132,6 +134,21 @@ _SURVEY_COLUMNS = _Columns(
 )
 
 
+def _period_case(timestamp: Mapped[Any], bounds: Sequence[datetime]) -> ColumnElement[int]:
+    """The index of the period `[bounds[i], bounds[i + 1])` a row falls in; the rows are
+    already limited to `[bounds[0], bounds[-1])`."""
+    inner = bounds[1:-1]
+    if not inner:
+        return literal(0)
+    return case(*((timestamp < bound, literal(i)) for i, bound in enumerate(inner)),
+                else_=literal(len(inner)))  # fmt: skip
+
+
+def _check_bounds(bounds: Sequence[datetime]) -> None:
+    if len(bounds) < 2 or any(earlier >= later for earlier, later in pairwise(bounds)):
+        raise ValueError("periods need at least two increasing bounds")
+
+
 async def score_counts(
     *,
     session: AsyncSession,
@@ -144,15 +161,41 @@ async def score_counts(
     tz: ZoneInfo = UTC_ZONE,
 ) -> dict[str, dict[str, dict[int, int]]]:
     """Score histograms of the responses answered in `[since, until)`: group -> metric ->
-    {score: count}, in one statement. Groups and metrics without responses are absent.
+    {score: count}, in one statement. Groups and metrics without responses are absent."""
+    [found] = await score_counts_by_period(
+        session=session, bounds=(since, until), metrics=metrics, accounts=accounts,
+        kinds=kinds, by=by, tz=tz,
+    )  # fmt: skip
+    return found
+
+
+async def score_counts_by_period(
+    *,
+    session: AsyncSession,
+    bounds: Sequence[datetime],
+    metrics: Sequence[str] | None = None,
+    accounts: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    by: GroupBy,
+    tz: ZoneInfo = UTC_ZONE,
+) -> list[dict[str, dict[str, dict[int, int]]]]:
+    """`score_counts` of each period `[bounds[i], bounds[i + 1])`, in one statement: a
+    report and the period it compares with are read together.
 
     The group key is computed in a subquery, so that the outer GROUP BY names a plain column:
     PostgreSQL would not match a CASE of bound parameters in the select list with an
     equal-looking one in the GROUP BY.
     """
+    _check_bounds(bounds)
+    since, until = bounds[0], bounds[-1]
     key = _group_key(by, _RESPONSE_COLUMNS, _weeks_for(by, since, until, tz))
     rows = (
-        sa_select(label("grp", key), col(Response.metric).label("metric"), col(Response.score))
+        sa_select(
+            label("period", _period_case(col(Response.answered_at), bounds)),
+            label("grp", key),
+            col(Response.metric).label("metric"),
+            col(Response.score),
+        )
         .select_from(Response)
         .where(col(Response.answered_at) >= since, col(Response.answered_at) < until)
     )
@@ -167,12 +210,14 @@ async def score_counts(
     if kinds is not None:
         rows = rows.where(col(Response.kind).in_(kinds))
     sub = rows.subquery()
-    statement = select(sub.c.grp, sub.c.metric, sub.c.score, func.count()).group_by(
-        sub.c.grp, sub.c.metric, sub.c.score
-    )
-    result: dict[str, dict[str, dict[int, int]]] = {}
-    for group, metric, score, count in (await session.exec(statement)).all():
-        result.setdefault(str(group), {}).setdefault(str(metric), {})[int(score)] = int(count)
+    # Five columns are past sqlmodel's typed `select`; its Select class takes any number.
+    statement = ModelSelect[Any, Any, Any, Any, Any](
+        sub.c.period, sub.c.grp, sub.c.metric, sub.c.score, func.count()
+    ).group_by(sub.c.period, sub.c.grp, sub.c.metric, sub.c.score)
+    result: list[dict[str, dict[str, dict[int, int]]]] = [{} for _ in bounds[1:]]
+    for period, group, metric, score, count in (await session.exec(statement)).all():
+        per_group = result[int(period)].setdefault(str(group), {})
+        per_group.setdefault(str(metric), {})[int(score)] = int(count)
     return result
 
 
@@ -207,20 +252,40 @@ async def sent_counts(
     by: GroupBy,
     tz: ZoneInfo = UTC_ZONE,
 ) -> dict[str, int]:
-    """Surveys sent in `[since, until)` per group: the denominator of the response rate.
+    """Surveys sent in `[since, until)` per group: the denominator of the response rate."""
+    [found] = await sent_counts_by_period(
+        session=session, metric=metric, bounds=(since, until), accounts=accounts,
+        kinds=kinds, by=by, tz=tz,
+    )  # fmt: skip
+    return found
+
+
+async def sent_counts_by_period(
+    *,
+    session: AsyncSession,
+    metric: str | None,
+    bounds: Sequence[datetime],
+    accounts: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    by: GroupBy,
+    tz: ZoneInfo = UTC_ZONE,
+) -> list[dict[str, int]]:
+    """Surveys sent per group in each period `[bounds[i], bounds[i + 1])`, in one statement.
 
     A survey counts once it was sent, whatever happened next (answered, expired); `metric=None`
     counts every metric. Grouping by kind or owner joins the interaction, which holds them.
+
+    `sent_at` alone says that a survey was sent: it is set when the prompt is posted and never
+    cleared, and a survey suppressed before sending never gets one. Not filtering on the
+    status lets the count come from `ix_surveys_account_sent` alone.
     """
+    _check_bounds(bounds)
+    since, until = bounds[0], bounds[-1]
     key = _group_key(by, _SURVEY_COLUMNS, _weeks_for(by, since, until, tz))
     rows = (
-        sa_select(label("grp", key))
+        sa_select(label("period", _period_case(col(Survey.sent_at), bounds)), label("grp", key))
         .select_from(Survey)
-        .where(
-            col(Survey.status).in_(SENT_STATUSES),
-            col(Survey.sent_at) >= since,
-            col(Survey.sent_at) < until,
-        )
+        .where(col(Survey.sent_at) >= since, col(Survey.sent_at) < until)
     )
     if metric is not None:
         rows = rows.where(col(Survey.metric) == metric)
@@ -231,8 +296,11 @@ async def sent_counts(
     if kinds is not None:
         rows = rows.where(col(Interaction.kind).in_(kinds))
     sub = rows.subquery()
-    statement = select(sub.c.grp, func.count()).group_by(sub.c.grp)
-    return {str(group): int(count) for group, count in (await session.exec(statement)).all()}
+    statement = select(sub.c.period, sub.c.grp, func.count()).group_by(sub.c.period, sub.c.grp)
+    result: list[dict[str, int]] = [{} for _ in bounds[1:]]
+    for period, group, count in (await session.exec(statement)).all():
+        result[int(period)][str(group)] = int(count)
+    return result
 
 
 async def open_alert_counts(
