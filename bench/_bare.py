@@ -18,8 +18,6 @@ from typing import Any, Protocol
 import aiosqlite
 import asyncpg
 
-SENT = ("sent", "answered", "expired")  # storage.queries.reports.SENT_STATUSES
-
 
 class Driver(Protocol):
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]: ...
@@ -99,12 +97,13 @@ async def histogram(
 
 
 async def sent(driver: Driver, keys: Sequence[str] | None, since: datetime, until: datetime) -> int:
-    """Surveys sent in the period, per account: the response rate's denominator."""
+    """Surveys sent in the period, per account: the response rate's denominator (a survey
+    has a `sent_at` exactly when it was sent, as `storage.queries.reports.sent_counts` uses)."""
     where, params = _accounts(keys)
     rows = await driver.fetch(
-        "SELECT account_key, count(*) FROM surveys WHERE status IN (?, ?, ?)"
-        f" AND sent_at >= ? AND sent_at < ?{where} GROUP BY account_key",
-        [*SENT, since, until, *params],
+        "SELECT account_key, count(*) FROM surveys"
+        f" WHERE sent_at >= ? AND sent_at < ?{where} GROUP BY account_key",
+        [since, until, *params],
     )
     return sum(int(row[-1]) for row in rows)
 

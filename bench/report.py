@@ -133,20 +133,15 @@ async def sqlite_env(
 
 
 @asynccontextmanager
-async def postgres_env(
-    config: Config, data: Generated, info: dict, *, custom_plans: bool
-) -> AsyncIterator[Env]:
+async def postgres_env(config: Config, data: Generated, info: dict) -> AsyncIterator[Env]:
     dsn = make_url(ADMIN_DSN).set(database=BENCH_DATABASE).render_as_string(False)
     url = make_url(dsn).set(drivername="postgresql+asyncpg").render_as_string(False)
-    # --pg-custom-plans: the bot's engine as the README proposes, without changing its code.
-    settings = {"plan_cache_mode": "force_custom_plan"}
-    options = {"connect_args": {"server_settings": settings}} if custom_plans else {}
     try:
         info.update(await postgres_database(dsn, url, config, data))
         driver = await _bare.postgres_driver(dsn)
-        info.update(await _readme.postgres_facts(driver), custom_plans=custom_plans)
+        info.update(await _readme.postgres_facts(driver))
         try:
-            async with bot_core(url, config, **options) as core:
+            async with bot_core(url, config) as core:
                 yield Env("postgres", core, driver)
         finally:
             await driver.close()
@@ -164,7 +159,7 @@ def backend_env(
 ) -> Any:
     if backend == "sqlite":
         return sqlite_env(params, config, data, info)
-    return postgres_env(config, data, info, custom_plans=args.pg_custom_plans)
+    return postgres_env(config, data, info)
 
 
 async def bench(env: Env, args: argparse.Namespace) -> list[Result]:
@@ -221,11 +216,6 @@ def arguments() -> argparse.Namespace:
         help="seconds per case: a slow case gets fewer runs (at least 3) to stay within it",
     )
     parser.add_argument("--profile", action="store_true", help="cProfile one run of each case")
-    parser.add_argument(
-        "--pg-custom-plans",
-        action="store_true",
-        help="run the bot's PostgreSQL engine with plan_cache_mode=force_custom_plan",
-    )
     return parser.parse_args()
 
 
