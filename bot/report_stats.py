@@ -1,8 +1,8 @@
 """Report aggregates per group: a score histogram per metric and the surveys sent.
 
-Two statements (`storage.queries.reports.score_counts_by_period` and `sent_counts_by_period`)
-whatever the grouping, and however many periods are read together; groups are folded together
-only as histograms (summing counts), never by looking at single responses.
+Two statements per period whatever the grouping (`storage.queries.reports.score_counts_by_period`
+and `sent_counts_by_period`); groups are folded together only as histograms (summing counts),
+never by looking at single responses.
 """
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ async def grouped_stats(
 async def grouped_stats_by_period(
     *, session: AsyncSession, scope: Scope, bounds: Sequence[datetime]
 ) -> list[dict[str, GroupStats]]:
-    """`grouped_stats` of each period `[bounds[i], bounds[i + 1])`: still two statements,
-    so that a period and the one it compares with are read together."""
+    """`grouped_stats` of each period `[bounds[i], bounds[i + 1])`, in one session: a period
+    and the one it compares with are read together."""
     metric = scope.metric.value if scope.metric else None
     scores = await queries.score_counts_by_period(
         session=session, bounds=bounds, metrics=[metric] if metric else None,

@@ -81,9 +81,8 @@ async def _groups(
     locale: str,
 ) -> list[_Group]:
     """Each group's aggregates now and in what it is compared with; the total row last."""
-    # Each group compares with the same group in the period of equal length before, read in
-    # the same statements; a week with the week before it, and the total (`before`) still
-    # with the period before.
+    # Each group compares with the same group in the period of equal length before; a week
+    # with the week before it, and the total (`before`) still with the period before.
     earlier = since - (until - since)
     if scope.by != "week":
         previous, current = await grouped_stats_by_period(

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import Select as ModelSelect
+from sqlmodel.sql.expression import Select
 
 from storage.models import Alert, AlertStatus, Interaction, Response, Survey, SurveyStatus
 
@@ -134,16 +134,6 @@ _SURVEY_COLUMNS = _Columns(
 )
 
 
-def _period_case(timestamp: Mapped[Any], bounds: Sequence[datetime]) -> ColumnElement[int]:
-    """The index of the period `[bounds[i], bounds[i + 1])` a row falls in; the rows are
-    already limited to `[bounds[0], bounds[-1])`."""
-    inner = bounds[1:-1]
-    if not inner:
-        return literal(0)
-    return case(*((timestamp < bound, literal(i)) for i, bound in enumerate(inner)),
-                else_=literal(len(inner)))  # fmt: skip
-
-
 def _check_bounds(bounds: Sequence[datetime]) -> None:
     if len(bounds) < 2 or any(earlier >= later for earlier, later in pairwise(bounds)):
         raise ValueError("periods need at least two increasing bounds")
@@ -179,23 +169,38 @@ async def score_counts_by_period(
     by: GroupBy,
     tz: ZoneInfo = UTC_ZONE,
 ) -> list[dict[str, dict[str, dict[int, int]]]]:
-    """`score_counts` of each period `[bounds[i], bounds[i + 1])`, in one statement: a
-    report and the period it compares with are read together.
+    """`score_counts` of each period `[bounds[i], bounds[i + 1])`, one statement each.
 
-    The group key is computed in a subquery, so that the outer GROUP BY names a plain column:
-    PostgreSQL would not match a CASE of bound parameters in the select list with an
-    equal-looking one in the GROUP BY.
+    One statement per period, not one with a period column: SQLite groups by sorting, and a
+    computed period forces a sort of every row, where a plain statement counts straight from
+    `ix_responses_account_time` (measured: 2-10x slower folded; bench/README.md).
     """
     _check_bounds(bounds)
-    since, until = bounds[0], bounds[-1]
+    found = []
+    for since, until in pairwise(bounds):
+        statement = _scores_statement(since, until, metrics, accounts, kinds, by, tz)
+        result: dict[str, dict[str, dict[int, int]]] = {}
+        for group, metric, score, count in (await session.exec(statement)).all():
+            result.setdefault(str(group), {}).setdefault(str(metric), {})[int(score)] = int(count)
+        found.append(result)
+    return found
+
+
+def _scores_statement(
+    since: datetime,
+    until: datetime,
+    metrics: Sequence[str] | None,
+    accounts: Sequence[str] | None,
+    kinds: Sequence[str] | None,
+    by: GroupBy,
+    tz: ZoneInfo,
+) -> Select[Any, Any, Any, int]:
+    """The group key is computed in a subquery, so that the outer GROUP BY names a plain
+    column: PostgreSQL would not match a CASE of bound parameters in the select list with an
+    equal-looking one in the GROUP BY."""
     key = _group_key(by, _RESPONSE_COLUMNS, _weeks_for(by, since, until, tz))
     rows = (
-        sa_select(
-            label("period", _period_case(col(Response.answered_at), bounds)),
-            label("grp", key),
-            col(Response.metric).label("metric"),
-            col(Response.score),
-        )
+        sa_select(label("grp", key), col(Response.metric).label("metric"), col(Response.score))
         .select_from(Response)
         .where(col(Response.answered_at) >= since, col(Response.answered_at) < until)
     )
@@ -210,15 +215,9 @@ async def score_counts_by_period(
     if kinds is not None:
         rows = rows.where(col(Response.kind).in_(kinds))
     sub = rows.subquery()
-    # Five columns are past sqlmodel's typed `select`; its Select class takes any number.
-    statement = ModelSelect[Any, Any, Any, Any, Any](
-        sub.c.period, sub.c.grp, sub.c.metric, sub.c.score, func.count()
-    ).group_by(sub.c.period, sub.c.grp, sub.c.metric, sub.c.score)
-    result: list[dict[str, dict[str, dict[int, int]]]] = [{} for _ in bounds[1:]]
-    for period, group, metric, score, count in (await session.exec(statement)).all():
-        per_group = result[int(period)].setdefault(str(group), {})
-        per_group.setdefault(str(metric), {})[int(score)] = int(count)
-    return result
+    return select(sub.c.grp, sub.c.metric, sub.c.score, func.count()).group_by(
+        sub.c.grp, sub.c.metric, sub.c.score
+    )
 
 
 async def histograms(
@@ -270,7 +269,8 @@ async def sent_counts_by_period(
     by: GroupBy,
     tz: ZoneInfo = UTC_ZONE,
 ) -> list[dict[str, int]]:
-    """Surveys sent per group in each period `[bounds[i], bounds[i + 1])`, in one statement.
+    """Surveys sent per group in each period `[bounds[i], bounds[i + 1])`, one statement each
+    (as `score_counts_by_period`, for the same reason).
 
     A survey counts once it was sent, whatever happened next (answered, expired); `metric=None`
     counts every metric. Grouping by kind or owner joins the interaction, which holds them.
@@ -280,27 +280,27 @@ async def sent_counts_by_period(
     status lets the count come from `ix_surveys_account_sent` alone.
     """
     _check_bounds(bounds)
-    since, until = bounds[0], bounds[-1]
-    key = _group_key(by, _SURVEY_COLUMNS, _weeks_for(by, since, until, tz))
-    rows = (
-        sa_select(label("period", _period_case(col(Survey.sent_at), bounds)), label("grp", key))
-        .select_from(Survey)
-        .where(col(Survey.sent_at) >= since, col(Survey.sent_at) < until)
-    )
-    if metric is not None:
-        rows = rows.where(col(Survey.metric) == metric)
-    if accounts is not None:
-        rows = rows.where(col(Survey.account_key).in_(accounts))
-    if kinds is not None or by in ("kind", "owner"):
-        rows = rows.join(Interaction, col(Interaction.id) == col(Survey.interaction_id))
-    if kinds is not None:
-        rows = rows.where(col(Interaction.kind).in_(kinds))
-    sub = rows.subquery()
-    statement = select(sub.c.period, sub.c.grp, func.count()).group_by(sub.c.period, sub.c.grp)
-    result: list[dict[str, int]] = [{} for _ in bounds[1:]]
-    for period, group, count in (await session.exec(statement)).all():
-        result[int(period)][str(group)] = int(count)
-    return result
+    found = []
+    for since, until in pairwise(bounds):
+        key = _group_key(by, _SURVEY_COLUMNS, _weeks_for(by, since, until, tz))
+        rows = (
+            sa_select(label("grp", key))
+            .select_from(Survey)
+            .where(col(Survey.sent_at) >= since, col(Survey.sent_at) < until)
+        )
+        if metric is not None:
+            rows = rows.where(col(Survey.metric) == metric)
+        if accounts is not None:
+            rows = rows.where(col(Survey.account_key).in_(accounts))
+        if kinds is not None or by in ("kind", "owner"):
+            rows = rows.join(Interaction, col(Interaction.id) == col(Survey.interaction_id))
+        if kinds is not None:
+            rows = rows.where(col(Interaction.kind).in_(kinds))
+        sub = rows.subquery()
+        statement = select(sub.c.grp, func.count()).group_by(sub.c.grp)
+        counts = (await session.exec(statement)).all()
+        found.append({str(group): int(count) for group, count in counts})
+    return found
 
 
 async def open_alert_counts(
