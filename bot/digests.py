@@ -25,6 +25,7 @@ from bot.config import AccountConfig, ChannelRef, Weekday
 from bot.core import Core
 from bot.messages import DigestMessage, ReportRow, Target, Verbatim
 from bot.scoring import FigureKind, Metric
+from storage.engine import READ_ONLY
 from storage.queries import deliveries
 from storage.queries import digests as queries
 
@@ -126,7 +127,7 @@ async def build_digest(core: Core, slot: Slot) -> DigestMessage:
     accounts = _accounts(core, slot.channel)
     keys = [a.key for a in accounts]
     week = slot.until - slot.since
-    async with core.sessions() as session:
+    async with core.sessions(execution_options=READ_ONLY) as session:
         previous, current = await reports.periods_stats(
             session=session, bounds=(slot.since - week, slot.since, slot.until), accounts=keys
         )
@@ -242,7 +243,7 @@ async def _chart(core: Core, slot: Slot, names: dict[str, str]) -> str | None:
 
 
 async def _chart_metric(core: Core, slot: Slot, keys: list[str]) -> Metric | None:
-    async with core.sessions() as session:
+    async with core.sessions(execution_options=READ_ONLY) as session:
         stats = await reports.period_stats(
             session=session,
             since=slot.until - timedelta(weeks=CHART_WEEKS),

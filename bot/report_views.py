@@ -23,6 +23,7 @@ from bot.report_cells import Cell, Column, columns_for
 from bot.report_stats import GroupStats, Scope, grouped_stats, grouped_stats_by_period, total
 from bot.report_texts import text
 from bot.texts import t
+from storage.engine import READ_ONLY
 from storage.queries.reports import NO_OWNER, iso_weeks, week_of
 
 
@@ -55,7 +56,7 @@ async def build(
     core: Core, *, scope: Scope, since: datetime, until: datetime, locale: str = "en"
 ) -> ReportTable:
     """The report of `scope` over `[since, until)`: one row per group, then the total."""
-    async with core.sessions() as session:
+    async with core.sessions(execution_options=READ_ONLY) as session:
         groups = await _groups(session, core.config, scope, since, until, locale)
     size = core.config.min_group_size
     columns = columns_for(scope.metric, min_group_size=size, locale=locale)

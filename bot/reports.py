@@ -25,6 +25,7 @@ from bot.report_stats import GroupStats, Scope, period_stats, periods_stats, tot
 from bot.report_texts import text
 from bot.scoring import Figure, FigureKind, Metric
 from bot.texts import t
+from storage.engine import READ_ONLY
 from storage.queries import reports as queries
 
 __all__ = [
@@ -105,7 +106,7 @@ async def weekly_series(
     size = core.config.min_group_size
     wanted = [a for a in core.config.accounts if accounts is None or a.key in accounts]
     series: Series = {}
-    async with core.sessions() as session:
+    async with core.sessions(execution_options=READ_ONLY) as session:
         for account in wanted:
             found = await queries.histograms(
                 session=session,

@@ -10,6 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# `sessions(execution_options=READ_ONLY)`: a session that only reads. On SQLite it begins a
+# deferred transaction, so that a long report does not hold the write lock that answers wait
+# for; elsewhere it changes nothing.
+READ_ONLY = {"cxbot_read_only": True}
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -48,7 +52,10 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         # A deferred transaction that reads and then writes fails at once with "database is
         # locked" when another writer got in between; taking the write lock up front makes
         # concurrent writers wait on the busy timeout instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get("cxbot_read_only"):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: AsyncEngine) -> Sessions:

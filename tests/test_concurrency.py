@@ -10,7 +10,7 @@ from sqlmodel import func, select
 
 from bot import answers, surveys
 from bot.core import Core
-from storage.engine import Sessions, create_engine, session_factory
+from storage.engine import READ_ONLY, Sessions, create_engine, session_factory
 from storage.models import Contact, Interaction, Response, Survey
 from tests.support.world import CUSTOMER, World, interaction
 
@@ -93,3 +93,28 @@ async def test_parallel_clicks_store_one_response(sessions: Sessions, database_u
         for engine in engines:
             await engine.dispose()  # type: ignore[attr-defined]
     assert await count(sessions, Response) == 1
+
+
+async def test_a_reading_session_does_not_hold_up_a_writer(
+    sessions: Sessions, database_url: str
+) -> None:
+    """A report reads in a session of its own; while it is open, an answer still commits
+    (on SQLite a default session takes the write lock at BEGIN, a reading one does not)."""
+    world = await World(sessions=sessions).start()
+    [logged] = await surveys.log_interactions(world.core, [interaction("T-1", occurred_at=NOW)])
+    writer_engine = create_engine(database_url)
+    writer = session_factory(writer_engine)
+    try:
+        async with sessions(execution_options=READ_ONLY) as reading:
+            before = (await reading.exec(select(func.count()).select_from(Interaction))).one()
+            async with asyncio.timeout(5), writer() as session, session.begin():
+                interaction_row = await session.get(Interaction, logged.interaction_id)
+                assert interaction_row is not None
+                interaction_row.owner = "U-LEAD"
+                session.add(interaction_row)
+        assert before == 1
+        async with sessions() as session:
+            row = await session.get(Interaction, logged.interaction_id)
+            assert row is not None and row.owner == "U-LEAD"
+    finally:
+        await writer_engine.dispose()
