@@ -119,3 +119,31 @@ async def reads(
     await sent(driver, keys, since, until)
     await sent(driver, keys, earlier, since)
     return counted
+
+
+_RELATIVE = (
+    "CASE WHEN metric = 'ces' THEN (score - 1) / 6.0"
+    " WHEN metric = 'csat' THEN (score - 1) / 4.0 ELSE score / 10.0 END"
+)
+
+
+async def digest_reads(
+    driver: Driver, keys: Sequence[str], since: datetime, until: datetime, now: datetime
+) -> int:
+    """Everything a digest reads besides its chart: `reads` for the channel's accounts, then
+    its alert counts and its best and worst comments (`storage.queries.digests`)."""
+    counted = await reads(driver, keys, since, until)
+    where, params = _accounts(keys)
+    await driver.fetch(
+        "SELECT count(*), sum(CASE WHEN status = 'open' AND sla_due_at < ? THEN 1 ELSE 0 END)"
+        f" FROM alerts WHERE status != 'resolved'{where}",
+        [now, *params],
+    )
+    for half, order in ((">= 0.5", "DESC"), ("< 0.5", "ASC")):
+        await driver.fetch(
+            "SELECT account_key, metric, score, comment FROM responses"
+            f" WHERE answered_at >= ? AND answered_at < ?{where} AND comment IS NOT NULL"
+            f" AND {_RELATIVE} {half} ORDER BY {_RELATIVE} {order}, answered_at DESC LIMIT 3",
+            [since, until, *params],
+        )
+    return counted

@@ -78,10 +78,15 @@ async def biggest_account(env: Env, since: datetime) -> tuple[str, int]:
 
 
 async def digest_baseline(env: Env, slots: list[Slot], *, full: bool) -> int:
-    fn = _bare.reads if full else _bare.histogram
+    """Per channel, the issue's one histogram, or (`full`) every statement the digest needs
+    besides its chart: both weeks' histograms and sent counts, alerts and comments."""
     total = 0
     for slot in slots:
-        total += await fn(env.driver, channel_keys(env.core, slot), slot.since, slot.until)
+        keys = channel_keys(env.core, slot)
+        if full:
+            total += await _bare.digest_reads(env.driver, keys, slot.since, slot.until, NOW)
+        else:
+            total += await _bare.histogram(env.driver, keys, slot.since, slot.until)
     return total
 
 
