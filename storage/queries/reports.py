@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, label, literal
+from sqlalchemy import ColumnElement, bindparam, case, func, label, literal
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.selectable import ScalarSelect
@@ -28,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from storage.models import Alert, AlertStatus, Interaction, Response, Survey, SurveyStatus
+from storage.types import UTCDateTime
 
 GroupBy = Literal["account", "kind", "week", "owner", "total"]
 
@@ -178,42 +180,59 @@ async def score_counts_by_period(
     _check_bounds(bounds)
     found = []
     for since, until in pairwise(bounds):
-        statement = _scores_statement(since, until, metrics, accounts, kinds, by, tz)
+        weeks = tuple(_weeks_for(by, since, until, tz))
+        statement = _scores_statement(
+            by, weeks, metrics is not None, accounts is not None, kinds is not None
+        )
+        params = _params(since, until, metrics=metrics, accounts=accounts, kinds=kinds)
         result: dict[str, dict[str, dict[int, int]]] = {}
-        for group, metric, score, count in (await session.exec(statement)).all():
+        for group, metric, score, count in (await session.exec(statement, params=params)).all():
             result.setdefault(str(group), {}).setdefault(str(metric), {})[int(score)] = int(count)
         found.append(result)
     return found
 
 
+def _params(since: datetime, until: datetime, **filters: Sequence[str] | None) -> dict[str, object]:
+    """The values of a cached statement's parameters: the period and the filters given."""
+    found: dict[str, object] = {"since": since, "until": until}
+    found.update({name: list(values) for name, values in filters.items() if values is not None})
+    return found
+
+
+def _in(column: Any, name: str) -> ColumnElement[bool]:
+    return col(column).in_(bindparam(name, expanding=True))
+
+
+# Statements are built once per shape and then run with parameters: building one costs
+# SQLAlchemy about as much as SQLite takes to answer it for one account.
+@lru_cache(maxsize=128)
 def _scores_statement(
-    since: datetime,
-    until: datetime,
-    metrics: Sequence[str] | None,
-    accounts: Sequence[str] | None,
-    kinds: Sequence[str] | None,
-    by: GroupBy,
-    tz: ZoneInfo,
+    by: GroupBy, weeks: tuple[Week, ...], metrics: bool, accounts: bool, kinds: bool
 ) -> Select[Any, Any, Any, int]:
     """The group key is computed in a subquery, so that the outer GROUP BY names a plain
     column: PostgreSQL would not match a CASE of bound parameters in the select list with an
     equal-looking one in the GROUP BY."""
-    key = _group_key(by, _RESPONSE_COLUMNS, _weeks_for(by, since, until, tz))
+    key = _group_key(by, _RESPONSE_COLUMNS, weeks)
+    answered_at = col(Response.answered_at)
+    instant = UTCDateTime(timezone=True)
     rows = (
         sa_select(label("grp", key), col(Response.metric).label("metric"), col(Response.score))
         .select_from(Response)
-        .where(col(Response.answered_at) >= since, col(Response.answered_at) < until)
+        .where(
+            answered_at >= bindparam("since", type_=instant),
+            answered_at < bindparam("until", type_=instant),
+        )
     )
     if by == "owner":
         rows = rows.join(Survey, col(Survey.id) == col(Response.survey_id)).join(
             Interaction, col(Interaction.id) == col(Survey.interaction_id)
         )
-    if metrics is not None:
-        rows = rows.where(col(Response.metric).in_(metrics))
-    if accounts is not None:
-        rows = rows.where(col(Response.account_key).in_(accounts))
-    if kinds is not None:
-        rows = rows.where(col(Response.kind).in_(kinds))
+    if metrics:
+        rows = rows.where(_in(Response.metric, "metrics"))
+    if accounts:
+        rows = rows.where(_in(Response.account_key, "accounts"))
+    if kinds:
+        rows = rows.where(_in(Response.kind, "kinds"))
     sub = rows.subquery()
     return select(sub.c.grp, sub.c.metric, sub.c.score, func.count()).group_by(
         sub.c.grp, sub.c.metric, sub.c.score
@@ -282,25 +301,43 @@ async def sent_counts_by_period(
     _check_bounds(bounds)
     found = []
     for since, until in pairwise(bounds):
-        key = _group_key(by, _SURVEY_COLUMNS, _weeks_for(by, since, until, tz))
-        rows = (
-            sa_select(label("grp", key))
-            .select_from(Survey)
-            .where(col(Survey.sent_at) >= since, col(Survey.sent_at) < until)
+        weeks = tuple(_weeks_for(by, since, until, tz))
+        statement = _sent_statement(
+            by, weeks, metric is not None, accounts is not None, kinds is not None
         )
+        params = _params(since, until, accounts=accounts, kinds=kinds)
         if metric is not None:
-            rows = rows.where(col(Survey.metric) == metric)
-        if accounts is not None:
-            rows = rows.where(col(Survey.account_key).in_(accounts))
-        if kinds is not None or by in ("kind", "owner"):
-            rows = rows.join(Interaction, col(Interaction.id) == col(Survey.interaction_id))
-        if kinds is not None:
-            rows = rows.where(col(Interaction.kind).in_(kinds))
-        sub = rows.subquery()
-        statement = select(sub.c.grp, func.count()).group_by(sub.c.grp)
-        counts = (await session.exec(statement)).all()
+            params["metric"] = metric
+        counts = (await session.exec(statement, params=params)).all()
         found.append({str(group): int(count) for group, count in counts})
     return found
+
+
+@lru_cache(maxsize=128)
+def _sent_statement(
+    by: GroupBy, weeks: tuple[Week, ...], metric: bool, accounts: bool, kinds: bool
+) -> Select[Any, int]:
+    key = _group_key(by, _SURVEY_COLUMNS, weeks)
+    sent_at = col(Survey.sent_at)
+    instant = UTCDateTime(timezone=True)
+    rows = (
+        sa_select(label("grp", key))
+        .select_from(Survey)
+        .where(
+            sent_at >= bindparam("since", type_=instant),
+            sent_at < bindparam("until", type_=instant),
+        )
+    )
+    if metric:
+        rows = rows.where(col(Survey.metric) == bindparam("metric"))
+    if accounts:
+        rows = rows.where(_in(Survey.account_key, "accounts"))
+    if kinds or by in ("kind", "owner"):
+        rows = rows.join(Interaction, col(Interaction.id) == col(Survey.interaction_id))
+    if kinds:
+        rows = rows.where(_in(Interaction.kind, "kinds"))
+    sub = rows.subquery()
+    return select(sub.c.grp, func.count()).group_by(sub.c.grp)
 
 
 async def open_alert_counts(
