@@ -137,9 +137,7 @@ class Response(SQLModel, table=True):
     __table_args__ = (
         # Covers the report histograms: an account's answers in a period, read from the
         # index alone (metric, kind and score included) without visiting the table.
-        Index(
-            "ix_responses_account_time", "account_key", "answered_at", "metric", "kind", "score"
-        ),
+        Index("ix_responses_account_time", "account_key", "answered_at", "metric", "kind", "score"),
         Index("ix_responses_metric_answered", "metric", "answered_at"),
     )
 
