@@ -19,6 +19,7 @@ from bot.core import Core
 from bot.errors import InvalidInput, NotFound
 from bot.messages import TextMessage
 from bot.prompts import target_for
+from bot.schemas import no_nul
 from bot.scoring import Metric, is_detractor
 from storage.models import Alert, AlertStatus, Contact, Interaction, Response, Survey
 from storage.queries import alerts as alert_rows
@@ -158,6 +159,7 @@ async def resolve(
     the thread (or DM) where the customer was asked, quoting the note."""
     if outcome not in set(Outcome):
         raise InvalidInput(f"unknown outcome {outcome!r}", field="outcome")
+    note = no_nul(note, field="note")
 
     async def step(alert: Alert, now: datetime) -> str | None:
         if alert.status == AlertStatus.RESOLVED:

@@ -17,7 +17,7 @@ from bot.config import ChannelRef
 from bot.core import Core
 from bot.messages import TextMessage
 from bot.roles import may_log_interactions
-from bot.schemas import ContactCreate, InteractionCreate, Where
+from bot.schemas import ContactCreate, InteractionCreate, Where, as_invalid_input
 from storage.models import Contact
 
 _KIND = re.compile(r"^[a-z0-9_]{1,64}$")
@@ -72,19 +72,22 @@ async def _log(core: Core, invocation: Invocation, rest: str) -> Reply:
         return Reply(TextMessage(text=texts.t("not_a_customer_channel", locale)))
     if invocation.mentions[0] not in invocation.customers:
         return Reply(TextMessage(text=texts.t("log_needs_customer", locale)))
-    item = InteractionCreate(
-        source=f"{invocation.caller.person.platform}-command",
-        external_id=invocation.request_id or f"{invocation.channel.channel_id}:{rest}",
-        account=account,
-        kind=parts[0],
-        occurred_at=core.now(),
-        contacts=(
-            ContactCreate(platform=invocation.channel.platform, user_id=invocation.mentions[0]),
-        ),
-        owner=invocation.caller.actor,
-        where=Where(platform=invocation.channel.platform, channel_id=invocation.channel.channel_id),
-        note=parts[2][:2000] if len(parts) > 2 else None,
-    )
+    with as_invalid_input():
+        item = InteractionCreate(
+            source=f"{invocation.caller.person.platform}-command",
+            external_id=invocation.request_id or f"{invocation.channel.channel_id}:{rest}",
+            account=account,
+            kind=parts[0],
+            occurred_at=core.now(),
+            contacts=(
+                ContactCreate(platform=invocation.channel.platform, user_id=invocation.mentions[0]),
+            ),
+            owner=invocation.caller.actor,
+            where=Where(
+                platform=invocation.channel.platform, channel_id=invocation.channel.channel_id
+            ),
+            note=parts[2][:2000] if len(parts) > 2 else None,
+        )
     [logged] = await surveys.log_interactions(core, [item])
     status = logged.surveys[0].reason or logged.surveys[0].status if logged.surveys else "logged"
     return Reply(TextMessage(text=texts.t("logged", locale, kind=parts[0], status=status)))

@@ -55,14 +55,16 @@ class Weekday(StrEnum):
 
 
 def _check_timezone(value: str) -> str:
+    """After the `str` check: ZoneInfo(True) is a TypeError, not a ValueError. A name that is
+    a directory of the time zone database (`America`) or too long a file name is an OSError."""
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(f"unknown time zone {value!r}") from exc
     return value
 
 
-TimeZoneName = Annotated[str, BeforeValidator(_check_timezone)]
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 
 
 class Locale(StrEnum):
@@ -80,6 +82,16 @@ class PersonRef(Strict):
 class ChannelRef(Strict):
     platform: str = Field(min_length=1)
     channel_id: str = Field(min_length=1)
+
+    # Compared for every account whenever a channel's accounts are looked up: a plain tuple
+    # comparison instead of pydantic's general one (same result for these two fields).
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ChannelRef):
+            return NotImplemented
+        return (self.platform, self.channel_id) == (other.platform, other.channel_id)
+
+    def __hash__(self) -> int:
+        return hash((self.platform, self.channel_id))
 
 
 class SendWindow(Strict):

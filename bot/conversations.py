@@ -6,7 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core import Core
+from bot.errors import InvalidInput
 from storage.queries import conversations as rows
+
+# The lengths of storage.models.ChatConversation's columns: a platform's ids fit them, and a
+# forged activity's that do not are refused, not left to fail in the database.
+_LONGEST = {"conversation_id": 400, "kind": 16, "user_id": 200, "tenant_id": 64}
 
 
 async def remember(
@@ -19,6 +24,15 @@ async def remember(
     tenant_id: str | None,
     reference: dict[str, Any],
 ) -> None:
+    given = (
+        ("conversation_id", conversation_id),
+        ("kind", kind),
+        ("user_id", user_id),
+        ("tenant_id", tenant_id),
+    )
+    for name, value in given:
+        if value is not None and (len(value) > _LONGEST[name] or "\x00" in value):
+            raise InvalidInput(f"{name} is not one a chat platform sends", field=name)
     async with core.sessions() as session, session.begin():
         await rows.remember(
             session=session,

@@ -9,13 +9,14 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 from typing import Any
 
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import surveys
+from bot import openapi, surveys
 from bot.core import Core
 from bot.metrics import render_metrics
 from bot.schemas import InteractionCreate
@@ -33,6 +34,7 @@ def add_routes(app: web.Application, *, core: Core, api_token: str | None) -> No
     app[CORE_KEY] = core
     app[TOKEN_KEY] = api_token
     app.router.add_post("/api/v1/interactions", log_interactions)
+    app.router.add_get(openapi.PATH, openapi.handler(max_batch=MAX_BATCH))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
 
@@ -65,7 +67,7 @@ async def log_interactions(request: web.Request) -> web.Response:
     if (refusal := _authorized(request)) is not None:
         return refusal
     try:
-        raw = json.loads(await request.read(), parse_constant=_no_constants)
+        raw = json.loads(await request.read(), parse_constant=_no_constants, parse_float=_finite)
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         return bad_request(f"the body is not valid JSON: {exc}")
     except RecursionError:
@@ -88,6 +90,14 @@ async def log_interactions(request: web.Request) -> web.Response:
 def _no_constants(name: str) -> Any:
     """NaN and Infinity are not JSON (and no database stores them in a JSON column)."""
     raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    """`1e400` parses to infinity, which is not JSON either."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range for a number")
+    return value
 
 
 def _has_nul(value: Any, depth: int = 0) -> bool:

@@ -3,18 +3,29 @@ hand to the survey service."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.config import Locale, TimeZoneName
+from bot.errors import InvalidInput
 
 _ID = r"^[A-Za-z0-9._:@/+-]+$"
 
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """PostgreSQL text cannot hold U+0000; chat text can carry it."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text must not contain NUL characters (\\u0000)")
+        return value
 
 
 class ContactCreate(_Input):
@@ -64,3 +75,23 @@ class InteractionCreate(_Input):
         if value.year < 2000 or value.year > 2100:
             raise ValueError("occurred_at must be between the years 2000 and 2100")
         return value
+
+
+def no_nul(text: str | None, *, field: str) -> str | None:
+    """Text someone typed, on its way to the database: PostgreSQL text cannot hold U+0000."""
+    if text is not None and "\x00" in text:
+        raise InvalidInput("text must not contain NUL characters (\\u0000)", field=field)
+    return text
+
+
+@contextmanager
+def as_invalid_input() -> Iterator[None]:
+    """For inputs built from what a chat platform sent (a command's text, a message's ids):
+    a value these models refuse is the sender's mistake, a 400 like the HTTP API's, not a
+    crash."""
+    try:
+        yield
+    except ValidationError as exc:
+        error = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise InvalidInput(f"{where}: {error['msg']}", field=where or None) from exc

@@ -137,6 +137,15 @@ BAD_BODIES: list[tuple[str, Any, str]] = [
         payload(contacts=[{"platform": "slack", "user_id": "U1", "timezone": "Mars/Olympus"}]),
         "contacts[0].timezone",
     ),
+    # Each of these answered 500 once (found by tests/fuzz/test_http_api_fuzz.py).
+    *(
+        (
+            f"time zone {why}",
+            payload(contacts=[{"platform": "slack", "user_id": "U1", "timezone": zone}]),
+            "contacts[0].timezone",
+        )
+        for why, zone in [("not a string", True), ("a directory", "America"), ("long", "a" * 300)]
+    ),
     ("unknown account", payload(account="initech"), "account"),
     ("empty batch", {"interactions": []}, "(body)"),
     ("batch not a list", {"interactions": {"a": 1}}, "(body)"),
@@ -147,6 +156,11 @@ BAD_BODIES: list[tuple[str, Any, str]] = [
     ),
     ("a number", 42, "(body)"),
     ("NaN in metadata", b'{"source": "x", "metadata": {"v": NaN}}', "(body)"),
+    (  # parsed as infinity, which PostgreSQL refused with a 500
+        "1e400 in metadata",
+        json.dumps(payload(metadata={"v": 0})).replace('"v": 0', '"v": 1e400').encode(),
+        "(body)",
+    ),
     ("NUL in a field", payload(note="a\u0000b"), "(body)"),
     ("NUL in metadata keys", payload(metadata={"k\u0000": 1}), "(body)"),
     ("nested too deeply", b"[" * 100_000 + b"]" * 100_000, "(body)"),

@@ -60,16 +60,54 @@ _OBJECTS = {
 }
 
 
+# What bolt's own middleware and listener matchers index or regex-match, unchecked, before
+# any listener runs, with the JSON type every real request carries it as, and whether it is
+# always there when its parent object is.
+_TYPED: tuple[tuple[tuple[str, ...], type, bool], ...] = (
+    (("event",), dict, False),
+    (("event", "type"), str, True),
+    (("view",), dict, False),
+    (("view", "type"), str, True),
+    (("view", "callback_id"), str, False),
+    (("message",), dict, False),
+    (("callback_id",), str, False),
+    (("response_url",), str, False),
+)
+
+
 def shape_problem(body: Any) -> str | None:
     """What makes a signed body unusable before any listener (or bolt's own middleware)
-    touches it: the parts every real request of its type carries as JSON objects."""
+    touches it: the parts every real request of its type carries as JSON objects, and the
+    fields bolt reads with the type real requests give them."""
     if not isinstance(body, dict):
         return "the request body is not an object"
     kind = body.get("type")
     for name in _OBJECTS.get(kind if isinstance(kind, str) else "", ()):
         if not isinstance(body.get(name), dict):
             return f"a {kind} request carries {name} as an object"
+    for path, wanted, required in _TYPED:
+        parent: Any = body
+        for key in path[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        if not isinstance(parent, dict) or (path[-1] not in parent and not required):
+            continue
+        if not isinstance(parent.get(path[-1]), wanted):
+            return f"{'.'.join(path)} is not a{'n object' if wanted is dict else ' string'}"
+    if "actions" in body and not _actions(body["actions"]):
+        return "actions is not a list of actions with string ids"
     return None
+
+
+def _actions(actions: Any) -> bool:
+    return (
+        isinstance(actions, list)
+        and bool(actions)
+        and all(
+            isinstance(action, dict)
+            and all(isinstance(action.get(key, ""), str) for key in ("action_id", "block_id"))
+            for action in actions
+        )
+    )
 
 
 def event_key(body: dict[str, Any]) -> str | None:

@@ -29,6 +29,9 @@ def person(body: dict[str, Any]) -> PersonRef:
 
 
 async def say_privately(respond: Any, text: str) -> None:
+    """Through the request's response_url, which every real request we answer so carries."""
+    if not respond.response_url:
+        raise MalformedPayload("the payload has no response_url to answer through")
     await respond(text=text, response_type="ephemeral", replace_original=False)
 
 

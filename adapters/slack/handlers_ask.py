@@ -20,7 +20,7 @@ from bot.config import ChannelRef
 from bot.core import Core
 from bot.inbound import first_delivery
 from bot.roles import Caller, may_log_interactions
-from bot.schemas import ContactCreate, InteractionCreate, Where
+from bot.schemas import ContactCreate, InteractionCreate, Where, as_invalid_input
 
 logger = logging.getLogger(__name__)
 
@@ -52,20 +52,21 @@ async def ask_for_feedback(
     )
     if account is None or not author.external:
         return texts.t("not_a_customer_message", "en")
-    item = InteractionCreate(
-        source="slack",
-        external_id=f"{message.channel_id}:{message.ts}",
-        account=account,
-        kind=core.config.slack.shortcut_kind,
-        occurred_at=core.now(),
-        contacts=(ContactCreate(platform="slack", user_id=message.author_id),),
-        owner=caller.actor,
-        where=Where(
-            platform="slack",
-            channel_id=message.channel_id,
-            thread_id=message.thread_ts or message.ts,
-        ),
-    )
+    with as_invalid_input():
+        item = InteractionCreate(
+            source="slack",
+            external_id=f"{message.channel_id}:{message.ts}",
+            account=account,
+            kind=core.config.slack.shortcut_kind,
+            occurred_at=core.now(),
+            contacts=(ContactCreate(platform="slack", user_id=message.author_id),),
+            owner=caller.actor,
+            where=Where(
+                platform="slack",
+                channel_id=message.channel_id,
+                thread_id=message.thread_ts or message.ts,
+            ),
+        )
     [logged] = await surveys.log_interactions(core, [item])
     status = logged.surveys[0].reason or logged.surveys[0].status if logged.surveys else "-"
     return texts.t("logged", "en", kind=item.kind, status=status)
