@@ -59,12 +59,20 @@ class DeliveryError(CxbotError):
     """An adapter could not deliver a message.
 
     `retry_after` is the platform's own hint in seconds (Slack/Teams 429 Retry-After);
-    `permanent` means retrying cannot help (channel gone, user unknown).
+    `permanent` means retrying cannot help (channel gone, user unknown); `maybe_delivered`
+    means the platform may have carried the call out all the same (a timeout, a connection
+    lost after sending, a 5xx), so a retried post must first look for it.
     """
 
     def __init__(
-        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        maybe_delivered: bool = False,
     ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+        self.maybe_delivered = maybe_delivered

@@ -8,7 +8,7 @@ delivery queue can store them as JSON and rebuild them after a restart.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -187,3 +187,25 @@ class ChatAdapter(Protocol):
 
     async def aclose(self) -> None:
         """Release connections."""
+
+
+@runtime_checkable
+class FindsOwnPosts(Protocol):
+    """What an adapter adds to `ChatAdapter` when its platform can tell whether a post
+    already landed: posts tagged with the delivery they fulfil, found again by that tag.
+
+    The delivery worker uses it for a post that an earlier attempt may have made (a worker
+    killed mid-call, a call that timed out but landed): found, the item is settled with that
+    message instead of being posted twice. Adapters without it stay at least once.
+    """
+
+    async def post_tagged(
+        self, target: Target, message: Message, *, delivery_id: int
+    ) -> MessageRef:
+        """Post like `ChatAdapter.post`, marking the message with `delivery_id`."""
+
+    async def find_tagged(
+        self, target: Target, *, delivery_id: int, since: datetime
+    ) -> MessageRef | None:
+        """The message posted for `delivery_id` at `target` since `since`, or None when there
+        is none. Raise `DeliveryError` when the platform cannot answer now (it is retried)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any, ClassVar
 
 from aiohttp import web
@@ -24,6 +25,7 @@ from adapters.slack.handlers_ask import register_ask_handlers
 from adapters.slack.handlers_team import register_alert_handlers, register_command_handlers
 from adapters.slack.oauth import WorkspaceClients, build_oauth_flow, mount_oauth
 from adapters.slack.people import People
+from adapters.slack.posted import PostFinder
 from bot.core import Core
 from bot.errors import InvalidInput, NotAllowed, NotFound, SurveyClosed
 from bot.inbound import was_delivered
@@ -61,11 +63,16 @@ class SlackAdapter:
             oauth_flow=self._oauth,
             # Listeners finish (the answer is committed) before Slack gets its 200.
             process_before_response=True,
+            # `handle` checks every HTTP request's signature on the raw bytes before bolt
+            # sees it, and Socket Mode requests come unsigned; checking again is waste.
+            request_verification_enabled=False,
         )
         self._app_token = settings.slack_app_token
         self._verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value())
         store = self._oauth.settings.installation_store if self._oauth else None
-        self._poster = SlackPoster(clients=WorkspaceClients(client=self.client, store=store))
+        clients = WorkspaceClients(client=self.client, store=store)
+        self._poster = SlackPoster(clients=clients)
+        self._finder = PostFinder(clients=clients)
         people = People(client=self.client)
         register_survey_handlers(self.bolt, core)
         register_alert_handlers(self.bolt, core, people)
@@ -117,7 +124,18 @@ class SlackAdapter:
         return await self._poster.post(target, message)
 
     async def update(self, ref: MessageRef, message: Message) -> None:
+        """chat.update replaces the message whole: doing it twice shows the same."""
         await self._poster.update(ref, message)
+
+    async def post_tagged(
+        self, target: Target, message: Message, *, delivery_id: int
+    ) -> MessageRef:
+        return await self._poster.post(target, message, delivery_id=delivery_id)
+
+    async def find_tagged(
+        self, target: Target, *, delivery_id: int, since: datetime
+    ) -> MessageRef | None:
+        return await self._finder.find(target, delivery_id=delivery_id, since=since)
 
     async def aclose(self) -> None:
         """The Web API client opens a session per call; nothing stays open."""

@@ -47,6 +47,14 @@ PERMANENT = frozenset(
 )
 
 
+# The Slack message metadata event type that names the delivery a message fulfils.
+DELIVERY_EVENT = "cxbot_delivery"
+
+
+def delivery_tag(delivery_id: int) -> dict[str, Any]:
+    return {"event_type": DELIVERY_EVENT, "event_payload": {"delivery_id": delivery_id}}
+
+
 def as_delivery_error(exc: SlackApiError) -> DeliveryError:
     response = exc.response
     code = str(response.get("error", "unknown_error")) if response is not None else "unknown"
@@ -54,7 +62,11 @@ def as_delivery_error(exc: SlackApiError) -> DeliveryError:
     if status == 429 or code == "ratelimited":
         retry_after = _retry_after(getattr(response, "headers", {}) or {})
         return DeliveryError(f"slack: ratelimited ({code})", retry_after=retry_after)
-    return DeliveryError(f"slack: {code} (HTTP {status})", permanent=code in PERMANENT)
+    # A 5xx may come after Slack carried the call out; a 4xx or `ok: false` says it did not.
+    uncertain = status >= 500
+    return DeliveryError(
+        f"slack: {code} (HTTP {status})", permanent=code in PERMANENT, maybe_delivered=uncertain
+    )
 
 
 def _retry_after(headers: Any) -> float:
@@ -76,8 +88,13 @@ async def call_slack(operation: Callable[[], Awaitable[Any]]) -> Any:
         return await operation()
     except SlackApiError as exc:
         raise as_delivery_error(exc) from exc
-    except (aiohttp.ClientError, TimeoutError, SlackClientError) as exc:
+    except aiohttp.ClientConnectorError as exc:
+        # No connection was made, so nothing was sent.
         raise DeliveryError(f"slack: {type(exc).__name__}: {exc}") from exc
+    except (aiohttp.ClientError, TimeoutError, SlackClientError) as exc:
+        # A timeout or a connection lost mid-call: Slack may have carried the call out.
+        message = f"slack: {type(exc).__name__}: {exc}"
+        raise DeliveryError(message, maybe_delivered=True) from exc
 
 
 class SlackPoster:
@@ -86,13 +103,22 @@ class SlackPoster:
     def __init__(self, *, clients: WorkspaceClients) -> None:
         self._clients = clients
 
-    async def post(self, target: Target, message: Message) -> MessageRef:
+    async def post(
+        self, target: Target, message: Message, *, delivery_id: int | None = None
+    ) -> MessageRef:
+        """Post; with `delivery_id`, the message carries it in its metadata (`delivery_tag`),
+        so that a retry can find it instead of posting again (`adapters.slack.posted`)."""
         client = await self._clients.for_workspace(target.workspace)
-        channel = target.channel_id or await self._open_dm(client, target)
+        channel = target.channel_id or await open_dm(client, target)
         rendered = blocks.render(message)
+        metadata = delivery_tag(delivery_id) if delivery_id is not None else None
         response = await call_slack(
             lambda: client.chat_postMessage(
-                channel=channel, thread_ts=target.thread_id, unfurl_links=False, **rendered
+                channel=channel,
+                thread_ts=target.thread_id,
+                unfurl_links=False,
+                metadata=metadata,
+                **rendered,
             )
         )
         ref = MessageRef(
@@ -132,8 +158,10 @@ class SlackPoster:
             lambda: client.chat_update(channel=ref.channel_id, ts=ref.message_id, **rendered)
         )
 
-    async def _open_dm(self, client: AsyncWebClient, target: Target) -> str:
-        if not target.user_id:
-            raise DeliveryError("slack: a target needs a channel or a user", permanent=True)
-        response = await call_slack(lambda: client.conversations_open(users=target.user_id))
-        return str(response["channel"]["id"])
+
+async def open_dm(client: AsyncWebClient, target: Target) -> str:
+    """The DM channel with the target's person (opening it is idempotent)."""
+    if not target.user_id:
+        raise DeliveryError("slack: a target needs a channel or a user", permanent=True)
+    response = await call_slack(lambda: client.conversations_open(users=target.user_id))
+    return str(response["channel"]["id"])

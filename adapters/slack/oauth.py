@@ -30,6 +30,7 @@ SCOPES = (
     "chat:write.public",
     "commands",
     "im:write",
+    "im:history",
     "users:read",
     "files:write",
     "reactions:read",

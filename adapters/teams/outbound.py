@@ -1,5 +1,12 @@
 """Proactive sends through botbuilder's CloudAdapter: post a card to a stored conversation,
-open a 1:1 chat in the contact's tenant when there is none yet, update a posted card."""
+open a 1:1 chat in the contact's tenant when there is none yet, update a posted card.
+
+Delivery guarantee: updates replace the card whole, so doing one twice shows the same. Posts
+are at least once: the Bot Framework connector cannot list a conversation's messages, so
+unlike Slack (`adapters.slack.posted`) a post whose outcome is unknown — the replica died
+after the connector accepted it, or the call timed out — cannot be looked for, and is posted
+again when its lease runs out or its retry comes. Reading the chat through Microsoft Graph
+would close that window, at the price of Graph permissions the bot does not ask for now."""
 
 from __future__ import annotations
 
@@ -62,10 +69,13 @@ class Sender:
         self._tenant = tenant
 
     async def post(self, target: Target, message: Message) -> MessageRef:
+        return await self.send(target, message_activity(message))
+
+    async def send(self, target: Target, activity: Activity) -> MessageRef:
+        """Any activity (a card, a file offer) into the target's conversation."""
         reference = await self._reference(target)
         if target.thread_id:
             reference.conversation.id = f"{reference.conversation.id};messageid={target.thread_id}"
-        activity = message_activity(message)
         sent: dict[str, str] = {}
 
         async def send(turn: TurnContext) -> None:

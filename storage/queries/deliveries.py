@@ -4,6 +4,13 @@ Every outbound platform call is a `Delivery` row. Workers claim rows with a leas
 item whose worker died is claimed again once the lease runs out, and settle them only while
 they still hold that lease. `channel_pacing` keeps one shared "next free" instant per
 channel, so that every replica together posts at most one message per channel per pace.
+
+A post is *in doubt* from the moment it is first claimed until the queue knows it did not
+land: its worker may die after the platform carried the call out, or a call may time out
+and land all the same. The first claim records the instant in the payload
+(`IN_DOUBT_SINCE`, so no schema change is needed); a settle that knows nothing was posted
+clears it; a later claim that finds it set tells the worker to look for the message before
+posting again (`in_doubt_since`).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from storage.queries.upsert import insert_ignore
 DEFAULT_PACE = timedelta(seconds=1)
 _MAX_ERROR = 1000  # the width of `deliveries.last_error`
 _MAX_KEY = 200  # the width of `deliveries.dedupe_key`
+IN_DOUBT_SINCE = "in_doubt_since"  # payload key: a post may have landed since this instant
 
 
 @dataclass(frozen=True)
@@ -132,9 +140,22 @@ async def claim(
     for delivery in claimed:
         delivery.lease_owner = worker_id
         delivery.lease_until = now + lease
+        if delivery.action == "post" and IN_DOUBT_SINCE not in delivery.payload:
+            delivery.payload = {**delivery.payload, IN_DOUBT_SINCE: now.isoformat()}
         session.add(delivery)
     await session.flush()
     return claimed
+
+
+def in_doubt_since(delivery: Delivery, *, claimed_at: datetime) -> datetime | None:
+    """When an earlier attempt of this post may have landed: the instant of its first claim,
+    if that was before the claim at `claimed_at` and no settle has cleared it since; None
+    when nothing can have been posted yet (or the item is an update, which is idempotent)."""
+    stamp = delivery.payload.get(IN_DOUBT_SINCE)
+    if delivery.action != "post" or not isinstance(stamp, str):
+        return None
+    since = datetime.fromisoformat(stamp)
+    return since if since < claimed_at else None
 
 
 def _pace_for(pace: timedelta | Mapping[str, timedelta], platform: str) -> timedelta:
@@ -230,16 +251,21 @@ async def reschedule(
     now: datetime,
     hold_channel_until: datetime | None,
     result: dict[str, Any] | None = None,
+    not_posted: bool = False,
 ) -> bool:
     """Count a failed attempt and try again at `at`.
 
     `hold_channel_until` (a platform's Retry-After) holds every item of the channel, not just
     this one. `result` records a platform call that did succeed when only the follow-up
-    failed, so that the retry does not post the message a second time.
+    failed, so that the retry does not post the message a second time. `not_posted` says
+    that no attempt so far can have posted the message (the platform refused the only one),
+    so the next attempt need not look for it first.
     """
     values: dict[str, Any] = {"next_attempt_at": at, "last_error": error[:_MAX_ERROR]}
     if result is not None:
         values["result"] = result
+    if not_posted and IN_DOUBT_SINCE in delivery.payload:
+        values["payload"] = {k: v for k, v in delivery.payload.items() if k != IN_DOUBT_SINCE}
     settled = await _settle(session, delivery, worker_id, values)
     if settled and hold_channel_until is not None:
         await _hold_channel(session, delivery.channel_key, until=hold_channel_until)

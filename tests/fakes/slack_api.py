@@ -8,16 +8,16 @@ How slack_sdk 3.47's AsyncWebClient sends what the bot uses: chat.postMessage/up
 postEphemeral and views.open/update as JSON bodies; auth.test, conversations.open and
 files.getUploadURLExternal/completeUploadExternal as a *query string* on a POST with an empty
 form-encoded body (the sync WebClient would form-encode them instead); users.info as a GET.
-The fake therefore merges query, form and JSON parameters.
+The fake therefore merges query, form and JSON parameters. Posted messages (with their
+metadata) are kept in `conversations` and served by conversations.history/replies.
 
-Size: over STYLE §11's 300 lines. The next edit should move the default answers (the
-"default Web API answers" and "shapes" sections) into a module of their own.
+The default answers of each method and the shapes they return live in `slack_methods.py`,
+the conversations that history and replies read in `slack_history.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 import json
 import math
@@ -31,11 +31,12 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from multidict import CIMultiDict
 
+from tests.fakes.slack_history import Conversations
+from tests.fakes.slack_methods import SlackMethods, _error, _user
+
 JSON = dict[str, Any]
 UPLOAD = "upload"  # pseudo-method under which uploads to the issued upload URLs are recorded
 RESPONSE_URL = "response_url"  # pseudo-method for posts to /response/<anything>
-BOT_USER, BOT_ID, APP_ID = "U0BOT", "B0BOT", "A0CXBOT"
-EPOCH = 1_700_000_000
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,22 @@ class Canned:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeSlackAPI:
+class FakeSlackAPI(SlackMethods):
     """Slack's Web API on 127.0.0.1:<ephemeral>; every bit of state lives on the instance."""
 
-    def __init__(self, *, team_id: str = "T0VENDOR", known_users_only: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        team_id: str = "T0VENDOR",
+        known_users_only: bool = False,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        """`clock` (Unix seconds) makes message ts follow it, as Slack's follow real time,
+        for tests that read history `oldest` a given instant; without it, ts count up from
+        a fixed epoch."""
         self.team_id = team_id
         self.known_users_only = known_users_only
+        self._clock = clock
         self.origin = ""
         self._runner: web.AppRunner | None = None
         self._users: dict[str, JSON] = {}
@@ -81,6 +92,8 @@ class FakeSlackAPI:
             "chat.postMessage": self._post_message,
             "chat.update": self._update_message,
             "chat.postEphemeral": self._post_ephemeral,
+            "conversations.history": lambda p: self.conversations.history(p),
+            "conversations.replies": lambda p: self.conversations.replies(p),
             "conversations.open": self._open_conversation,
             "users.info": self._user_info,
             "views.open": self._open_view,
@@ -145,6 +158,9 @@ class FakeSlackAPI:
         self._files: dict[str, JSON] = {}
         self._opened: set[str] = set()
         self._sent: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._holds: list[tuple[str, str | None, bool, asyncio.Event]] = []
+        self._last_ts = 0
+        self.conversations = Conversations()
 
     def add_response(
         self,
@@ -162,6 +178,17 @@ class FakeSlackAPI:
     def add_delay(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Stall the next `times` calls of `method`, to drive client timeouts."""
         self._delays[method].extend([seconds] * times)
+
+    def hold(
+        self, method: str, *, channel: str | None = None, carried_out: bool = False
+    ) -> asyncio.Event:
+        """Keep every call of `method` (to `channel`, if given) waiting until the returned
+        event is set: a call that hangs for as long as a test needs. With `carried_out`,
+        the call takes effect first (the message is posted) and only its answer waits, as
+        when Slack posts but the answer never reaches a client that died or gave up."""
+        gate = asyncio.Event()
+        self._holds.append((method, channel, carried_out, gate))
+        return gate
 
     def rate_limit_per_channel(self, per_second: float | None) -> None:
         """Answer chat.postMessage with 429 + Retry-After past `per_second` per channel."""
@@ -242,6 +269,21 @@ class FakeSlackAPI:
     async def _answer(
         self, call: Call, default: Callable[[Call], web.StreamResponse]
     ) -> web.StreamResponse:
+        holds = [
+            (after, gate)
+            for method, channel, after, gate in self._holds
+            if method == call.method and channel in (None, call.params.get("channel"))
+        ]
+        for _, gate in (h for h in holds if not h[0]):
+            await gate.wait()
+        response = await self._canned_or_default(call, default)
+        for _, gate in (h for h in holds if h[0]):
+            await gate.wait()
+        return response
+
+    async def _canned_or_default(
+        self, call: Call, default: Callable[[Call], web.StreamResponse]
+    ) -> web.StreamResponse:
         if self._delays[call.method]:
             await asyncio.sleep(self._delays[call.method].popleft())
         if not self._canned[call.method]:
@@ -289,110 +331,6 @@ class FakeSlackAPI:
         sent.append(now)
         return None
 
-    # -- default Web API answers (one per method, see `_handlers`) ----------------------------
-
-    def _auth_test(self, p: JSON) -> JSON:
-        return {
-            "ok": True,
-            "url": "https://acme.slack.com/",
-            "team": "Acme",
-            "user": "cxbot",
-            "team_id": self.team_id,
-            "user_id": BOT_USER,
-            "bot_id": BOT_ID,
-            "is_enterprise_install": False,
-        }
-
-    def _post_message(self, p: JSON) -> JSON:
-        if not p.get("channel"):
-            return _error("channel_not_found")
-        if not (p.get("text") or p.get("blocks") or p.get("attachments")):
-            return _error("no_text")
-        ts = self._next_ts()
-        channel = _dm_id(str(p["channel"]))
-        return {"ok": True, "channel": channel, "ts": ts, "message": self._message(p, ts)}
-
-    def _update_message(self, p: JSON) -> JSON:
-        if not p.get("channel"):
-            return _error("channel_not_found")
-        if not p.get("ts"):
-            return _error("message_not_found")
-        ts, text = str(p["ts"]), p.get("text", "")
-        message = self._message(p, ts)
-        return {"ok": True, "channel": p["channel"], "ts": ts, "text": text, "message": message}
-
-    def _post_ephemeral(self, p: JSON) -> JSON:
-        if not p.get("channel"):
-            return _error("channel_not_found")
-        if not p.get("user"):
-            return _error("user_not_in_channel")
-        return {"ok": True, "message_ts": self._next_ts()}
-
-    def _open_conversation(self, p: JSON) -> JSON:
-        users = sorted(filter(None, str(p.get("users", "")).split(",")))
-        if not users and not p.get("channel"):
-            return _error("users_list_not_supplied")
-        channel_id = str(p.get("channel") or _conversation_id(users))
-        already = channel_id in self._opened
-        self._opened.add(channel_id)
-        channel = {"id": channel_id}
-        return {"ok": True, "no_op": already, "already_open": already, "channel": channel}
-
-    def _user_info(self, p: JSON) -> JSON:
-        user_id = str(p.get("user", ""))
-        unknown = self.known_users_only and user_id not in self._users
-        if not user_id or unknown or user_id in self._missing_users:
-            return _error("user_not_found")
-        return {"ok": True, "user": self._users.get(user_id) or _user(user_id, self.team_id)}
-
-    def _open_view(self, p: JSON) -> JSON:
-        if not p.get("trigger_id"):
-            return _error("invalid_trigger_id")
-        return self._view(f"V0FAKE{next(self._ids):05d}", p)
-
-    def _update_view(self, p: JSON) -> JSON:
-        view_id = p.get("view_id") or p.get("external_id")
-        return self._view(str(view_id), p) if view_id else _error("not_found")
-
-    def _get_upload_url(self, p: JSON) -> JSON:
-        if not p.get("filename") or not p.get("length"):
-            return _error("invalid_arguments")
-        file_id = f"F0FAKE{next(self._ids):05d}"
-        self._files[file_id] = {"name": p["filename"], "length": int(p["length"])}
-        return {"ok": True, "upload_url": f"{self.origin}/upload/{file_id}", "file_id": file_id}
-
-    def _complete_upload(self, p: JSON) -> JSON:
-        requested = _decoded(p.get("files", "[]"))
-        if not requested or any(f.get("id") not in self._files for f in requested):
-            return _error("file_not_found")
-        return {"ok": True, "files": [self._file(f) for f in requested]}
-
-    # -- shapes -------------------------------------------------------------------------------
-
-    def _next_ts(self) -> str:
-        micros = next(self._ts) * 100
-        return f"{EPOCH + micros // 1_000_000}.{micros % 1_000_000:06d}"
-
-    def _message(self, p: JSON, ts: str) -> JSON:
-        message = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID, "app_id": APP_ID}
-        message |= {"team": self.team_id, "text": p.get("text", ""), "ts": ts}
-        for key in ("blocks", "attachments", "thread_ts", "metadata"):
-            if key in p:
-                message[key] = _decoded(p[key])
-        return message
-
-    def _view(self, view_id: str, p: JSON) -> JSON:
-        view = _decoded(p.get("view", {}))
-        extra: JSON = {"id": view_id, "team_id": self.team_id, "app_id": APP_ID, "bot_id": BOT_ID}
-        extra |= {"state": {"values": {}}, "hash": f"{EPOCH}.{view_id}"}
-        return {"ok": True, "view": {**view, **extra}}
-
-    def _file(self, requested: JSON) -> JSON:
-        stored = self._files[requested["id"]]
-        title = requested.get("title") or stored["name"]
-        size = stored.get("size", 0)
-        return {"id": requested["id"], "name": stored["name"], "title": title, "size": size}
-
 
 async def _read_body(request: web.Request) -> tuple[bytes, JSON]:
     """The raw bytes (for multipart: the first file's bytes) and the parsed parameters."""
@@ -407,47 +345,3 @@ async def _read_body(request: web.Request) -> tuple[bytes, JSON]:
     if request.content_type == "application/x-www-form-urlencoded":
         return raw, dict(parse_qsl(raw.decode(), keep_blank_values=True))
     return raw, {}
-
-
-def _error(code: str) -> JSON:
-    return {"ok": False, "error": code}
-
-
-def _decoded(value: Any) -> Any:
-    """Form-encoded calls carry blocks, views and file lists as JSON strings."""
-    return json.loads(value) if isinstance(value, str) and value[:1] in ("[", "{") else value
-
-
-def _dm_id(channel: str) -> str:
-    """Posting to a user id lands in the DM with them, as Slack does."""
-    return _conversation_id([channel]) if channel[:1] in ("U", "W") else channel
-
-
-def _conversation_id(users: list[str]) -> str:
-    if len(users) == 1:
-        return "D" + users[0][1:]
-    return "G" + hashlib.sha256(",".join(users).encode()).hexdigest()[:9].upper()
-
-
-def _user(
-    user_id: str,
-    team_id: str,
-    *,
-    name: str | None = None,
-    real_name: str | None = None,
-    tz: str = "Europe/Helsinki",
-) -> JSON:
-    name = name or user_id.lower()
-    real_name = real_name or f"User {user_id}"
-    profile = {"display_name": name, "real_name": real_name, "team": team_id}
-    profile |= {"email": f"{name}@example.com"}
-    return {
-        "id": user_id,
-        "team_id": team_id,
-        "name": name,
-        "deleted": False,
-        "real_name": real_name,
-        "tz": tz,
-        "is_bot": False,
-        "profile": profile,
-    }
