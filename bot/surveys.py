@@ -1,10 +1,18 @@
-"""Log interactions, then schedule or suppress their surveys (SPEC §3.1–3.2)."""
+"""Log interactions, then schedule or suppress their surveys (SPEC §3.1–3.2).
+
+A batch costs a handful of statements whatever its size: the contacts, the interactions,
+the links, the contacts' and accounts' earlier surveys and the new surveys are each read or
+written for the whole batch at once. The decisions are made in batch order in memory, so the
+outcome is the one logging the interactions one by one would give: a second interaction for
+a contact in the same batch sees the first one's survey (duplicate, cooldown), and the
+account's weekly cap counts the surveys the batch has scheduled so far.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -12,25 +20,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import programs, questions
+from bot import programs
 from bot.config import ProgramConfig
+from bot.contact_book import ContactBook, claim_contacts
 from bot.core import Core
 from bot.errors import InvalidInput
-from bot.schemas import ContactCreate, InteractionCreate
-from bot.scoring import Metric
-from storage.models import Contact, Interaction, Survey, SurveyStatus
+from bot.schedule_batch import Ask, ScheduledSurvey, plan_surveys
+from bot.schemas import InteractionCreate
+from storage.models import Contact, Interaction
 from storage.queries import feedback, surveys
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ScheduledSurvey:
-    survey_id: int
-    contact_id: int
-    status: str
-    reason: str | None
-    due_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -74,89 +74,128 @@ def _sqlstate(exc: DBAPIError) -> str | None:
 async def _log_batch(core: Core, items: Sequence[InteractionCreate]) -> list[Logged]:
     now = core.now()
     async with core.sessions() as session, session.begin():
-        await _claim_contacts(session, items, now)
-        return [await _log_one(core, session, item, now) for item in items]
-
-
-async def _claim_contacts(
-    session: AsyncSession, items: Sequence[InteractionCreate], now: datetime
-) -> None:
-    """Make sure every contact with a platform id exists, then lock them all, always in the
-    same order, so concurrent batches about the same people queue instead of deadlocking."""
-    keys = sorted(
-        {(c.platform, c.user_id, i.account) for i in items for c in i.contacts if c.user_id},
-        key=lambda key: (key[0] or "", key[1] or ""),
-    )
-    for platform, user_id, account in keys:
-        row = Contact(
-            account_key=account, platform=platform, platform_user_id=user_id, created_at=now
+        book = await claim_contacts(session, items, now)
+        ids, created = await _store_interactions(session, items, now)
+        new = [(ids[n], item) for n, item in enumerate(items) if created[n]]
+        asks = await _link_contacts(core, session, book, new, now)
+        every = [ask for mine in asks.values() for ask in mine if ask.program]
+        decided = await plan_surveys(core, session, every, now)
+    _log_summary(items, created, decided.values())
+    return [
+        Logged(
+            interaction_id=ids[n],
+            created=created[n],
+            surveys=tuple(decided[a] for a in asks[ids[n]] if a in decided) if created[n] else (),
         )
-        await feedback.insert_contact_if_new(session=session, values=row.model_dump(exclude={"id"}))
-    await feedback.lock_contacts(session=session, keys=[(p or "", u or "") for p, u, _ in keys])
+        for n in range(len(items))
+    ]
 
 
-async def _log_one(
-    core: Core, session: AsyncSession, item: InteractionCreate, now: datetime
-) -> Logged:
-    interaction, created = await feedback.insert_interaction(
-        session=session, values=_interaction_values(item, now)
-    )
-    assert interaction.id is not None
-    if not created:
-        return Logged(interaction_id=interaction.id, created=False, surveys=())
-    contacts = [await _contact(core, session, item.account, c) for c in item.contacts]
-    await feedback.link_contacts(
-        session=session, interaction_id=interaction.id, contact_ids=[c.id for c in contacts if c.id]
-    )
-    program = core.config.program_for_kind(item.kind)
-    if program is None:
-        logger.info("no program for interaction kind %s; nothing to ask", item.kind)
-        return Logged(interaction_id=interaction.id, created=True, surveys=())
-    scheduled = [await schedule(core, session, interaction, c, program, now) for c in contacts]
-    return Logged(interaction_id=interaction.id, created=True, surveys=tuple(scheduled))
+async def _link_contacts(
+    core: Core,
+    session: AsyncSession,
+    book: ContactBook,
+    new: Sequence[tuple[int, InteractionCreate]],
+    now: datetime,
+) -> dict[int, list[Ask]]:
+    """Resolve the contacts of the new interactions in batch order, store and link them; the
+    survey to decide for each contact, by interaction id."""
+    await book.load_emails([item for _, item in new])
+    asks: dict[int, list[Ask]] = {}
+    for interaction_id, item in new:
+        program = core.config.program_for_kind(item.kind)
+        if program is None:
+            logger.info("no program for interaction kind %s; nothing to ask", item.kind)
+        key = f"{item.source}:{item.external_id}"
+        asks[interaction_id] = [
+            _ask(core, interaction_id, key, item.account, item.occurred_at, contact, program, now)
+            for contact in (book.resolve(item.account, c) for c in item.contacts)
+        ]
+    await book.save()  # the new contacts get their ids
+    pairs = [(a.interaction_id, a.contact.id or 0) for mine in asks.values() for a in mine]
+    await feedback.link_contacts_many(session=session, pairs=pairs)
+    return asks
+
+
+async def _store_interactions(
+    session: AsyncSession, items: Sequence[InteractionCreate], now: datetime
+) -> tuple[list[int], list[bool]]:
+    """The id of each item's interaction, and whether this call stored it. Rows go in in key
+    order, so two batches naming the same interactions wait for each other, not deadlock."""
+    first: dict[tuple[str, str], int] = {}
+    for n, item in enumerate(items):
+        first.setdefault((item.source, item.external_id), n)
+    rows = [_interaction_values(items[n], now) for _, n in sorted(first.items())]
+    inserted = await feedback.insert_interactions(session=session, rows=rows)
+    missing = [key for key in first if key not in inserted]
+    stored = inserted | await feedback.find_interactions(session=session, keys=missing)
+    keys = [(item.source, item.external_id) for item in items]
+    created = [first[key] == n and key in inserted for n, key in enumerate(keys)]
+    return [stored[key] for key in keys], created
 
 
 def _interaction_values(item: InteractionCreate, now: datetime) -> dict[str, object]:
+    """The row of `interactions` (every column but the id), built as a plain dict: a batch
+    builds a thousand of these, and an ORM object per row would cost more than the insert."""
     where = item.where
-    row = Interaction(
-        source=item.source,
-        external_id=item.external_id,
-        account_key=item.account,
-        kind=item.kind,
-        journey_stage=item.journey_stage,
-        occurred_at=item.occurred_at,
-        owner=item.owner,
-        platform=where.platform if where else None,
-        channel_id=where.channel_id if where else None,
-        thread_id=where.thread_id if where else None,
-        note=item.note,
-        extra=item.metadata,
-        created_at=now,
+    return {
+        "source": item.source,
+        "external_id": item.external_id,
+        "account_key": item.account,
+        "kind": item.kind,
+        "journey_stage": item.journey_stage,
+        "occurred_at": item.occurred_at,
+        "owner": item.owner,
+        "platform": where.platform if where else None,
+        "channel_id": where.channel_id if where else None,
+        "thread_id": where.thread_id if where else None,
+        "note": item.note,
+        "extra": item.metadata,
+        "created_at": now,
+    }
+
+
+def _ask(
+    core: Core,
+    interaction_id: int,
+    interaction_key: str,
+    account_key: str,
+    occurred_at: datetime,
+    contact: Contact,
+    program: ProgramConfig | None,
+    now: datetime,
+) -> Ask:
+    """The survey to decide for one contact, with the contact as it is at this point of the
+    batch: a later interaction may still change its time zone."""
+    tz = contact_tz(core, contact)
+    due_at = (
+        programs.plan_due_time(program=program, occurred_at=occurred_at, now=now, tz=tz)
+        if program
+        else None
     )
-    return row.model_dump(exclude={"id"})
-
-
-async def _contact(
-    core: Core, session: AsyncSession, account_key: str, data: ContactCreate
-) -> Contact:
-    contact = await feedback.find_contact(
-        session=session,
+    return Ask(
+        interaction_id=interaction_id,
+        interaction_key=interaction_key,
         account_key=account_key,
-        platform=data.platform,
-        user_id=data.user_id,
-        email=data.email,
+        occurred_at=occurred_at,
+        contact=contact,
+        opted_out=contact.opted_out,
+        has_route=bool(contact.platform and contact.platform_user_id),
+        program=program,
+        due_at=due_at,
     )
-    if contact is None:
-        contact = Contact(account_key=account_key, created_at=core.now())
-    contact.platform = data.platform or contact.platform
-    contact.platform_user_id = data.user_id or contact.platform_user_id
-    for field in ("name", "email", "locale", "timezone"):
-        if (value := getattr(data, field)) is not None:
-            setattr(contact, field, value)
-    contact.role = data.role if data.role != "end_user" else contact.role
-    session.add(contact)
-    await session.flush()
-    return contact
+
+
+def _log_summary(
+    items: Sequence[InteractionCreate], created: list[bool], decided: Iterable[ScheduledSurvey]
+) -> None:
+    outcomes = Counter(s.reason or s.status for s in decided)
+    logger.info(
+        "logged %d interactions (%d new); surveys: %s",
+        len(items),
+        sum(created),
+        ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items())) or "none",
+    )
 
 
 async def schedule(
@@ -172,79 +211,19 @@ async def schedule(
     existing = await surveys.find_survey(
         session=session, interaction_id=interaction.id, contact_id=contact.id, metric=program.metric
     )
-    if existing is None:
-        existing = await _new_survey(core, session, interaction, contact, program, now)
-    assert existing.id is not None
-    return ScheduledSurvey(
-        survey_id=existing.id,
-        contact_id=contact.id,
-        status=existing.status,
-        reason=existing.suppressed_reason,
-        due_at=existing.due_at,
-    )
-
-
-async def _new_survey(
-    core: Core,
-    session: AsyncSession,
-    interaction: Interaction,
-    contact: Contact,
-    program: ProgramConfig,
-    now: datetime,
-) -> Survey:
-    assert contact.id is not None
-    tz = contact_tz(core, contact)
-    due_at = programs.plan_due_time(
-        program=program, occurred_at=interaction.occurred_at, now=now, tz=tz
-    )
-    facts = await _facts(core, session, contact, due_at)
-    if program.max_age is not None and now - interaction.occurred_at > program.max_age:
-        facts = dataclasses.replace(facts, stale=True)
-    decision = programs.decide(
-        program=program,
-        due_at=due_at,
-        facts=facts,
-        interaction_key=f"{interaction.source}:{interaction.external_id}",
-        contact_key=str(contact.id),
-    )
-    survey = Survey(
-        interaction_id=interaction.id,  # type: ignore[arg-type]
-        contact_id=contact.id,
-        account_key=interaction.account_key,
-        program=program.name,
-        metric=program.metric,
-        question_version=questions.CURRENT[Metric(program.metric)].key,
-        status=SurveyStatus.SUPPRESSED if decision.suppressed else SurveyStatus.SCHEDULED,
-        suppressed_reason=decision.suppressed,
-        due_at=due_at,
-        created_at=now,
-    )
-    session.add(survey)
-    await session.flush()
-    logger.info(
-        "survey %s for contact %s: %s%s",
-        survey.id,
-        contact.id,
-        survey.status,
-        f" ({decision.suppressed})" if decision.suppressed else f" due {due_at.isoformat()}",
-    )
-    return survey
-
-
-async def _facts(
-    core: Core, session: AsyncSession, contact: Contact, due_at: datetime
-) -> programs.ScheduleFacts:
-    assert contact.id is not None
-    start, end = programs.week_bounds(at=due_at, tz=core.account_tz(contact.account_key))
-    return programs.ScheduleFacts(
-        opted_out=contact.opted_out,
-        has_route=bool(contact.platform and contact.platform_user_id),
-        open_survey=await surveys.has_open_survey(session=session, contact_id=contact.id),
-        last_surveyed_at=await surveys.last_surveyed_at(session=session, contact_id=contact.id),
-        account_surveys_in_week=await surveys.count_account_surveys(
-            session=session, account_key=contact.account_key, start=start, end=end
-        ),
-    )
+    if existing is not None:
+        assert existing.id is not None
+        return ScheduledSurvey(
+            survey_id=existing.id,
+            contact_id=contact.id,
+            status=existing.status,
+            reason=existing.suppressed_reason,
+            due_at=existing.due_at,
+        )
+    key = f"{interaction.source}:{interaction.external_id}"
+    account, occurred_at = interaction.account_key, interaction.occurred_at
+    ask = _ask(core, interaction.id, key, account, occurred_at, contact, program, now)
+    return (await plan_surveys(core, session, [ask], now))[ask]
 
 
 def contact_tz(core: Core, contact: Contact) -> ZoneInfo:

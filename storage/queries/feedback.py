@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Account, Contact, Interaction, InteractionContact, QuestionVersionRow
-from storage.queries.upsert import insert_ignore
+from storage.queries.upsert import chunks, insert_ignore, insert_ignore_rows, table_of
 
 
 async def sync_accounts(*, session: AsyncSession, accounts: Iterable[Account]) -> None:
@@ -34,42 +34,43 @@ async def ensure_question_versions(
         await session.exec(insert_ignore(session, QuestionVersionRow, version.model_dump()))
 
 
-async def find_contact(
-    *,
-    session: AsyncSession,
-    account_key: str,
-    platform: str | None,
-    user_id: str | None,
-    email: str | None,
-) -> Contact | None:
-    """The contact with this platform id, else with this e-mail at this account; locked for
-    the rest of the transaction so two interactions for one person schedule one at a time."""
-    if platform and user_id:
-        query = select(Contact).where(
-            Contact.platform == platform, Contact.platform_user_id == user_id
+async def insert_contacts_if_new(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert the contacts whose (platform, user id) is not stored yet, in the given order."""
+    table = table_of(Contact)
+    statement = insert_ignore_rows(session, Contact).returning(table.c.id)
+    for chunk in chunks(rows):
+        await session.exec(statement, params=chunk)
+
+
+async def lock_contacts(*, session: AsyncSession, keys: Sequence[tuple[str, str]]) -> list[Contact]:
+    """The contacts with these (platform, user id) keys, locked in key order, so concurrent
+    batches about the same people queue instead of deadlocking."""
+    found: list[Contact] = []
+    for chunk in chunks(sorted(keys)):
+        result = await session.exec(
+            select(Contact)
+            .where(tuple_(col(Contact.platform), col(Contact.platform_user_id)).in_(chunk))
+            .order_by(col(Contact.platform), col(Contact.platform_user_id))
+            .with_for_update()
         )
-    elif email:
-        query = select(Contact).where(Contact.account_key == account_key, Contact.email == email)
-    else:
-        return None
-    result = await session.exec(query.with_for_update().limit(1))
-    return result.first()
+        found.extend(result.all())
+    return found
 
 
-async def insert_contact_if_new(*, session: AsyncSession, values: dict[str, Any]) -> None:
-    await session.exec(insert_ignore(session, Contact, values))
-
-
-async def lock_contacts(*, session: AsyncSession, keys: Sequence[tuple[str, str]]) -> None:
-    """Lock the contacts with these (platform, user id) keys, in key order."""
-    if not keys:
-        return
-    await session.exec(
-        select(Contact.id)
-        .where(tuple_(col(Contact.platform), col(Contact.platform_user_id)).in_(keys))
-        .order_by(col(Contact.platform), col(Contact.platform_user_id))
-        .with_for_update()
-    )
+async def lock_contacts_by_email(
+    *, session: AsyncSession, keys: Sequence[tuple[str, str]]
+) -> list[Contact]:
+    """The contacts with these (account key, e-mail) pairs, locked in id order."""
+    found: list[Contact] = []
+    for chunk in chunks(sorted(keys)):
+        result = await session.exec(
+            select(Contact)
+            .where(tuple_(col(Contact.account_key), col(Contact.email)).in_(chunk))
+            .order_by(col(Contact.id))
+            .with_for_update()
+        )
+        found.extend(result.all())
+    return found
 
 
 async def get_contact(*, session: AsyncSession, contact_id: int) -> Contact | None:
@@ -104,6 +105,46 @@ async def link_contacts(
                 {"interaction_id": interaction_id, "contact_id": contact_id},
             )
         )
+
+
+async def insert_interactions(
+    *, session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> dict[tuple[str, str], int]:
+    """Insert the interactions whose (source, external_id) is not stored yet; the ids of the
+    rows this call inserted, by that key."""
+    table = table_of(Interaction)
+    statement = insert_ignore_rows(session, Interaction).returning(
+        table.c.id, table.c.source, table.c.external_id
+    )
+    inserted: dict[tuple[str, str], int] = {}
+    for chunk in chunks(rows):
+        result = await session.exec(statement, params=chunk)
+        inserted.update({(source, external_id): id_ for id_, source, external_id in result})
+    return inserted
+
+
+async def find_interactions(
+    *, session: AsyncSession, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """The ids of stored interactions, by (source, external_id)."""
+    found: dict[tuple[str, str], int] = {}
+    for chunk in chunks(keys):
+        result = await session.exec(
+            select(Interaction.id, Interaction.source, Interaction.external_id).where(
+                tuple_(col(Interaction.source), col(Interaction.external_id)).in_(chunk)
+            )
+        )
+        found.update({(source, external_id): id_ for id_, source, external_id in result if id_})
+    return found
+
+
+async def link_contacts_many(*, session: AsyncSession, pairs: Sequence[tuple[int, int]]) -> None:
+    """Link each (interaction id, contact id) pair, once."""
+    table = table_of(InteractionContact)
+    statement = insert_ignore_rows(session, InteractionContact).returning(table.c.contact_id)
+    rows = [{"interaction_id": i, "contact_id": c} for i, c in dict.fromkeys(pairs)]
+    for chunk in chunks(rows):
+        await session.exec(statement, params=chunk)
 
 
 async def get_account(*, session: AsyncSession, key: str) -> Account | None:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import case, func, insert, literal, union_all
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Response, Survey, SurveyStatus
+from storage.models import Contact, Interaction, Response, Survey, SurveyStatus
+from storage.queries.upsert import chunks, table_of
 
 _ASKED = (SurveyStatus.SCHEDULED, SurveyStatus.SENT, SurveyStatus.ANSWERED, SurveyStatus.EXPIRED)
 _OPEN = (SurveyStatus.SCHEDULED, SurveyStatus.SENT)
@@ -28,40 +32,73 @@ async def find_survey(
     return result.first()
 
 
-async def has_open_survey(*, session: AsyncSession, contact_id: int) -> bool:
-    result = await session.exec(
-        select(func.count())
-        .select_from(Survey)
-        .where(Survey.contact_id == contact_id, col(Survey.status).in_(_OPEN))
-    )
-    return result.one() > 0
+@dataclass(frozen=True)
+class ContactHistory:
+    """What scheduling needs to know about a contact's earlier surveys."""
 
-
-async def last_surveyed_at(*, session: AsyncSession, contact_id: int) -> datetime | None:
+    open_survey: bool
+    last_surveyed_at: datetime | None
     """The due time of the contact's latest survey that was (or will be) asked."""
-    result = await session.exec(
-        select(func.max(Survey.due_at)).where(
-            Survey.contact_id == contact_id, col(Survey.status).in_(_ASKED)
+
+
+async def contact_histories(
+    *, session: AsyncSession, contact_ids: Sequence[int]
+) -> dict[int, ContactHistory]:
+    """The history of each contact that has an asked survey; one statement per 1,000."""
+    found: dict[int, ContactHistory] = {}
+    is_open = case((col(Survey.status).in_(_OPEN), 1), else_=0)
+    for chunk in chunks(sorted(set(contact_ids))):
+        result = await session.exec(
+            select(Survey.contact_id, func.max(Survey.due_at), func.sum(is_open))
+            .where(col(Survey.contact_id).in_(chunk), col(Survey.status).in_(_ASKED))
+            .group_by(col(Survey.contact_id))
         )
-    )
-    # max() keeps the column's type, so the value comes back as an aware UTC datetime.
-    return result.one()
+        # max() keeps the column's type, so the value comes back as an aware UTC datetime.
+        found.update({cid: ContactHistory(bool(n), last) for cid, last, n in result})
+    return found
+
+
+Window = tuple[str, datetime, datetime]
+"""An account key and a week of it: [start, end)."""
 
 
 async def count_account_surveys(
-    *, session: AsyncSession, account_key: str, start: datetime, end: datetime
-) -> int:
-    result = await session.exec(
-        select(func.count())
-        .select_from(Survey)
-        .where(
-            Survey.account_key == account_key,
-            col(Survey.status).in_(_ASKED),
-            col(Survey.due_at) >= start,
-            col(Survey.due_at) < end,
-        )
+    *, session: AsyncSession, windows: Sequence[Window]
+) -> dict[Window, int]:
+    """How many surveys each account asked (or will ask) within each window."""
+    counts: dict[Window, int] = {}
+    # One UNION ALL statement per 400 windows (SQLite allows 500 compound terms).
+    for chunk in chunks(list(dict.fromkeys(windows)), 400):
+        parts = [
+            select(literal(n).label("n"), func.count().label("surveys"))
+            .select_from(Survey)
+            .where(
+                Survey.account_key == account_key,
+                col(Survey.status).in_(_ASKED),
+                col(Survey.due_at) >= start,
+                col(Survey.due_at) < end,
+            )
+            for n, (account_key, start, end) in enumerate(chunk)
+        ]
+        every = union_all(*parts).subquery()
+        result = await session.exec(select(every.c.n, every.c.surveys))
+        counts.update({chunk[n]: count for n, count in result})
+    return counts
+
+
+async def insert_surveys(
+    *, session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> dict[tuple[int, int, str], int]:
+    """Insert new surveys; their ids by (interaction id, contact id, metric)."""
+    table = table_of(Survey)
+    statement = insert(table).returning(
+        table.c.id, table.c.interaction_id, table.c.contact_id, table.c.metric
     )
-    return result.one()
+    ids: dict[tuple[int, int, str], int] = {}
+    for chunk in chunks(rows):
+        result = await session.exec(statement, params=chunk)
+        ids.update({(i, c, m): id_ for id_, i, c, m in result})
+    return ids
 
 
 async def due_for_delivery(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[Survey]:
@@ -107,9 +144,57 @@ async def due_for_expiry(*, session: AsyncSession, now: datetime, limit: int) ->
     return result.all()
 
 
-async def lock_survey(*, session: AsyncSession, survey_id: int) -> Survey | None:
-    result = await session.exec(select(Survey).where(Survey.id == survey_id).with_for_update())
-    return result.first()
+@dataclass(frozen=True)
+class SurveyToAnswer:
+    """A survey with everything answering it needs: who may answer, in which language, and
+    the interaction's kind (copied onto the response)."""
+
+    survey: Survey
+    contact: Contact
+    kind: str
+
+
+async def lock_survey_to_answer(*, session: AsyncSession, survey_id: int) -> SurveyToAnswer | None:
+    """The survey, its row locked until the transaction ends, with its contact and kind, in
+    one statement: an answer is a click the customer waits on. (Not the response: on
+    PostgreSQL a statement that waited for the lock would see the response as it was
+    before the other transaction committed.)"""
+    result = await session.exec(
+        select(Survey, Contact, Interaction.kind)
+        .join(Contact, col(Contact.id) == Survey.contact_id)
+        .join(Interaction, col(Interaction.id) == Survey.interaction_id)
+        .where(Survey.id == survey_id)
+        .with_for_update(of=Survey)
+    )
+    row = result.first()
+    return None if row is None else SurveyToAnswer(*row)
+
+
+async def save_score(
+    *, session: AsyncSession, values: dict[str, Any], now: datetime
+) -> Response | None:
+    """Insert a survey's response, or change the score of the one it has, in one statement
+    (`values` are a new response's columns). Returns the response as stored, or None when
+    it had this score already: a double click changes nothing."""
+    module = postgresql if _dialect(session) == "postgresql" else sqlite
+    score = values["score"]
+    statement = (
+        module.insert(Response)
+        .values(**values)
+        .on_conflict_do_update(
+            index_elements=[col(Response.survey_id)],
+            set_={"score": score, "changed_at": now, "revision": col(Response.revision) + 1},
+            where=col(Response.score) != score,
+        )
+        .returning(Response)
+    )
+    result = await session.exec(statement, execution_options={"populate_existing": True})
+    stored: Response | None = result.scalars().first()
+    return stored
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 async def get_response(*, session: AsyncSession, survey_id: int) -> Response | None:
