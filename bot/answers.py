@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,11 +18,12 @@ from bot.config import PersonRef
 from bot.core import Core
 from bot.errors import InvalidInput, NotFound, NotYourSurvey, SurveyClosed
 from bot.lifecycle import update_survey_messages
+from bot.schemas import no_nul
 from bot.scoring import Metric, is_detractor
 from bot.surveys import contact_locale
-from storage.models import Contact, Interaction, Response, Survey, SurveyStatus
+from storage.models import Response, Survey, SurveyStatus
 from storage.queries import alerts as alert_rows
-from storage.queries import feedback, surveys
+from storage.queries import surveys
 
 logger = logging.getLogger(__name__)
 
@@ -38,28 +40,32 @@ class Answer:
 
 async def record_answer(core: Core, *, survey_id: int, score: int, respondent: PersonRef) -> Answer:
     """Store `score` for the survey. Clicking again before expiry changes the score of the
-    one response; clicking the same score again changes nothing."""
+    one response; clicking the same score again changes nothing. A first answer takes four
+    statements: the survey with what it needs, the response (an upsert, so that parallel
+    clicks agree without reading it first), the survey's status and the thank-you."""
     now = core.now()
     async with core.sessions() as session, session.begin():
-        survey, contact = await _open_survey(core, session, survey_id, respondent, now)
+        found = await _open_survey(core, session, survey_id, respondent, now)
+        survey = found.survey
         _check_score(survey, score)
-        response, changed = await _upsert_response(session, survey, contact, score, respondent, now)
+        saved = await surveys.save_score(
+            session=session, values=_new_response(found, score, respondent, now), now=now
+        )
         survey.status = SurveyStatus.ANSWERED
         survey.answered_at = survey.answered_at or now
-        session.add(survey)
-        alert_id = await _follow_up(core, session, survey, response, changed, now)
+        alert_id = await _follow_up(core, session, found, score, saved, now)
+    changed = saved is not None
     logger.info("survey %s answered %s%s", survey_id, score, "" if changed else " (no change)")
     return Answer(survey_id=survey_id, score=score, changed=changed, alert_id=alert_id)
 
 
 async def _open_survey(
     core: Core, session: AsyncSession, survey_id: int, respondent: PersonRef, now: datetime
-) -> tuple[Survey, Contact]:
-    survey = await surveys.lock_survey(session=session, survey_id=survey_id)
-    if survey is None:
+) -> surveys.SurveyToAnswer:
+    found = await surveys.lock_survey_to_answer(session=session, survey_id=survey_id)
+    if found is None:
         raise NotFound(f"no survey {survey_id}")
-    contact = await feedback.get_contact(session=session, contact_id=survey.contact_id)
-    assert contact is not None
+    contact = found.contact
     locale = contact_locale(core, contact)
     if (contact.platform, contact.platform_user_id) != (respondent.platform, respondent.user_id):
         raise NotYourSurvey(
@@ -67,9 +73,9 @@ async def _open_survey(
             contact_user_id=contact.platform_user_id,
             locale=locale,
         )
-    if not _is_open(survey, now):
+    if not _is_open(found.survey, now):
         raise SurveyClosed(f"survey {survey_id} is closed", locale=locale)
-    return survey, contact
+    return found
 
 
 @dataclass(frozen=True)
@@ -85,15 +91,15 @@ class Answered:
 async def answered_survey(core: Core, *, survey_id: int, respondent: PersonRef) -> Answered:
     """The respondent's own answered, still open survey; raises like `record_answer`."""
     async with core.sessions() as session:
-        survey, contact = await _open_survey(core, session, survey_id, respondent, core.now())
+        found = await _open_survey(core, session, survey_id, respondent, core.now())
         response = await surveys.get_response(session=session, survey_id=survey_id)
         if response is None:
             raise SurveyClosed(f"survey {survey_id} has no answer yet")
         return Answered(
             survey_id=survey_id,
-            metric=survey.metric,
+            metric=found.survey.metric,
             score=response.score,
-            locale=contact_locale(core, contact),
+            locale=contact_locale(core, found.contact),
         )
 
 
@@ -111,62 +117,50 @@ def _check_score(survey: Survey, score: int) -> None:
         )
 
 
-async def _upsert_response(
-    session: AsyncSession,
-    survey: Survey,
-    contact: Contact,
-    score: int,
-    respondent: PersonRef,
-    now: datetime,
-) -> tuple[Response, bool]:
-    assert survey.id is not None and contact.id is not None
-    response = await surveys.get_response(session=session, survey_id=survey.id)
-    if response is not None:
-        if response.score == score:
-            return response, False
-        response.score, response.changed_at, response.revision = score, now, response.revision + 1
-    else:
-        interaction = await session.get(Interaction, survey.interaction_id)
-        assert interaction is not None
-        response = Response(
-            survey_id=survey.id,
-            account_key=survey.account_key,
-            contact_id=contact.id,
-            metric=survey.metric,
-            kind=interaction.kind,
-            question_version=survey.question_version,
-            score=score,
-            respondent_platform=respondent.platform,
-            respondent_user_id=respondent.user_id,
-            answered_at=now,
-        )
-    session.add(response)
-    await session.flush()
-    return response, True
+def _new_response(
+    found: surveys.SurveyToAnswer, score: int, respondent: PersonRef, now: datetime
+) -> dict[str, Any]:
+    """The columns of the survey's response if this is its first answer."""
+    survey = found.survey
+    return {
+        "survey_id": survey.id,
+        "account_key": survey.account_key,
+        "contact_id": survey.contact_id,
+        "metric": survey.metric,
+        "kind": found.kind,
+        "question_version": survey.question_version,
+        "score": score,
+        "reasons": [],
+        "respondent_platform": respondent.platform,
+        "respondent_user_id": respondent.user_id,
+        "answered_at": now,
+        "revision": 1,
+    }
 
 
 async def _follow_up(
     core: Core,
     session: AsyncSession,
-    survey: Survey,
-    response: Response,
-    changed: bool,
+    found: surveys.SurveyToAnswer,
+    score: int,
+    saved: Response | None,
     now: datetime,
 ) -> int | None:
-    """Thank the customer and, for a detractor, raise (or update) the alert."""
+    """Thank the customer and, for a detractor, raise (or update) the alert. `saved` is
+    None when the response had this score already."""
+    survey = found.survey
+    if saved is None:
+        if not is_detractor(Metric(survey.metric), score):
+            return None
+        alert = await alert_rows.alert_for_survey(session=session, survey_id=survey.id or 0)
+        return alert.id if alert else None
     alert_id = None
-    if changed:
-        alert_id = await alerts.on_answer(core, session, survey, response, now)
-    elif is_detractor(Metric(survey.metric), response.score):
-        found = await alert_rows.alert_for_survey(session=session, survey_id=survey.id or 0)
-        alert_id = found.id if found else None
-    if changed:
-        contact = await feedback.get_contact(session=session, contact_id=survey.contact_id)
-        assert contact is not None
-        message = prompts.thank_you(
-            survey=survey, score=response.score, locale=contact_locale(core, contact)
-        )
-        await update_survey_messages(session, survey, message, f"r{response.revision}", now)
+    # Only an answer opens an alert: a first answer that is no detractor has none to update.
+    if saved.revision > 1 or is_detractor(Metric(survey.metric), saved.score):
+        alert_id = await alerts.on_answer(core, session, survey, saved, now)
+    locale = contact_locale(core, found.contact)
+    message = prompts.thank_you(survey=survey, score=saved.score, locale=locale)
+    await update_survey_messages(session, survey, message, f"r{saved.revision}", now)
     return alert_id
 
 
@@ -182,10 +176,11 @@ async def record_reasons(
     unknown = [r for r in reasons if r not in questions.DRIVERS]
     if unknown:
         raise InvalidInput(f"unknown reasons: {', '.join(unknown)}", field="reasons")
-    comment = (comment or "").strip()[:MAX_COMMENT] or None
+    comment = no_nul((comment or "").strip()[:MAX_COMMENT] or None, field="comment")
     now = core.now()
     async with core.sessions() as session, session.begin():
-        survey, contact = await _open_survey(core, session, survey_id, respondent, now)
+        found = await _open_survey(core, session, survey_id, respondent, now)
+        survey, contact = found.survey, found.contact
         response = await surveys.get_response(session=session, survey_id=survey_id)
         if response is None:
             raise SurveyClosed(f"survey {survey_id} has no answer to add reasons to")
