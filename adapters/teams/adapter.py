@@ -20,6 +20,7 @@ from botbuilder.integration.aiohttp import (
 )
 from botbuilder.schema import Activity
 
+from adapters.teams.file_consent import CsvFiles
 from adapters.teams.inbound import CxTeamsBot
 from adapters.teams.outbound import Sender
 from bot.core import Core
@@ -60,10 +61,11 @@ class TeamsAdapter:
         )
         self.cloud = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
         self.cloud.on_turn_error = _on_turn_error
-        self.bot = CxTeamsBot(core=core, home_tenant=settings.microsoft_app_tenant_id)
         self._sender = Sender(
             core=core, cloud=self.cloud, app_id=app_id, tenant=settings.microsoft_app_tenant_id
         )
+        files = CsvFiles(core=core, sender=self._sender, allow_http=settings.teams_dev)
+        self.bot = CxTeamsBot(core=core, home_tenant=settings.microsoft_app_tenant_id, files=files)
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(MESSAGES_PATH, self.handle)
@@ -103,13 +105,18 @@ def _activity(raw: bytes) -> Activity | None:
         return None
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
         return None
-    if not isinstance(body.get("conversation"), dict) or not isinstance(body.get("from"), dict):
+    # Every real activity names its conversation and sender; a reply needs both.
+    if not _has_id(body.get("conversation")) or not _has_id(body.get("from")):
         return None
     try:
         activity: Activity = Activity().deserialize(body)
     except Exception:  # msrest raises its own kinds for malformed fields
         return None
     return activity
+
+
+def _has_id(node: Any) -> bool:
+    return isinstance(node, dict) and isinstance(node.get("id"), str) and bool(node["id"])
 
 
 async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:

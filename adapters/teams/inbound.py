@@ -12,8 +12,9 @@ from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes
 
-from adapters.teams import card_ids
+from adapters.teams import card_ids, file_cards
 from adapters.teams.actions import ActionResult, run_action
+from adapters.teams.file_consent import CsvFiles
 from adapters.teams.outbound import message_activity
 from bot import commands, conversations, inbound, outbox, surveys, texts
 from bot.command_base import Invocation
@@ -22,7 +23,7 @@ from bot.core import Core
 from bot.errors import InvalidInput
 from bot.messages import ReportMessage, Target, TextMessage
 from bot.roles import Caller, may_log_interactions
-from bot.schemas import ContactCreate, InteractionCreate, Where
+from bot.schemas import ContactCreate, InteractionCreate, Where, as_invalid_input
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +47,10 @@ def tenant_of(activity: Activity) -> str | None:
 
 
 class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
-    def __init__(self, *, core: Core, home_tenant: str | None) -> None:
+    def __init__(self, *, core: Core, home_tenant: str | None, files: CsvFiles) -> None:
         self._core = core
         self._home_tenant = home_tenant
+        self._files = files
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         await self._remember(turn_context.activity)
@@ -118,20 +120,16 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
             try:
                 action = card_ids.parse_invoke(value)
             except ValueError as exc:
-                return InvokeResponse(
-                    status=400,
-                    body={
-                        "statusCode": 400,
-                        "type": "application/vnd.microsoft.error",
-                        "value": {"code": "BadRequest", "message": str(exc)},
-                    },
-                )
+                return _bad_invoke(str(exc))
             result = await run_action(self._core, action, await self.caller(turn_context))
             return _invoke_answer(result)
+        if name == file_cards.INVOKE_NAME:
+            return await self._files.answer(turn_context, await self.caller(turn_context))
         if name == "composeExtension/submitAction":
             text = await self._ask_for_feedback(turn_context, value)
             return InvokeResponse(status=200, body={"task": {"type": "message", "value": text}})
-        return InvokeResponse(status=501)
+        # Not 501 (botbuilder's default): no 5xx for what a client can send.
+        return _bad_invoke(f"unsupported invoke {name!r}")
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -154,7 +152,8 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
 
     async def _command(self, turn_context: TurnContext) -> None:
         """`@cxbot report …`, `log …`, `help`: the same commands as Slack's `/cx`. A report
-        asked for in a channel is sent to the asker's 1:1 chat, never to the channel."""
+        asked for in a channel is sent to the asker's 1:1 chat, never to the channel; so is
+        the offer of its CSV file."""
         activity = turn_context.activity
         caller = await self.caller(turn_context)
         channel = ChannelRef(platform=PLATFORM, channel_id=activity.conversation.id.split(";")[0])
@@ -173,8 +172,10 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
             await self._send_privately(caller, reply.message)
             note = TextMessage(text=texts.t("report_sent_privately", invocation.locale))
             await turn_context.send_activity(message_activity(note))
-            return
-        await turn_context.send_activity(message_activity(reply.message))
+        else:
+            await turn_context.send_activity(message_activity(reply.message))
+        if reply.csv is not None:
+            await self._files.offer(turn_context, invocation, reply.csv)
 
     async def _customers(
         self, turn_context: TurnContext, mentions: tuple[str, ...]
@@ -208,30 +209,35 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         caller = await self.caller(turn_context)
         if not may_log_interactions(caller):
             return texts.t("not_for_customers", "en")
-        payload = value.get("messagePayload") if isinstance(value, dict) else None
-        author = ((payload or {}).get("from") or {}).get("user") or {}
-        message_id = (payload or {}).get("id")
+        payload = _object(value, "messagePayload")
+        author = _object(_object(payload, "from"), "user")
+        message_id = payload.get("id")
         channel_id = turn_context.activity.conversation.id.split(";")[0]
         account = commands.account_of_channel(
             self._core, ChannelRef(platform=PLATFORM, channel_id=channel_id)
         )
         if not author.get("id") or not message_id or account is None:
             return texts.t("not_a_customer_message", "en")
-        item = InteractionCreate(
-            source="teams",
-            external_id=f"{channel_id}:{message_id}",
-            account=account,
-            kind=self._core.config.slack.shortcut_kind,
-            occurred_at=self._core.now(),
-            contacts=(
-                ContactCreate(
-                    platform=PLATFORM, user_id=str(author["id"]), name=author.get("displayName")
-                ),
-            ),
-            owner=caller.actor,
-            where=Where(platform=PLATFORM, channel_id=channel_id, thread_id=str(message_id)),
-        )
         try:
+            with as_invalid_input():
+                item = InteractionCreate(
+                    source="teams",
+                    external_id=f"{channel_id}:{message_id}",
+                    account=account,
+                    kind=self._core.config.slack.shortcut_kind,
+                    occurred_at=self._core.now(),
+                    contacts=(
+                        ContactCreate(
+                            platform=PLATFORM,
+                            user_id=str(author["id"]),
+                            name=author.get("displayName"),
+                        ),
+                    ),
+                    owner=caller.actor,
+                    where=Where(
+                        platform=PLATFORM, channel_id=channel_id, thread_id=str(message_id)
+                    ),
+                )
             [logged] = await surveys.log_interactions(self._core, [item])
         except InvalidInput as exc:
             return str(exc)
@@ -248,11 +254,30 @@ def _mentioned_users(activity: Activity) -> tuple[str, ...]:
     found = []
     bot_id = activity.recipient.id if activity.recipient else None
     for entity in activity.entities or []:
-        data = entity.serialize() if hasattr(entity, "serialize") else dict(entity)
-        mentioned = data.get("mentioned") or {}
-        if data.get("type") == "mention" and mentioned.get("id") and mentioned.get("id") != bot_id:
+        data = entity.serialize() if hasattr(entity, "serialize") else entity
+        mentioned = _object(data, "mentioned")
+        if not isinstance(data, dict) or data.get("type") != "mention":
+            continue
+        if isinstance(mentioned.get("id"), str) and mentioned["id"] and mentioned["id"] != bot_id:
             found.append(str(mentioned.get("aadObjectId") or mentioned["id"]))
     return tuple(found)
+
+
+def _object(data: Any, key: str) -> dict[str, Any]:
+    """`data[key]` when both are JSON objects, else an empty one: activities are sender-made."""
+    found = data.get(key) if isinstance(data, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def _bad_invoke(message: str) -> InvokeResponse:
+    return InvokeResponse(
+        status=400,
+        body={
+            "statusCode": 400,
+            "type": "application/vnd.microsoft.error",
+            "value": {"code": "BadRequest", "message": message},
+        },
+    )
 
 
 def _invoke_answer(result: ActionResult) -> InvokeResponse:

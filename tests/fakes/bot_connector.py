@@ -24,6 +24,9 @@ from urllib.parse import unquote
 from aiohttp import web
 from multidict import CIMultiDict
 
+from tests.fakes.upload_session import PATH as UPLOAD_PATH
+from tests.fakes.upload_session import UploadSessions
+
 JSON = dict[str, Any]
 CREATE_CONVERSATION = "create_conversation"
 SEND_TO_CONVERSATION = "send_to_conversation"
@@ -90,6 +93,7 @@ class FakeConnector:
     def __init__(self) -> None:
         self.service_url = ""  # set by start()
         self._runner: web.AppRunner | None = None
+        self.files = UploadSessions()  # OneDrive upload sessions, on this server too
         self._members: list[tuple[str | None, JSON]] = []
         self._answers: dict[str, Callable[[Call], web.Response]] = {
             CREATE_CONVERSATION: self._create_conversation,
@@ -106,10 +110,12 @@ class FakeConnector:
         """Listen on an ephemeral port; return the base URL to use as an activity's serviceUrl."""
         app = web.Application()
         app.router.add_route("*", "/v3/conversations{tail:.*}", self._handle)
+        app.router.add_put(UPLOAD_PATH, self.files.handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self.service_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/"
+        self.files.base_url = self.service_url
         return self.service_url
 
     async def close(self) -> None:

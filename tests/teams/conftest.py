@@ -24,6 +24,8 @@ from tests.support.world import CONFIG, World
 API_TOKEN = "api-token"
 STAFF_AAD = "3f2b1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d"  # Aino, the vendor's account manager
 STAFF_ID = "29:1qHv4vPZkz0Mx8dE3rG6tWb2YcN7uJ5aLs9oKf1iB4mD8eQ0hT3yR6wU2xZ5cV7nA9sF"
+LEAD_AAD = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"  # Eero, the vendor's team lead
+LEAD_ID = "29:1eR0vK3nD6qW9zT2yB5xF8hM1jC4pL7sG0aU3iO6wE9rT2yN5bV8mQ1kX4zJ7hF0d"
 GUEST_AAD = "b7c6d5e4-f3a2-4b1c-9d0e-8f7a6b5c4d3e"  # Liisa, a guest: the customer
 GUEST_ID = "29:1Xw7rT3yU9iO5pA2sD6fG0hJ4kL8zX1cV5bN9mQ3wE7rT2yU6iO0pA4sD8fG1hJ5kL"
 TEAM_CHANNEL = "19:5f1a2b3c4d5e6f708192a3b4c5d6e7f8@thread.tacv2"
@@ -32,6 +34,7 @@ SHARED_CHANNEL = "19:9e8d7c6b5a4f30211f2e3d4c5b6a7988@thread.tacv2"
 
 def teams_config() -> dict[str, Any]:
     config = copy.deepcopy(CONFIG)
+    config["roles"]["team_leads"].append({"platform": "teams", "user_id": LEAD_AAD})
     config["accounts"].append(
         {
             "key": "nordic",
@@ -90,6 +93,7 @@ async def teams(sessions: Sessions) -> AsyncIterator[TeamsWorld]:
     fake = FakeConnector()
     await fake.start()
     fake.add_member(STAFF_ID, name="Aino", aad_object_id=STAFF_AAD)
+    fake.add_member(LEAD_ID, name="Eero", aad_object_id=LEAD_AAD)
     fake.add_member(
         "29:1Xw7rT3yU9iO5pA2s", name="Liisa", aad_object_id=GUEST_AAD, user_role="guest"
     )

@@ -33,6 +33,8 @@ def test_the_package_zips_a_filled_manifest_and_two_icons(tmp_path: Path) -> Non
     assert "{{" not in json.dumps(manifest)
     commands = [c["id"] for c in manifest["composeExtensions"][0]["commands"]]
     assert commands == [ASK_COMMAND]
+    # The report's CSV is offered with a FileConsentCard, which needs supportsFiles.
+    assert manifest["bots"][0]["supportsFiles"] is True
 
 
 def test_a_wrong_app_id_is_refused(tmp_path: Path) -> None:

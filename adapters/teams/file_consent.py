@@ -1,0 +1,141 @@
+"""`report … --csv` in Teams: the CSV is offered with a FileConsentCard in the caller's 1:1
+chat, and on accept made again and uploaded to the upload URL Teams gives (an upload session
+in the caller's OneDrive), then shown with a FileInfoCard.
+
+Nothing is stored between the offer and the answer, so any replica can take the answer: the
+card's context holds the command and the requester (`file_cards.CsvOffer`), and the report is
+run again, with the permissions of the person who answers, who must be the requester.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+from botbuilder.core import InvokeResponse, MessageFactory, TurnContext
+from botbuilder.schema import Activity, Attachment
+from yarl import URL
+
+from adapters.teams import file_cards
+from adapters.teams.file_cards import Consent, CsvOffer, UploadInfo, text
+from adapters.teams.outbound import Sender, message_activity
+from bot import report_command, report_texts
+from bot.command_base import Invocation
+from bot.core import Core
+from bot.errors import DeliveryError
+from bot.messages import Target, TextMessage
+from bot.roles import Caller
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "teams"
+# Teams waits about 15 seconds for an invoke's answer; the upload happens within it.
+UPLOAD_TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+
+def encode(csv: str) -> bytes:
+    """UTF-8 with a byte order mark, so that spreadsheet programs read "Yhteensä" as written."""
+    return csv.encode("utf-8-sig")
+
+
+class CsvFiles:
+    def __init__(self, *, core: Core, sender: Sender, allow_http: bool = False) -> None:
+        """`allow_http` lets a development setup upload to a plain-HTTP address; Teams itself
+        only ever hands out HTTPS upload URLs."""
+        self._core = core
+        self._sender = sender
+        self._allow_http = allow_http
+
+    async def offer(self, turn_context: TurnContext, invocation: Invocation, csv: str) -> None:
+        """Send the consent card to the caller's 1:1 chat (a channel cannot receive files, and
+        may be shared with the customer); if that fails, say so where they asked."""
+        now = self._core.now()
+        user_id = invocation.caller.person.user_id
+        _, _, args = invocation.text.strip().partition(" ")
+        size = len(encode(csv))
+        try:  # a command too long for a card's context cannot be offered
+            offer = CsvOffer(args=args.strip(), by=user_id, locale=invocation.locale, at=now)
+            card = file_cards.consent_card(
+                offer, name=file_cards.file_name(now.date().isoformat()), size=size
+            )
+            await self._sender.send(
+                Target(platform=PLATFORM, user_id=user_id), _with_attachment(card)
+            )
+        except (DeliveryError, ValueError) as exc:
+            logger.warning("report CSV offer to %s not sent: %s", invocation.caller.actor, exc)
+            failed = report_texts.text("csv_failed", invocation.locale)
+            await turn_context.send_activity(_note(failed))
+
+    async def answer(self, turn_context: TurnContext, caller: Caller) -> InvokeResponse:
+        """Every answer is a 200 and a message in the chat: the user clicked a Teams dialog,
+        and an error status would show them only a generic failure."""
+        await turn_context.send_activity(await self._reply(turn_context.activity.value, caller))
+        return InvokeResponse(status=200)
+
+    async def _reply(self, value: Any, caller: Caller) -> Activity:
+        try:
+            consent = file_cards.parse_consent(value)
+        except ValueError as exc:
+            logger.info("file consent from %s refused: %s", caller.actor, exc)
+            return _note(text("stale", "en"))
+        offer = consent.context
+        if offer.by != caller.person.user_id:
+            logger.info("file consent from %s for %s refused", caller.actor, offer.by)
+            return _note(text("not_yours", offer.locale))
+        if offer.stale(self._core.now()):
+            return _note(text("stale", offer.locale))
+        if consent.action == "decline":
+            return _note(text("declined", offer.locale))
+        return await self._accepted(consent, caller)
+
+    async def _accepted(self, consent: Consent, caller: Caller) -> Activity:
+        """Run the report again as the caller is now allowed to see it, and upload it."""
+        offer = consent.context
+        invocation = Invocation(
+            caller=caller, text=f"report {offer.args}", channel=None, locale=offer.locale
+        )
+        reply = await report_command.run(self._core, invocation, offer.args)
+        if reply.csv is None:  # refused, or no longer a valid command
+            return message_activity(reply.message)
+        try:
+            upload = _upload_info(consent)
+            await self._put(upload.upload_url, encode(reply.csv))
+        except DeliveryError as exc:
+            logger.warning("report CSV for %s not uploaded: %s", caller.actor, exc)
+            return _note(text("upload_failed", offer.locale))
+        activity = _with_attachment(file_cards.info_card(upload))
+        activity.text = text("uploaded", offer.locale)
+        return activity
+
+    async def _put(self, url: str, data: bytes) -> None:
+        """One PUT of the whole file to the upload session, as Microsoft documents it."""
+        schemes = ("https", "http") if self._allow_http else ("https",)
+        size = len(data)
+        headers = {"Content-Length": str(size), "Content-Range": f"bytes 0-{size - 1}/{size}"}
+        try:
+            if URL(url).scheme not in schemes:
+                raise DeliveryError("teams: the upload URL is not HTTPS", permanent=True)
+            async with (
+                aiohttp.ClientSession(timeout=UPLOAD_TIMEOUT) as session,
+                session.put(url, data=data, headers=headers) as response,
+            ):
+                if not 200 <= response.status < 300:
+                    raise DeliveryError(f"teams: file upload answered HTTP {response.status}")
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise DeliveryError(f"teams: file upload failed: {type(exc).__name__}") from exc
+
+
+def _upload_info(consent: Consent) -> UploadInfo:
+    if consent.upload_info is None:
+        raise DeliveryError("teams: an accepted file consent without upload info", permanent=True)
+    return consent.upload_info
+
+
+def _with_attachment(attachment: file_cards.Attachment) -> Activity:
+    activity: Activity = MessageFactory.attachment(Attachment().deserialize(attachment))
+    return activity
+
+
+def _note(note: str) -> Activity:
+    return message_activity(TextMessage(text=note))
