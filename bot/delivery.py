@@ -203,7 +203,11 @@ class DeliveryWorker:
             unknown = DeliveryError(f"{type(error).__name__}: {error}", maybe_delivered=True)
             await self._outcomes.failed(delivery, unknown, in_doubt=in_doubt, lookup=lookup)
         else:
-            await self._outcomes.complete(delivery, ref)
+            # The channel's next slot counts from when the platform answered, not from the
+            # claim: a call that waited (a busy database, a slow network) would otherwise
+            # leave less than the pace between two posts, and the platform answers 429.
+            channel_free_at = self._clock() + deliveries.pace_for(self._pace, delivery.platform)
+            await self._outcomes.complete(delivery, ref, channel_free_at=channel_free_at)
 
     async def _call(self, adapter: ChatAdapter, item: _Claimed, payload: Payload) -> MessageRef:
         delivery = item.delivery

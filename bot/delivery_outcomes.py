@@ -92,8 +92,11 @@ class Outcomes:
         else:
             await self.retry(delivery, str(error), not_posted=not_posted)
 
-    async def complete(self, delivery: Delivery, ref: MessageRef) -> None:
-        """Mark done and run `on_done` in the same transaction."""
+    async def complete(
+        self, delivery: Delivery, ref: MessageRef, *, channel_free_at: datetime | None = None
+    ) -> None:
+        """Mark done and run `on_done` in the same transaction; `channel_free_at` keeps the
+        channel's next item back until then."""
         result = ref.model_dump(mode="json")
         try:
             async with self._sessions() as session, session.begin():
@@ -103,6 +106,7 @@ class Outcomes:
                     worker_id=self._worker_id,
                     result=result,
                     now=self._clock(),
+                    hold_channel_until=channel_free_at,
                 )
                 if not done:
                     logger.warning("delivery %s was taken over before completion", delivery.id)

@@ -322,6 +322,32 @@ async def test_pacing_sends_one_per_channel_per_interval(
     assert [t for t in texts(adapter) if t.startswith("a")] == ["a1", "a2", "a3"]
 
 
+async def test_a_channel_is_paced_from_when_the_platform_answered(
+    sessions: Sessions, clock: FrozenClock
+) -> None:
+    """A call that takes 0.7 s (claimed at 0, answered at 0.7): the channel's next post waits
+    until 1.7 s, a full interval after the first one really went out, not 1.0 s."""
+
+    class SlowAdapter(RecordingAdapter):
+        async def post(self, target: Target, message: Message) -> MessageRef:
+            clock.advance(timedelta(milliseconds=700))
+            return await super().post(target, message)
+
+    slow = SlowAdapter()
+    for key in ("a1", "a2"):
+        await enqueue(sessions, clock, key, channel="A")
+    worker = make_worker(sessions, slow, clock, pace=timedelta(seconds=1))
+
+    assert await worker.run_once() == 1
+    clock.advance(timedelta(milliseconds=300))  # 1.0 s after the claim
+    assert await worker.run_once() == 0
+    clock.advance(timedelta(milliseconds=699))
+    assert await worker.run_once() == 0
+    clock.advance(timedelta(milliseconds=1))
+    assert await worker.run_once() == 1
+    assert texts(slow) == ["a1", "a2"]
+
+
 async def test_a_busy_channel_does_not_starve_the_others(
     sessions: Sessions, clock: FrozenClock, adapter: RecordingAdapter
 ) -> None:

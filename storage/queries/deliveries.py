@@ -133,7 +133,7 @@ async def claim(
     # pacing rows in opposite orders (a deadlock on PostgreSQL).
     claimed_ids: set[int | None] = set()
     for delivery in sorted(candidates, key=lambda d: d.channel_key):
-        until = now + _pace_for(pace, delivery.platform)
+        until = now + pace_for(pace, delivery.platform)
         if await _reserve_channel(session, delivery.channel_key, now=now, until=until):
             claimed_ids.add(delivery.id)
     claimed = [d for d in candidates if d.id in claimed_ids]
@@ -158,7 +158,8 @@ def in_doubt_since(delivery: Delivery, *, claimed_at: datetime) -> datetime | No
     return since if since < claimed_at else None
 
 
-def _pace_for(pace: timedelta | Mapping[str, timedelta], platform: str) -> timedelta:
+def pace_for(pace: timedelta | Mapping[str, timedelta], platform: str) -> timedelta:
+    """The pacing interval of `platform`'s channels."""
     return pace if isinstance(pace, timedelta) else pace.get(platform, DEFAULT_PACE)
 
 
@@ -235,10 +236,15 @@ async def complete(
     worker_id: str,
     result: dict[str, Any] | None,
     now: datetime,
+    hold_channel_until: datetime | None = None,
 ) -> bool:
-    """Mark done; False (and nothing changed) if `worker_id` no longer holds the lease."""
+    """Mark done; False (and nothing changed) if `worker_id` no longer holds the lease.
+    `hold_channel_until` pushes the channel's next free instant (never pulls it earlier)."""
     values = {"status": DeliveryStatus.DONE, "result": result, "done_at": now}
-    return await _settle(session, delivery, worker_id, values)
+    settled = await _settle(session, delivery, worker_id, values)
+    if settled and hold_channel_until is not None:
+        await _push_channel(session, delivery.channel_key, until=hold_channel_until)
+    return settled
 
 
 async def reschedule(
@@ -305,6 +311,11 @@ async def _hold_channel(session: AsyncSession, channel_key: str, *, until: datet
     """Push the channel's next free instant to `until`, never pull it earlier."""
     values = {"channel_key": channel_key, "next_free_at": until}
     await session.exec(insert_ignore(session, ChannelPacing, values))
+    await _push_channel(session, channel_key, until=until)
+
+
+async def _push_channel(session: AsyncSession, channel_key: str, *, until: datetime) -> None:
+    """`_hold_channel` for a channel that has its pacing row (every claimed one has)."""
     await session.exec(
         update(ChannelPacing)
         .where(
