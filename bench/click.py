@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import re
 import socket
 import tempfile
 import time
@@ -477,21 +476,7 @@ def report(
         body.append(common.markdown_table(("cxbot process", "share of samples"), shares))
     variant = "" if args.server == "serve" else f"-{args.server}"
     name = f"click-{args.backend}{variant}" + (f"-pool{args.pool}" if args.pool else "")
-    write_section(name, "\n".join(body))
-
-
-README = Path(__file__).resolve().parent / "README.md"
-
-
-def write_section(name: str, body: str) -> None:
-    """Replace this run's section of bench/README.md between its markers, or append it at
-    the end (after the report benchmark's sections), leaving the rest of the file alone."""
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    text = README.read_text(encoding="utf-8")
-    block = f"{start}\n{body.strip()}\n{end}"
-    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else f"{text}\n{block}\n"
-    README.write_text(text, encoding="utf-8")
+    common.write_section(name, "\n".join(body))
 
 
 # -- the run ----------------------------------------------------------------------------------

@@ -38,7 +38,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.fakes.slack_api import FakeSlackAPI
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "RESULTS-runtime.md"
 README = Path(__file__).resolve().parent / "README.md"
 BIN = Path(sys.executable).parent  # the virtualenv that runs the benchmark
 # Made-up credentials for loopback servers, as in the tests.
@@ -90,28 +89,18 @@ def command_line() -> str:
     return " ".join([".venv/bin/python -m", f"bench.{module}", *sys.argv[1:]])
 
 
-def write_section(name: str, body: str, path: Path = RESULTS) -> None:
-    """Replace (or append) this benchmark's section of `path` (RESULTS-runtime.md unless
-    told), leaving the rest of the file as it is."""
+def write_section(name: str, body: str) -> None:
+    """Replace (or append, at the end) this benchmark's section of bench/README.md between its
+    markers, leaving the rest of the file as it is."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    text = path.read_text(encoding="utf-8") if path.exists() else _results_head()
+    text = README.read_text(encoding="utf-8")
     block = f"{start}\n{body.strip()}\n{end}"
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
     if pattern.search(text):
         text = pattern.sub(lambda _: block, text)
     else:
         text = f"{text.rstrip()}\n\n{block}\n"
-    path.write_text(text, encoding="utf-8")
-
-
-def _results_head() -> str:
-    facts = "\n".join(f"| {key} | {value} |" for key, value in machine_facts())
-    return (
-        "# Runtime benchmarks: figures\n\n"
-        "Written by `bench/click.py`, `bench/ingest.py`, `bench/delivery.py` and "
-        "`bench/resources.py`; each rewrites its own section.\n\n"
-        f"| machine | |\n|---|---|\n{facts}\n"
-    )
+    README.write_text(text, encoding="utf-8")
 
 
 def machine_facts() -> list[tuple[str, str]]:

@@ -21,7 +21,7 @@ process instead of the server, with `--in-flight N`, `--pace SECONDS` and `--idl
 room for) if given; none of them is a setting of `cxbot serve`. Compare such a run with an
 `--in-process` run without them, not with the server's figures.
 
-Each backend's figures go into `bench/RESULTS-runtime.md` and `bench/README.md`, between the
+Each backend's figures go into `bench/README.md`, between the
 markers `<!-- delivery-<backend>[-inprocess…]:start -->` and `…:end -->`.
 """
 
@@ -460,7 +460,6 @@ def report(measured: list[Measured], args: argparse.Namespace, load: str) -> Non
             body.append(common.markdown_table(("frame", "share"), profile) + "\n")
         name = f"delivery-{m.backend}" + section_suffix(args)
         common.write_section(name, "\n".join(body))
-        common.write_section(name, "\n".join(body), path=common.README)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ survey of which half were answered (their next ones fall in the cooldown, the ot
 open survey) and every 20th contact opted out. The program's delay is a day, so the delivery
 worker stays idle and the figures are ingestion alone.
 
-Each backend's figures go into `bench/RESULTS-runtime.md` and `bench/README.md`, between the
+Each backend's figures go into `bench/README.md`, between the
 markers `<!-- ingest-<backend>:start -->` and `<!-- ingest-<backend>:end -->`.
 """
 
@@ -394,7 +394,6 @@ def report(backend: str, run: BackendRun, args: Any, load: str) -> None:
         body.append(common.markdown_table(("frame", "share"), shares) + "\n")
     if not args.no_write:
         common.write_section(f"ingest-{backend}", "\n".join(body))
-        common.write_section(f"ingest-{backend}", "\n".join(body), path=common.README)
 
 
 def main() -> None:

@@ -187,7 +187,6 @@ def main() -> None:
         common.markdown_table(("start-up profile", ""), imports),
     ]
     common.write_section("resources", "\n".join(body))
-    common.write_section("resources", "\n".join(body), path=common.README)
 
 
 if __name__ == "__main__":
