@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Set up and run every check: `python3 scripts/test.py` (extra arguments go to pytest).
 
-ruff (lint and format), hadolint on the Dockerfile, mypy, then pytest with coverage. The
+ruff (lint and format), hadolint on the Dockerfile, mypy, pytest with coverage, then the
+system tests (`tests/system`; not when arguments for pytest are given). The
 PostgreSQL tests run when CXBOT_TEST_POSTGRES_URL is set (e.g.
 postgresql+asyncpg://postgres@127.0.0.1:5432/test) and are skipped, with the reason, when it
 is not.
@@ -24,6 +25,10 @@ def main() -> int:
         [str(bin_dir / "mypy")],
         [str(bin_dir / "pytest"), "--cov", "--cov-report=term:skip-covered", *sys.argv[1:]],
     ]
+    if not sys.argv[1:]:
+        # The system tests (real `cxbot serve` replicas on PostgreSQL and a fake Slack, kill -9,
+        # faults) take minutes, so they run apart, last; without PostgreSQL they skip and say so.
+        steps.append([str(bin_dir / "pytest"), "-m", "system", "tests/system"])
     for step in steps:
         print(f"$ {' '.join(step[:1] + step[1:])}", flush=True)
         if code := run(step):
