@@ -23,6 +23,7 @@ from bot.scoring import (
     format_kind,
     is_detractor,
     nps,
+    praise_count,
     score_range,
     summarize,
     top_box_pct,
@@ -285,3 +286,10 @@ def test_ces_mean_interval_beyond_the_t_table() -> None:
     figure = ces_mean({7: 21, 1: 20})
     assert figure.low == pytest.approx(mean - half, abs=1e-3)
     assert figure.high == pytest.approx(mean + half, abs=1e-3)
+
+
+def test_praise_counts_the_top_of_each_scale() -> None:
+    assert praise_count(Metric.CES, {7: 3, 6: 5, 1: 1}) == 3
+    assert praise_count(Metric.CSAT, {5: 2, 4: 9}) == 2
+    assert praise_count(Metric.NPS, {10: 1, 9: 2, 8: 7, 0: 4}) == 3
+    assert praise_count(Metric.NPS, {}) == 0

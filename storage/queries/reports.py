@@ -203,6 +203,16 @@ def _in(column: Any, name: str) -> ColumnElement[bool]:
     return col(column).in_(bindparam(name, expanding=True))
 
 
+def _in_period(column: Any) -> list[ColumnElement[bool]]:
+    """`since <= column < until`, with the bounds as the parameters `since` and `until`."""
+    instant = UTCDateTime(timezone=True)
+    timestamp = col(column)
+    return [
+        timestamp >= bindparam("since", type_=instant),
+        timestamp < bindparam("until", type_=instant),
+    ]
+
+
 # Statements are built once per shape and then run with parameters: building one costs
 # SQLAlchemy about as much as SQLite takes to answer it for one account.
 @lru_cache(maxsize=128)
@@ -210,12 +220,7 @@ def _scores_statement(
     by: GroupBy, weeks: tuple[Week, ...], metrics: bool, accounts: bool, kinds: bool
 ) -> Select[Any, Any, Any, int]:
     key = _group_key(by, _RESPONSE_COLUMNS, weeks)
-    answered_at = col(Response.answered_at)
-    instant = UTCDateTime(timezone=True)
-    where = [
-        answered_at >= bindparam("since", type_=instant),
-        answered_at < bindparam("until", type_=instant),
-    ]
+    where = _in_period(Response.answered_at)
     if metrics:
         where.append(_in(Response.metric, "metrics"))
     if accounts:
@@ -332,12 +337,7 @@ def _sent_statement(
     by: GroupBy, weeks: tuple[Week, ...], metric: bool, accounts: bool, kinds: bool
 ) -> Select[Any, int]:
     key = _group_key(by, _SURVEY_COLUMNS, weeks)
-    sent_at = col(Survey.sent_at)
-    instant = UTCDateTime(timezone=True)
-    where = [
-        sent_at >= bindparam("since", type_=instant),
-        sent_at < bindparam("until", type_=instant),
-    ]
+    where = _in_period(Survey.sent_at)
     if metric:
         where.append(col(Survey.metric) == bindparam("metric"))
     if accounts:
