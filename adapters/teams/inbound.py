@@ -14,16 +14,15 @@ from botbuilder.schema import Activity, ActivityTypes
 
 from adapters.teams import card_ids, file_cards
 from adapters.teams.actions import ActionResult, run_action
+from adapters.teams.ask import ask_for_feedback, json_object
 from adapters.teams.file_consent import CsvFiles
 from adapters.teams.outbound import message_activity
-from bot import commands, conversations, inbound, outbox, surveys, texts
+from bot import commands, conversations, inbound, outbox, texts
 from bot.command_base import Invocation
 from bot.config import ChannelRef, PersonRef
 from bot.core import Core
-from bot.errors import InvalidInput
 from bot.messages import ReportMessage, Target, TextMessage
-from bot.roles import Caller, may_log_interactions
-from bot.schemas import ContactCreate, InteractionCreate, Where, as_invalid_input
+from bot.roles import Caller
 
 logger = logging.getLogger(__name__)
 
@@ -81,16 +80,22 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         if conversation is None or not conversation.id:
             return
         personal = (conversation.conversation_type or "personal") == "personal"
+        conversation_id = conversation.id.split(";")[0]
+        # The reference names the conversation itself: in a channel the activity's id carries
+        # the thread it came from (`;messageid=…`), and a proactive post must not land there.
+        reference = TurnContext.get_conversation_reference(activity)
+        reference.conversation.id = conversation_id
+        reference.activity_id = None
         await conversations.remember(
             self._core,
             platform=PLATFORM,
-            conversation_id=conversation.id.split(";")[0],
+            conversation_id=conversation_id,
             kind="personal" if personal else str(conversation.conversation_type),
             user_id=person_id(activity.from_property)
             if personal and activity.from_property
             else None,
             tenant_id=tenant_of(activity),
-            reference=TurnContext.get_conversation_reference(activity).serialize(),
+            reference=reference.serialize(),
         )
 
     async def caller(self, turn_context: TurnContext) -> Caller:
@@ -126,7 +131,9 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         if name == file_cards.INVOKE_NAME:
             return await self._files.answer(turn_context, await self.caller(turn_context))
         if name == "composeExtension/submitAction":
-            text = await self._ask_for_feedback(turn_context, value)
+            text = await ask_for_feedback(
+                self._core, turn_context, value, await self.caller(turn_context), self._customers
+            )
             return InvokeResponse(status=200, body={"task": {"type": "message", "value": text}})
         # Not 501 (botbuilder's default): no 5xx for what a client can send.
         return _bad_invoke(f"unsupported invoke {name!r}")
@@ -169,7 +176,7 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         )
         reply = await commands.run(self._core, invocation)
         if isinstance(reply.message, ReportMessage) and not _personal(activity):
-            await self._send_privately(caller, reply.message)
+            await self._send_privately(caller, reply.message, activity)
             note = TextMessage(text=texts.t("report_sent_privately", invocation.locale))
             await turn_context.send_activity(message_activity(note))
         else:
@@ -196,53 +203,18 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
                 found.append(user_id)
         return tuple(found)
 
-    async def _send_privately(self, caller: Caller, message: ReportMessage) -> None:
+    async def _send_privately(
+        self, caller: Caller, message: ReportMessage, activity: Activity
+    ) -> None:
+        """Keyed on the asking activity, so that Teams redelivering it queues one report."""
+        asked = f"{activity.conversation.id}:{activity.id or self._core.now().timestamp()}"
         await outbox.post(
             self._core,
             target=Target(platform=PLATFORM, user_id=caller.person.user_id),
             message=message,
             purpose="report",
-            dedupe_key=f"teams-report:{caller.actor}:{self._core.now().timestamp()}",
+            dedupe_key=f"teams-report:{caller.actor}:{asked}",
         )
-
-    async def _ask_for_feedback(self, turn_context: TurnContext, value: Any) -> str:
-        caller = await self.caller(turn_context)
-        if not may_log_interactions(caller):
-            return texts.t("not_for_customers", "en")
-        payload = _object(value, "messagePayload")
-        author = _object(_object(payload, "from"), "user")
-        message_id = payload.get("id")
-        channel_id = turn_context.activity.conversation.id.split(";")[0]
-        account = commands.account_of_channel(
-            self._core, ChannelRef(platform=PLATFORM, channel_id=channel_id)
-        )
-        if not author.get("id") or not message_id or account is None:
-            return texts.t("not_a_customer_message", "en")
-        try:
-            with as_invalid_input():
-                item = InteractionCreate(
-                    source="teams",
-                    external_id=f"{channel_id}:{message_id}",
-                    account=account,
-                    kind=self._core.config.slack.shortcut_kind,
-                    occurred_at=self._core.now(),
-                    contacts=(
-                        ContactCreate(
-                            platform=PLATFORM,
-                            user_id=str(author["id"]),
-                            name=author.get("displayName"),
-                        ),
-                    ),
-                    owner=caller.actor,
-                    where=Where(
-                        platform=PLATFORM, channel_id=channel_id, thread_id=str(message_id)
-                    ),
-                )
-            [logged] = await surveys.log_interactions(self._core, [item])
-        except InvalidInput as exc:
-            return str(exc)
-        status = logged.surveys[0].reason or logged.surveys[0].status if logged.surveys else "-"
-        return texts.t("logged", "en", kind=item.kind, status=status)
 
 
 def _personal(activity: Activity) -> bool:
@@ -255,18 +227,12 @@ def _mentioned_users(activity: Activity) -> tuple[str, ...]:
     bot_id = activity.recipient.id if activity.recipient else None
     for entity in activity.entities or []:
         data = entity.serialize() if hasattr(entity, "serialize") else entity
-        mentioned = _object(data, "mentioned")
+        mentioned = json_object(data, "mentioned")
         if not isinstance(data, dict) or data.get("type") != "mention":
             continue
         if isinstance(mentioned.get("id"), str) and mentioned["id"] and mentioned["id"] != bot_id:
             found.append(str(mentioned.get("aadObjectId") or mentioned["id"]))
     return tuple(found)
-
-
-def _object(data: Any, key: str) -> dict[str, Any]:
-    """`data[key]` when both are JSON objects, else an empty one: activities are sender-made."""
-    found = data.get(key) if isinstance(data, dict) else None
-    return found if isinstance(found, dict) else {}
 
 
 def _bad_invoke(message: str) -> InvokeResponse:
