@@ -185,6 +185,26 @@ async def test_a_post_whose_answer_timed_out_but_landed_is_not_posted_again(
     assert (row.status, row.attempts) == (DeliveryStatus.DONE, 2)
 
 
+async def test_a_post_whose_connection_dropped_after_it_landed_is_posted_once(
+    slack: Slack,
+) -> None:
+    """The Slack client itself must not re-send the call (slack_sdk's default handler would):
+    the queue looks for the message first, and finds it."""
+    await slack.enqueue("reset")
+    slack.fake.cut_after(POST)
+    worker = slack.worker("a")
+    assert await worker.run_once() == 1
+    assert len(slack.fake.calls(POST)) == 1, "the client re-sent the post by itself"
+    row = await slack.row("reset")
+    assert row.status == DeliveryStatus.PENDING and "may have landed" in (row.last_error or "")
+
+    slack.clock.advance(timedelta(seconds=31))
+    assert await worker.run_once() == 1
+    assert slack.texts() == ["reset"]
+    assert len(slack.fake.calls(POST)) == 1
+    assert (await slack.row("reset")).status == DeliveryStatus.DONE
+
+
 async def test_a_post_that_never_landed_is_posted(slack: Slack) -> None:
     timeout = {"ok": False, "error": "request_timeout"}
     slack.fake.add_response(POST, status=504, body=timeout)

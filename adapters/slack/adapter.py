@@ -48,10 +48,14 @@ class SlackAdapter:
         if settings.slack_signing_secret is None or not settings.slack_enabled:
             raise ValueError("the Slack adapter needs credentials and SLACK_SIGNING_SECRET")
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        # No rate-limit retry handler on the client: a 429 must reach the delivery queue,
-        # which holds the whole channel back for Retry-After instead of sleeping in a call.
-        # 15 s per call keeps a delivery batch well inside its 60 s lease.
-        self.client = AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=15)
+        # No retry handler at all on the client (slack_sdk's default re-sends a call after a
+        # dropped connection, which could post a message twice behind the queue's back): a
+        # 429 must reach the delivery queue, which holds the channel back for Retry-After, and
+        # a post whose answer was lost is looked for before it is tried again. 15 s per call
+        # keeps a delivery batch well inside its 60 s lease.
+        self.client = AsyncWebClient(
+            token=token, base_url=settings.slack_api_url, timeout=15, retry_handlers=[]
+        )
         self._oauth = None
         if settings.slack_oauth:
             if engine is None:

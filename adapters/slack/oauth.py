@@ -91,4 +91,10 @@ class WorkspaceClients:
             raise DeliveryError(
                 f"slack: cxbot is not installed in workspace {workspace}", permanent=True
             )
-        return AsyncWebClient(token=bot.bot_token, base_url=self._client.base_url)
+        # The same settings as the single-workspace client: its timeout, and no retries.
+        return AsyncWebClient(
+            token=bot.bot_token,
+            base_url=self._client.base_url,
+            timeout=self._client.timeout,
+            retry_handlers=[],
+        )

@@ -159,6 +159,7 @@ class FakeSlackAPI(SlackMethods):
         self._opened: set[str] = set()
         self._sent: defaultdict[str, deque[float]] = defaultdict(deque)
         self._holds: list[tuple[str, str | None, bool, asyncio.Event]] = []
+        self._cuts: list[str] = []
         self._last_ts = 0
         self.conversations = Conversations()
 
@@ -189,6 +190,11 @@ class FakeSlackAPI(SlackMethods):
         gate = asyncio.Event()
         self._holds.append((method, channel, carried_out, gate))
         return gate
+
+    def cut_after(self, method: str) -> None:
+        """Carry out the next call of `method`, then drop the connection without an answer,
+        as a network reset between Slack and the client does."""
+        self._cuts.append(method)
 
     def rate_limit_per_channel(self, per_second: float | None) -> None:
         """Answer chat.postMessage with 429 + Retry-After past `per_second` per channel."""
@@ -243,7 +249,11 @@ class FakeSlackAPI(SlackMethods):
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
         call = await self._record(request.match_info["method"], request)
-        return await self._answer(call, self._api_default)
+        response = await self._answer(call, self._api_default)
+        if call.method in self._cuts and request.transport is not None:
+            self._cuts.remove(call.method)
+            request.transport.close()
+        return response
 
     async def _upload(self, request: web.Request) -> web.StreamResponse:
         call = await self._record(UPLOAD, request)
