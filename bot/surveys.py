@@ -74,9 +74,11 @@ def _sqlstate(exc: DBAPIError) -> str | None:
 async def _log_batch(core: Core, items: Sequence[InteractionCreate]) -> list[Logged]:
     now = core.now()
     async with core.sessions() as session, session.begin():
-        book = await claim_contacts(session, items, now)
         ids, created = await _store_interactions(session, items, now)
         new = [(ids[n], item) for n, item in enumerate(items) if created[n]]
+        # Only new interactions touch contacts: a re-sent one (a webhook retry, perhaps about
+        # a contact erased since) must not bring anybody back.
+        book = await claim_contacts(session, [item for _, item in new], now)
         asks = await _link_contacts(core, session, book, new, now)
         every = [ask for mine in asks.values() for ask in mine if ask.program]
         decided = await plan_surveys(core, session, every, now)

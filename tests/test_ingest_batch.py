@@ -17,7 +17,7 @@ from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, func, select
 
-from bot import surveys
+from bot import privacy, surveys
 from bot.app import Runtime, build_app
 from bot.config import parse_config
 from bot.core import Core
@@ -154,6 +154,26 @@ async def test_resending_a_batch_changes_nothing(
     assert await count(sessions, Interaction) == 6
     assert await count(sessions, Survey) == 6
     assert await count(sessions, Contact) == 3
+
+
+async def test_a_resent_interaction_touches_no_contact(
+    client: TestClient[Any, Any], sessions: Sessions
+) -> None:
+    """A re-sent ticket naming someone else, or someone erased since, brings nobody in."""
+    [first] = await post(client, item("T-1", user_id="U1"))
+    async with sessions() as session:
+        contact = (await session.exec(select(Contact))).one()
+    assert contact.id is not None
+    await privacy.erase_contact(
+        Core(sessions=sessions, config=parse_config(CONFIG)), contact.id, now=NOW
+    )
+
+    again = await post(client, item("T-1", user_id="U1"), item("T-1", user_id="U2"))
+    assert [r["created"] for r in again] == [False, False]
+    assert {r["interaction_id"] for r in again} == {first["interaction_id"]}
+    async with sessions() as session:
+        [kept] = (await session.exec(select(Contact))).all()
+    assert kept.id == contact.id and kept.platform_user_id is None
 
 
 async def test_an_email_only_contact_named_twice_is_one_contact_with_the_latest_details(
