@@ -23,10 +23,14 @@ from storage.models import Contact
 _KIND = re.compile(r"^[a-z0-9_]{1,64}$")
 
 
+def split_verb(text: str) -> tuple[str, str]:
+    """("report", "nordic --days 30") from "report nordic --days 30"; any whitespace splits."""
+    words = text.strip().split(maxsplit=1)
+    return (words[0].lower() if words else "help"), (words[1] if len(words) > 1 else "")
+
+
 async def run(core: Core, invocation: Invocation) -> Reply:
-    words = invocation.text.strip().split(maxsplit=1)
-    verb = words[0].lower() if words else "help"
-    rest = words[1] if len(words) > 1 else ""
+    verb, rest = split_verb(invocation.text)
     if verb == "report":
         return await report_command.run(core, invocation, rest)
     if verb == "log":

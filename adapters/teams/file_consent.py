@@ -20,7 +20,7 @@ from yarl import URL
 from adapters.teams import file_cards
 from adapters.teams.file_cards import Consent, CsvOffer, UploadInfo, text
 from adapters.teams.outbound import Sender, message_activity
-from bot import report_command, report_texts
+from bot import commands, report_command, report_texts
 from bot.command_base import Invocation
 from bot.core import Core
 from bot.errors import DeliveryError
@@ -52,7 +52,7 @@ class CsvFiles:
         may be shared with the customer); if that fails, say so where they asked."""
         now = self._core.now()
         user_id = invocation.caller.person.user_id
-        _, _, args = invocation.text.strip().partition(" ")
+        _, args = commands.split_verb(invocation.text)
         size = len(encode(csv))
         try:  # a command too long for a card's context cannot be offered
             offer = CsvOffer(args=args.strip(), by=user_id, locale=invocation.locale, at=now)

@@ -275,3 +275,15 @@ def test_the_file_cards_speak_finnish() -> None:
     description = card["content"]["description"]
     assert description == "Asiakaspalauteraportti CSV-tiedostona (report --days 30 --csv)"
     assert file_cards.text("declined", "fi") == "Selvä, en tallentanut CSV-tiedostoa."
+
+
+async def test_the_offer_keeps_the_words_after_a_line_break(teams: TeamsWorld) -> None:
+    """Teams keeps a line break typed after the verb; the offer must still carry the rest."""
+    await answered_surveys(teams)
+    await ask(teams, "report\nnordic --csv")
+    _, card = the_offer(teams)
+    context = card["content"]["acceptContext"]
+    assert context["args"] == "nordic --csv"
+    upload = teams.fake.files.upload_info(card["name"])
+    assert (await answer(teams, "accept", context, upload=upload)).status == 200
+    assert len(teams.fake.files.uploads) == 1
