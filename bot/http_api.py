@@ -117,6 +117,10 @@ def _items(raw: Any) -> tuple[list[InteractionCreate] | web.Response, bool]:
     entries = raw.get("interactions") if isinstance(raw, dict) and batch else raw
     if batch and not isinstance(entries, list):
         return bad_request("interactions must be a list"), batch
+    if isinstance(raw, dict) and batch and (unknown := sorted(set(raw) - {"interactions"})):
+        # As everywhere else in the API: an unknown field is refused, never dropped.
+        fields = [{"field": name, "message": "unknown field"} for name in unknown]
+        return bad_request("a batch holds only interactions", fields), batch
     if isinstance(entries, list) and not 1 <= len(entries) <= MAX_BATCH:
         return bad_request(f"a batch holds 1 to {MAX_BATCH} interactions"), batch
     try:

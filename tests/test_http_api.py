@@ -149,6 +149,7 @@ BAD_BODIES: list[tuple[str, Any, str]] = [
     ("unknown account", payload(account="initech"), "account"),
     ("empty batch", {"interactions": []}, "(body)"),
     ("batch not a list", {"interactions": {"a": 1}}, "(body)"),
+    ("unknown field beside a batch", {"interactions": [payload("A")], "dry_run": True}, "dry_run"),
     (
         "bad item in batch",
         {"interactions": [payload("A"), payload("B", kind="Bad Kind")]},
