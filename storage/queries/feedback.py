@@ -6,12 +6,17 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Account, Contact, Interaction, InteractionContact, QuestionVersionRow
-from storage.queries.upsert import chunks, insert_ignore, insert_ignore_rows, table_of
+from storage.queries.upsert import (
+    chunks,
+    dialect_module,
+    insert_ignore,
+    insert_ignore_rows,
+    table_of,
+)
 
 
 async def sync_accounts(*, session: AsyncSession, accounts: Iterable[Account]) -> None:
@@ -20,9 +25,7 @@ async def sync_accounts(*, session: AsyncSession, accounts: Iterable[Account]) -
     for account in accounts:
         values = account.model_dump()
         changes = {k: v for k, v in values.items() if k not in ("key", "created_at")}
-        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-        module = postgresql if dialect == "postgresql" else sqlite
-        statement = module.insert(Account).values(**values)
+        statement = dialect_module(session).insert(Account).values(**values)
         await session.exec(statement.on_conflict_do_update(index_elements=["key"], set_=changes))
 
 

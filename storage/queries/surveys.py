@@ -8,12 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func, insert, literal, union_all
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Contact, Interaction, Response, Survey, SurveyStatus
-from storage.queries.upsert import chunks, table_of
+from storage.queries.upsert import chunks, dialect_module, table_of
 
 _ASKED = (SurveyStatus.SCHEDULED, SurveyStatus.SENT, SurveyStatus.ANSWERED, SurveyStatus.EXPIRED)
 _OPEN = (SurveyStatus.SCHEDULED, SurveyStatus.SENT)
@@ -176,10 +175,10 @@ async def save_score(
     """Insert a survey's response, or change the score of the one it has, in one statement
     (`values` are a new response's columns). Returns the response as stored, or None when
     it had this score already: a double click changes nothing."""
-    module = postgresql if _dialect(session) == "postgresql" else sqlite
     score = values["score"]
     statement = (
-        module.insert(Response)
+        dialect_module(session)
+        .insert(Response)
         .values(**values)
         .on_conflict_do_update(
             index_elements=[col(Response.survey_id)],
@@ -191,10 +190,6 @@ async def save_score(
     result = await session.exec(statement, execution_options={"populate_existing": True})
     stored: Response | None = result.scalars().first()
     return stored
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 async def get_response(*, session: AsyncSession, survey_id: int) -> Response | None:

@@ -21,7 +21,8 @@ CHUNK = 1000
 
 def insert_ignore(session: AsyncSession, table: type[SQLModel], values: dict[str, Any]) -> Insert:
     """An INSERT that does nothing when a unique constraint already holds the row."""
-    statement: Insert = _dialect(session).insert(table).values(**values).on_conflict_do_nothing()
+    insert = dialect_module(session).insert(table)
+    statement: Insert = insert.values(**values).on_conflict_do_nothing()
     return statement
 
 
@@ -31,7 +32,7 @@ def insert_ignore_rows(session: AsyncSession, table: type[SQLModel]) -> Insert:
     The statement is built on the table, not the ORM class, so no ORM bulk machinery runs, and
     it should be given a RETURNING clause: SQLAlchemy then sends the rows as multi-row VALUES
     pages ("insertmanyvalues"), one statement per 1,000 rows, instead of one per row."""
-    statement: Insert = _dialect(session).insert(table_of(table)).on_conflict_do_nothing()
+    statement: Insert = dialect_module(session).insert(table_of(table)).on_conflict_do_nothing()
     return statement
 
 
@@ -45,6 +46,8 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def _dialect(session: AsyncSession) -> ModuleType:
+def dialect_module(session: AsyncSession) -> ModuleType:
+    """`sqlalchemy.dialects.postgresql` or `.sqlite`, whichever the session runs on: their
+    `insert` has ON CONFLICT."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return postgresql if dialect == "postgresql" else sqlite
