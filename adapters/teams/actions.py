@@ -44,17 +44,7 @@ async def _score(core: Core, action: card_ids.ScoreAction, caller: Caller) -> Ac
     await answers.record_answer(
         core, survey_id=action.survey_id, score=action.score, respondent=caller.person
     )
-    answered = await answers.answered_survey(
-        core, survey_id=action.survey_id, respondent=caller.person
-    )
-    message = ThankYou(
-        survey_id=answered.survey_id,
-        metric=answered.metric,
-        locale=answered.locale,
-        score=answered.score,
-        why_prompt=questions.why_prompt(Metric(answered.metric), answered.score, answered.locale),
-    )
-    return ActionResult(card=cards.render(message))
+    return await _thank_you(core, action.survey_id, caller, reasons_saved=False)
 
 
 async def _why(core: Core, action: card_ids.WhyAction, caller: Caller) -> ActionResult:
@@ -65,7 +55,24 @@ async def _why(core: Core, action: card_ids.WhyAction, caller: Caller) -> Action
         reasons=list(action.reasons),
         comment=action.comment,
     )
-    return ActionResult(note=texts.t("reasons_saved", "en"))
+    # The form gives way at once to the thank-you that says the reasons were saved.
+    return await _thank_you(core, action.survey_id, caller, reasons_saved=True)
+
+
+async def _thank_you(
+    core: Core, survey_id: int, caller: Caller, *, reasons_saved: bool
+) -> ActionResult:
+    """The clicker's card refreshed to the thank-you, in the customer's language."""
+    answered = await answers.answered_survey(core, survey_id=survey_id, respondent=caller.person)
+    message = ThankYou(
+        survey_id=answered.survey_id,
+        metric=answered.metric,
+        locale=answered.locale,
+        score=answered.score,
+        why_prompt=questions.why_prompt(Metric(answered.metric), answered.score, answered.locale),
+        reasons_saved=reasons_saved,
+    )
+    return ActionResult(card=cards.render(message))
 
 
 async def _alert_step(core: Core, action: card_ids.Action, caller: Caller) -> ActionResult:

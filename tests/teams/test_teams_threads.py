@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from storage.models import Alert, Interaction
+from bot import texts
+from storage.models import Alert, Interaction, Response
 from tests.fakes.bot_connector import SEND_TO_CONVERSATION, load_activity
 from tests.teams.conftest import GUEST_AAD, SHARED_CHANNEL, STAFF_AAD, TEAM_CHANNEL, TeamsWorld
 from tests.teams.test_teams_flows import delivered_survey
@@ -70,3 +71,19 @@ async def test_ask_for_feedback_on_a_colleagues_message_is_refused(teams: TeamsW
     assert response.status == 200
     assert "customer" in json.dumps(await response.json())
     assert await interactions(teams) == []
+
+
+async def test_sending_the_reasons_turns_the_form_into_the_thank_you(teams: TeamsWorld) -> None:
+    survey_id = await delivered_survey(teams)
+    await teams.card_action({"cx": "score", "survey_id": survey_id, "score": 2})
+    why = {"cx": "why", "survey_id": survey_id, "reasons": "speed", "comment": "Slow"}
+    response = await teams.card_action(why)
+    assert response.status == 200
+    card = (await response.json())["value"]
+    assert card["type"] == "AdaptiveCard"
+    shown = json.dumps(card, ensure_ascii=False)
+    assert texts.t("reasons_saved", "en").rstrip(".") in shown
+    assert "Input.Text" not in shown  # the form is gone: nothing to send twice
+    async with teams.world.sessions() as session:
+        stored = (await session.exec(select(Response))).one()
+    assert stored.comment == "Slow"
