@@ -1,8 +1,8 @@
 """Report aggregates per group: a score histogram per metric and the surveys sent.
 
-Two statements per period whatever the grouping (`storage.queries.reports.score_counts_by_period`
-and `sent_counts_by_period`); groups are folded together only as histograms (summing counts),
-never by looking at single responses.
+One statement for every period read together, whatever the grouping
+(`storage.queries.reports.counts_by_period`); groups are folded together only as histograms
+(summing counts), never by looking at single responses.
 """
 
 from __future__ import annotations
@@ -79,15 +79,11 @@ async def grouped_stats_by_period(
     """`grouped_stats` of each period `[bounds[i], bounds[i + 1])`, in one session: a period
     and the one it compares with are read together."""
     metric = scope.metric.value if scope.metric else None
-    scores = await queries.score_counts_by_period(
+    found = await queries.counts_by_period(
         session=session, bounds=bounds, metrics=[metric] if metric else None,
         accounts=scope.accounts, kinds=scope.kinds, by=scope.by, tz=scope.tz,
     )  # fmt: skip
-    sent = await queries.sent_counts_by_period(
-        session=session, bounds=bounds, metric=metric,
-        accounts=scope.accounts, kinds=scope.kinds, by=scope.by, tz=scope.tz,
-    )  # fmt: skip
-    return [_stats(s, n) for s, n in zip(scores, sent, strict=True)]
+    return [_stats(period.scores, period.sent) for period in found]
 
 
 def _stats(

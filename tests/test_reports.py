@@ -245,6 +245,52 @@ async def test_periods_read_together_split_at_their_bounds(rows: Rows) -> None:
     assert sent == [{"acme": 2}, {"acme": 1, "beta": 1}]
 
 
+async def test_one_statement_reads_every_period_of_both_tables(rows: Rows) -> None:
+    """`counts_by_period`: histograms and sent counts of each period in one statement; one
+    account (counted without grouping) and the total give what grouping by account gives."""
+    earlier = SINCE - (UNTIL - SINCE)
+    await rows.answered("acme", "csat", 5, day(-10))
+    await rows.answered("acme", "ces", 6, day(1))
+    await rows.answered("acme", "ces", 6, day(2))
+    await rows.answered("beta", "csat", 2, day(3))
+    await rows.survey("acme", "nps", sent_at=day(4))  # sent, not answered
+    await rows.survey("acme", "nps", sent_at=None, status=SurveyStatus.SUPPRESSED)
+
+    async with rows.sessions() as session:
+
+        async def counts(**kwargs: object) -> list[queries.PeriodCounts]:
+            return await queries.counts_by_period(
+                session=session,
+                bounds=(earlier, SINCE, UNTIL),
+                **kwargs,  # type: ignore[arg-type]
+            )
+
+        by_account = await counts(by="account")
+        only_acme = await counts(by="account", accounts=["acme"])
+        total = await counts(by="total")
+        nps_only = await counts(by="account", accounts=["acme"], metrics=["nps"])
+        nothing = await counts(by="total", accounts=["nobody"])
+        with pytest.raises(ValueError, match="scores, surveys sent or both"):
+            await counts(by="total", scores=False, sent=False)
+
+    assert [p.scores for p in by_account] == [
+        {"acme": {"csat": {5: 1}}},
+        {"acme": {"ces": {6: 2}}, "beta": {"csat": {2: 1}}},
+    ]
+    assert [p.sent for p in by_account] == [{"acme": 1}, {"acme": 3, "beta": 1}]
+    assert [(p.scores, p.sent) for p in only_acme] == [
+        ({"acme": {"csat": {5: 1}}}, {"acme": 1}),
+        ({"acme": {"ces": {6: 2}}}, {"acme": 3}),
+    ]
+    assert [(p.scores, p.sent) for p in total] == [
+        ({"total": {"csat": {5: 1}}}, {"total": 1}),
+        ({"total": {"ces": {6: 2}, "csat": {2: 1}}}, {"total": 4}),
+    ]
+    # A metric filter applies to both tables; a period without sends has no sent entry.
+    assert [(p.scores, p.sent) for p in nps_only] == [({}, {}), ({}, {"acme": 1})]
+    assert [(p.scores, p.sent) for p in nothing] == [({}, {}), ({}, {})]
+
+
 async def test_open_alerts_are_the_unresolved_ones(rows: Rows) -> None:
     statuses = ("open", "acknowledged", "resolved", "open")
     for account, status in zip(("acme", "acme", "acme", "beta"), statuses, strict=True):

@@ -13,20 +13,33 @@ which SQLite and PostgreSQL run alike.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, bindparam, case, func, label, literal
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    func,
+    label,
+    literal,
+    literal_column,
+    null,
+    union_all,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Mapped
+from sqlalchemy.sql.elements import Label
 from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import Select
 
 from storage.models import Alert, AlertStatus, Interaction, Response, Survey, SurveyStatus
 from storage.types import UTCDateTime
@@ -119,8 +132,6 @@ def _group_key(
         return func.coalesce(col(Interaction.owner), literal(NO_OWNER))
     if by == "week":
         return _week_case(columns.timestamp, weeks)
-    if by == TOTAL:
-        return literal(TOTAL)
     raise ValueError(f"cannot group by {by!r}")
 
 
@@ -171,66 +182,145 @@ async def score_counts_by_period(
     by: GroupBy,
     tz: ZoneInfo = UTC_ZONE,
 ) -> list[dict[str, dict[str, dict[int, int]]]]:
-    """`score_counts` of each period `[bounds[i], bounds[i + 1])`, one statement each.
+    """`score_counts` of each period `[bounds[i], bounds[i + 1])`, in one statement."""
+    found = await counts_by_period(
+        session=session, bounds=bounds, metrics=metrics, accounts=accounts, kinds=kinds,
+        by=by, tz=tz, sent=False,
+    )  # fmt: skip
+    return [period.scores for period in found]
 
-    One statement per period, not one with a period column: SQLite groups by sorting, and a
-    computed period forces a sort of every row, where a plain statement counts straight from
-    `ix_responses_account_time` (measured: 2-10x slower folded; bench/README.md).
+
+@dataclass
+class PeriodCounts:
+    """One period's aggregates: score histograms (group -> metric -> {score: count}) and
+    surveys sent per group."""
+
+    scores: dict[str, dict[str, dict[int, int]]] = field(default_factory=dict)
+    sent: dict[str, int] = field(default_factory=dict)
+
+
+async def counts_by_period(
+    *,
+    session: AsyncSession,
+    bounds: Sequence[datetime],
+    metrics: Sequence[str] | None = None,
+    accounts: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    by: GroupBy,
+    tz: ZoneInfo = UTC_ZONE,
+    scores: bool = True,
+    sent: bool = True,
+) -> list[PeriodCounts]:
+    """The score histograms (`scores`) and the surveys sent (`sent`, of `metrics` when given)
+    of each period `[bounds[i], bounds[i + 1])`, in one statement.
+
+    The statement is a UNION ALL of one plain aggregate per period and table, each tagged
+    with its period, so every branch still counts straight from its covering index
+    (`ix_responses_account_time`, `ix_surveys_account_sent`). One statement with a computed
+    period column instead was 2-10x slower on SQLite, which groups by sorting and then has
+    to sort every row (bench/README.md); separate statements each pay the async layer's
+    round trips to the driver.
     """
     _check_bounds(bounds)
-    found = []
-    for since, until in pairwise(bounds):
-        weeks = tuple(_weeks_for(by, since, until, tz))
-        statement = _scores_statement(
-            by, weeks, metrics is not None, accounts is not None, kinds is not None
-        )
-        params = _params(since, until, metrics=metrics, accounts=accounts, kinds=kinds)
-        result: dict[str, dict[str, dict[int, int]]] = {}
-        for group, metric, score, count in (await session.exec(statement, params=params)).all():
-            result.setdefault(str(group), {}).setdefault(str(metric), {})[int(score)] = int(count)
-        found.append(result)
+    periods = tuple(pairwise(bounds))
+    weeks = tuple(tuple(_weeks_for(by, since, until, tz)) for since, until in periods)
+    # One account's rows are one group: counted like the total, without the account in the
+    # GROUP BY (SQLite sorts the grouped rows, and the key made that 50 % slower).
+    only = accounts[0] if by == "account" and accounts is not None and len(accounts) == 1 else None
+    shape: GroupBy = "total" if only is not None else by
+    statement = _counts_statement(
+        shape, weeks, scores, sent, metrics is not None, accounts is not None, kinds is not None
+    )
+    label_of = {TOTAL: TOTAL, None: only} if only is not None else {None: TOTAL}
+    params: dict[str, object] = {}
+    for index, (since, until) in enumerate(periods):
+        params |= {f"since_{index}": since, f"until_{index}": until}
+    for name, values in (("metrics", metrics), ("accounts", accounts), ("kinds", kinds)):
+        if values is not None:
+            params[name] = list(values)
+    found = [PeriodCounts() for _ in periods]
+    # Through the session's connection: sqlmodel's `exec` takes no compound SELECT.
+    connection = await session.connection()
+    for period, group, metric, score, count in await connection.execute(statement, params):
+        counts, key = found[int(period)], str(label_of.get(group, group))
+        if score is not None:
+            counts.scores.setdefault(key, {}).setdefault(str(metric), {})[int(score)] = int(count)
+        elif count:  # an ungrouped count has its row even when it is 0
+            counts.sent[key] = int(count)
     return found
 
 
-def _params(since: datetime, until: datetime, **filters: Sequence[str] | None) -> dict[str, object]:
-    """The values of a cached statement's parameters: the period and the filters given."""
-    found: dict[str, object] = {"since": since, "until": until}
-    found.update({name: list(values) for name, values in filters.items() if values is not None})
-    return found
+def _period(index: int) -> Label[int]:
+    """The column that tags a branch's rows with its period."""
+    return literal_column(str(index), Integer).label("period")
 
 
 def _in(column: Any, name: str) -> ColumnElement[bool]:
     return col(column).in_(bindparam(name, expanding=True))
 
 
-def _in_period(column: Any) -> list[ColumnElement[bool]]:
-    """`since <= column < until`, with the bounds as the parameters `since` and `until`."""
+def _in_period(column: Any, index: int) -> list[ColumnElement[bool]]:
+    """`since_<index> <= column < until_<index>`: the period's bounds as parameters."""
     instant = UTCDateTime(timezone=True)
     timestamp = col(column)
     return [
-        timestamp >= bindparam("since", type_=instant),
-        timestamp < bindparam("until", type_=instant),
+        timestamp >= bindparam(f"since_{index}", type_=instant),
+        timestamp < bindparam(f"until_{index}", type_=instant),
     ]
 
 
 # Statements are built once per shape and then run with parameters: building one costs
 # SQLAlchemy about as much as SQLite takes to answer it for one account.
 @lru_cache(maxsize=128)
-def _scores_statement(
-    by: GroupBy, weeks: tuple[Week, ...], metrics: bool, accounts: bool, kinds: bool
-) -> Select[Any, Any, Any, int]:
-    key = _group_key(by, _RESPONSE_COLUMNS, weeks)
-    where = _in_period(Response.answered_at)
+def _counts_statement(
+    by: GroupBy,
+    weeks: tuple[tuple[Week, ...], ...],
+    scores: bool,
+    sent: bool,
+    metrics: bool,
+    accounts: bool,
+    kinds: bool,
+) -> CompoundSelect[Any]:
+    """Rows of (period, group, metric, score, count); a sent count has no metric nor score."""
+    branches: list[Select[*tuple[Any, ...]]] = []
+    if scores:
+        branches += [
+            _scores_branch(index, by, period_weeks, metrics, accounts, kinds)
+            for index, period_weeks in enumerate(weeks)
+        ]
+    if sent:
+        branches += [
+            _sent_branch(index, by, period_weeks, metrics, accounts, kinds)
+            for index, period_weeks in enumerate(weeks)
+        ]
+    if not branches:
+        raise ValueError("count scores, surveys sent or both")
+    return union_all(*branches)
+
+
+def _scores_branch(
+    index: int, by: GroupBy, weeks: tuple[Week, ...], metrics: bool, accounts: bool, kinds: bool
+) -> Select[*tuple[Any, ...]]:
+    where = _in_period(Response.answered_at, index)
     if metrics:
         where.append(_in(Response.metric, "metrics"))
     if accounts:
         where.append(_in(Response.account_key, "accounts"))
     if kinds:
         where.append(_in(Response.kind, "kinds"))
+    period = _period(index)
     metric, score = col(Response.metric), col(Response.score)
+    if by == TOTAL:
+        return (
+            sa_select(period, null().label("grp"), metric, score, func.count())
+            .select_from(Response)
+            .where(*where)
+            .group_by(metric, score)
+        )
+    key = _group_key(by, _RESPONSE_COLUMNS, weeks)
     if by in _COLUMN_KEYS:
         return (
-            select(label("grp", key), metric, score, func.count())
+            sa_select(period, label("grp", key), metric, score, func.count())
             .select_from(Response)
             .where(*where)
             .group_by(key, metric, score)
@@ -245,14 +335,14 @@ def _scores_statement(
             Interaction, col(Interaction.id) == col(Survey.interaction_id)
         )
     sub = rows.subquery()
-    return select(sub.c.grp, sub.c.metric, sub.c.score, func.count()).group_by(
+    return sa_select(period, sub.c.grp, sub.c.metric, sub.c.score, func.count()).group_by(
         sub.c.grp, sub.c.metric, sub.c.score
     )
 
 
 # A group key that is a plain column is grouped on directly (SQLite runs that about 25 %
-# faster); a computed one (a CASE of bound parameters for weeks, a COALESCE for owners, a
-# literal for the total) goes through a subquery, so that the outer GROUP BY names a plain
+# faster), the total not at all; a computed one (a CASE of bound parameters for weeks, a
+# COALESCE for owners) goes through a subquery, so that the outer GROUP BY names a plain
 # column: PostgreSQL would not match a CASE of bound parameters in the select list with an
 # equal-looking one in the GROUP BY.
 _COLUMN_KEYS = ("account", "kind")
@@ -307,8 +397,7 @@ async def sent_counts_by_period(
     by: GroupBy,
     tz: ZoneInfo = UTC_ZONE,
 ) -> list[dict[str, int]]:
-    """Surveys sent per group in each period `[bounds[i], bounds[i + 1])`, one statement each
-    (as `score_counts_by_period`, for the same reason).
+    """Surveys sent per group in each period `[bounds[i], bounds[i + 1])`, in one statement.
 
     A survey counts once it was sent, whatever happened next (answered, expired); `metric=None`
     counts every metric. Grouping by kind or owner joins the interaction, which holds them.
@@ -317,36 +406,38 @@ async def sent_counts_by_period(
     cleared, and a survey suppressed before sending never gets one. Not filtering on the
     status lets the count come from `ix_surveys_account_sent` alone.
     """
-    _check_bounds(bounds)
-    found = []
-    for since, until in pairwise(bounds):
-        weeks = tuple(_weeks_for(by, since, until, tz))
-        statement = _sent_statement(
-            by, weeks, metric is not None, accounts is not None, kinds is not None
-        )
-        params = _params(since, until, accounts=accounts, kinds=kinds)
-        if metric is not None:
-            params["metric"] = metric
-        counts = (await session.exec(statement, params=params)).all()
-        found.append({str(group): int(count) for group, count in counts})
-    return found
+    found = await counts_by_period(
+        session=session, bounds=bounds, metrics=[metric] if metric is not None else None,
+        accounts=accounts, kinds=kinds, by=by, tz=tz, scores=False,
+    )  # fmt: skip
+    return [period.sent for period in found]
 
 
-@lru_cache(maxsize=128)
-def _sent_statement(
-    by: GroupBy, weeks: tuple[Week, ...], metric: bool, accounts: bool, kinds: bool
-) -> Select[Any, int]:
-    key = _group_key(by, _SURVEY_COLUMNS, weeks)
-    where = _in_period(Survey.sent_at)
-    if metric:
-        where.append(col(Survey.metric) == bindparam("metric"))
+def _sent_branch(
+    index: int, by: GroupBy, weeks: tuple[Week, ...], metrics: bool, accounts: bool, kinds: bool
+) -> Select[*tuple[Any, ...]]:
+    where = _in_period(Survey.sent_at, index)
+    if metrics:
+        where.append(_in(Survey.metric, "metrics"))
     if accounts:
         where.append(_in(Survey.account_key, "accounts"))
     if kinds:
         where.append(_in(Interaction.kind, "kinds"))
     joins_interaction = kinds or by in ("kind", "owner")
+    period = _period(index)
+    no_metric, no_score = null().label("metric"), null().label("score")
+    if by == TOTAL:
+        ungrouped = sa_select(period, null().label("grp"), no_metric, no_score, func.count())
+        ungrouped = ungrouped.select_from(Survey)
+        if joins_interaction:
+            ungrouped = ungrouped.join(
+                Interaction, col(Interaction.id) == col(Survey.interaction_id)
+            )
+        return ungrouped.where(*where)
+    key = _group_key(by, _SURVEY_COLUMNS, weeks)
     if by in _COLUMN_KEYS:
-        flat = select(label("grp", key), func.count()).select_from(Survey)
+        flat = sa_select(period, label("grp", key), no_metric, no_score, func.count())
+        flat = flat.select_from(Survey)
         if joins_interaction:
             flat = flat.join(Interaction, col(Interaction.id) == col(Survey.interaction_id))
         return flat.where(*where).group_by(key)
@@ -354,7 +445,7 @@ def _sent_statement(
     if joins_interaction:
         rows = rows.join(Interaction, col(Interaction.id) == col(Survey.interaction_id))
     sub = rows.where(*where).subquery()
-    return select(sub.c.grp, func.count()).group_by(sub.c.grp)
+    return sa_select(period, sub.c.grp, no_metric, no_score, func.count()).group_by(sub.c.grp)
 
 
 async def open_alert_counts(
