@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from types import MappingProxyType
 
 from bot import scoring
@@ -74,6 +74,7 @@ class Column:
     make: Callable[[GroupStats, GroupStats], Cell]
 
 
+@lru_cache(maxsize=64)
 def columns_for(metric: Metric | None, *, min_group_size: int, locale: str) -> tuple[Column, ...]:
     """n, response rate, the figures, trend. Without a metric: CSAT %, CES mean and NPS;
     with one: its headline and secondary figure with 95 % intervals."""
@@ -131,8 +132,7 @@ def _figure_column(kind: FigureKind, *, size: int, locale: str, interval: bool) 
 
 def figure(stats: GroupStats, kind: FigureKind, *, min_group_size: int) -> Figure:
     """One figure of a group, without a value when the group has too few responses."""
-    metric = _METRIC_OF[kind]
-    summary = scoring.summarize(metric, stats.histogram(metric), min_group_size=min_group_size)
+    summary = stats.summary(_METRIC_OF[kind], min_group_size=min_group_size)
     if kind == summary.headline_kind or summary.secondary is None:
         return summary.headline
     return summary.secondary
@@ -194,8 +194,8 @@ def _trend_cell(current: GroupStats, previous: GroupStats, *, size: int, locale:
     metric = main_metric(current)
     if metric is None:
         return Cell(NO_TREND, (None, None))
-    now = scoring.summarize(metric, current.histogram(metric), min_group_size=size)
-    before = scoring.summarize(metric, previous.histogram(metric), min_group_size=size)
+    now = current.summary(metric, min_group_size=size)
+    before = previous.summary(metric, min_group_size=size)
     kind = now.headline_kind
     delta = _delta(now.headline, before.headline, kind)
     if delta is None:

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.scoring import Histogram, Metric
+from bot import scoring
+from bot.scoring import Histogram, Metric, MetricSummary
 from storage.queries import reports as queries
 from storage.queries.reports import GroupBy
 
@@ -27,6 +28,11 @@ class GroupStats:
 
     histograms: dict[Metric, dict[int, int]] = field(default_factory=dict)
     sent: int = 0
+    # A row shows several figures of one metric (its cell, the trend, the distance to the
+    # target): each metric is summarized once. `add` is the only change and clears these.
+    _summaries: dict[tuple[Metric, int], MetricSummary] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def n(self) -> int:
@@ -35,8 +41,18 @@ class GroupStats:
     def histogram(self, metric: Metric) -> Histogram:
         return self.histograms.get(metric, {})
 
+    def summary(self, metric: Metric, *, min_group_size: int) -> MetricSummary:
+        """`scoring.summarize` of the metric's histogram, worked out once."""
+        key = (metric, min_group_size)
+        found = self._summaries.get(key)
+        if found is None:
+            found = scoring.summarize(metric, self.histogram(metric), min_group_size=min_group_size)
+            self._summaries[key] = found
+        return found
+
     def add(self, other: GroupStats) -> None:
         """Fold another group's histograms in (summing aggregates, not rows)."""
+        self._summaries.clear()
         self.sent += other.sent
         for metric, histogram in other.histograms.items():
             mine = self.histograms.setdefault(metric, {})

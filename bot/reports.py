@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from bot import charts, report_views, scoring
 from bot.core import Core
 from bot.messages import ReportMessage
-from bot.report_cells import NO_TREND, main_metric, report_row, response_rate, trend
+from bot.report_cells import NO_TREND, figure, main_metric, report_row, response_rate, trend
 from bot.report_stats import GroupStats, Scope, period_stats, periods_stats, total
 from bot.report_texts import text
 from bot.scoring import Figure, FigureKind, Metric
@@ -34,6 +34,7 @@ __all__ = [
     "Series",
     "account_table",
     "columns",
+    "figure",
     "format_table",
     "label",
     "main_metric",
@@ -139,12 +140,12 @@ async def trend_chart_file(
     """Chart the weekly headline figure of `metric` per account into a PNG at `path`."""
     series = await weekly_series(core, metric=metric, weeks=weeks, until=until, tz=tz)
     kind = scoring.summarize(metric, {}).headline_kind
-    figure = t(f"figure_{kind}", "en")
-    title = f"{figure} per week, the {weeks} weeks to {until.date().isoformat()}"
+    figure_name = t(f"figure_{kind}", "en")
+    title = f"{figure_name} per week, the {weeks} weeks to {until.date().isoformat()}"
     limits = _AXIS_LIMITS.get(kind)
     # Drawing is CPU-bound and writes a file: keep it off the event loop.
     return await asyncio.to_thread(
-        charts.trend_chart, series, title=title, path=path, ylabel=figure, ylim=limits
+        charts.trend_chart, series, title=title, path=path, ylabel=figure_name, ylim=limits
     )
 
 

@@ -99,8 +99,10 @@ def _check_score(metric: Metric, score: int) -> None:
 
 def _total(metric: Metric, h: Histogram) -> int:
     """n, after refusing corrupt data: averaging an off-scale score would hide the bug."""
+    low, high = _SCALES[metric]
     for score, count in h.items():
-        _check_score(metric, score)
+        if not low <= score <= high:
+            _check_score(metric, score)
         if count < 0:
             raise ValueError(f"negative count {count} for {metric.value} score {score}")
     return sum(h.values())
@@ -167,7 +169,31 @@ def ces_mean(h: Histogram, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> F
 
     No interval for n = 1 (possible only with min_group_size < 2): a variance needs two answers.
     """
-    n = _total(Metric.CES, h)
+    return _ces_mean(h, _total(Metric.CES, h), min_group_size)
+
+
+def ease_index(h: Histogram, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> Figure:
+    """CES ease index = %(5-7) - %(1-3) in points (-100..100); 4 counts in n only."""
+    return _ease_index(h, _total(Metric.CES, h), min_group_size)
+
+
+def csat_pct(h: Histogram, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> Figure:
+    """CSAT % = share of 4-5 answers, with a Wilson interval."""
+    return _csat_pct(h, _total(Metric.CSAT, h), min_group_size)
+
+
+def top_box_pct(h: Histogram, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> Figure:
+    """Top-box % = share of 5 ("very satisfied") answers, with a Wilson interval."""
+    return _top_box_pct(h, _total(Metric.CSAT, h), min_group_size)
+
+
+def nps(h: Histogram, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> Figure:
+    """NPS = %(9-10) - %(0-6) in points (-100..100); passives (7-8) count in n."""
+    return _nps(h, _total(Metric.NPS, h), min_group_size)
+
+
+# The figures of a histogram already checked and counted (`_total`): `summarize` checks once.
+def _ces_mean(h: Histogram, n: int, min_group_size: int) -> Figure:
     if _too_few(n, min_group_size):
         return Figure(n=n, value=None)
     mean = sum(score * count for score, count in h.items()) / n
@@ -179,27 +205,19 @@ def ces_mean(h: Histogram, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> F
     return Figure(n=n, value=mean, low=max(low, mean - half), high=min(high, mean + half))
 
 
-def ease_index(h: Histogram, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> Figure:
-    """CES ease index = %(5-7) - %(1-3) in points (-100..100); 4 counts in n only."""
-    n = _total(Metric.CES, h)
+def _ease_index(h: Histogram, n: int, min_group_size: int) -> Figure:
     return _net(_count(h, 5, 7), _count(h, 1, 3), n, min_group_size)
 
 
-def csat_pct(h: Histogram, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> Figure:
-    """CSAT % = share of 4-5 answers, with a Wilson interval."""
-    n = _total(Metric.CSAT, h)
+def _csat_pct(h: Histogram, n: int, min_group_size: int) -> Figure:
     return _share(_count(h, 4, 5), n, min_group_size)
 
 
-def top_box_pct(h: Histogram, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> Figure:
-    """Top-box % = share of 5 ("very satisfied") answers, with a Wilson interval."""
-    n = _total(Metric.CSAT, h)
+def _top_box_pct(h: Histogram, n: int, min_group_size: int) -> Figure:
     return _share(_count(h, 5, 5), n, min_group_size)
 
 
-def nps(h: Histogram, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> Figure:
-    """NPS = %(9-10) - %(0-6) in points (-100..100); passives (7-8) count in n."""
-    n = _total(Metric.NPS, h)
+def _nps(h: Histogram, n: int, min_group_size: int) -> Figure:
     return _net(_count(h, 9, 10), _count(h, 0, 6), n, min_group_size)
 
 
@@ -231,11 +249,11 @@ _KINDS: Mapping[Metric, tuple[FigureKind, FigureKind | None]] = MappingProxyType
 )
 _COMPUTE = MappingProxyType(
     {
-        FigureKind.CES_MEAN: ces_mean,
-        FigureKind.EASE_INDEX: ease_index,
-        FigureKind.CSAT_PCT: csat_pct,
-        FigureKind.TOP_BOX_PCT: top_box_pct,
-        FigureKind.NPS: nps,
+        FigureKind.CES_MEAN: _ces_mean,
+        FigureKind.EASE_INDEX: _ease_index,
+        FigureKind.CSAT_PCT: _csat_pct,
+        FigureKind.TOP_BOX_PCT: _top_box_pct,
+        FigureKind.NPS: _nps,
     }
 )
 
@@ -250,8 +268,8 @@ def summarize(
         metric=metric,
         n=n,
         detractors=_count(h, _SCALES[metric][0], _DETRACTOR_MAX[metric]),
-        headline=_COMPUTE[headline](h, min_group_size=min_group_size),
-        secondary=_COMPUTE[secondary](h, min_group_size=min_group_size) if secondary else None,
+        headline=_COMPUTE[headline](h, n, min_group_size),
+        secondary=_COMPUTE[secondary](h, n, min_group_size) if secondary else None,
     )
 
 

@@ -8,6 +8,7 @@ question version is stored with its exact wording.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from types import MappingProxyType
 
 DEFAULT_LOCALE = "en"
@@ -214,6 +215,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = _catalogue(
 )
 
 
+@lru_cache(maxsize=64)
 def normalize_locale(locale: str | None) -> str:
     """Map a platform locale ("fi-FI", "fi_FI", "FI", None) to one we have texts for.
 
