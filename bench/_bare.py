@@ -130,20 +130,25 @@ _RELATIVE = (
 async def digest_reads(
     driver: Driver, keys: Sequence[str], since: datetime, until: datetime, now: datetime
 ) -> int:
-    """Everything a digest reads besides its chart: `reads` for the channel's accounts, then
-    its alert counts and its best and worst comments (`storage.queries.digests`)."""
+    """Everything the digests of one week read besides their charts, for all their accounts
+    at once (as `bot.digests` reads them): `reads`, the unresolved and overdue alerts per
+    account, and per account the best and worst comments (`storage.queries.digests`)."""
     counted = await reads(driver, keys, since, until)
     where, params = _accounts(keys)
     await driver.fetch(
-        "SELECT count(*), sum(CASE WHEN status = 'open' AND sla_due_at < ? THEN 1 ELSE 0 END)"
-        f" FROM alerts WHERE status != 'resolved'{where}",
+        "SELECT account_key, count(*),"
+        " sum(CASE WHEN status = 'open' AND sla_due_at < ? THEN 1 ELSE 0 END)"
+        f" FROM alerts WHERE status != 'resolved'{where} GROUP BY account_key",
         [now, *params],
     )
-    for half, order in ((">= 0.5", "DESC"), ("< 0.5", "ASC")):
-        await driver.fetch(
-            "SELECT account_key, metric, score, comment FROM responses"
-            f" WHERE answered_at >= ? AND answered_at < ?{where} AND comment IS NOT NULL"
-            f" AND {_RELATIVE} {half} ORDER BY {_RELATIVE} {order}, answered_at DESC LIMIT 3",
-            [since, until, *params],
-        )
+    await driver.fetch(
+        "SELECT account_key, metric, score, comment, answered_at, id FROM ("
+        " SELECT account_key, metric, score, comment, answered_at, id, row_number() OVER ("
+        f"  PARTITION BY account_key, {_RELATIVE} >= 0.5 ORDER BY"
+        f"  CASE WHEN {_RELATIVE} >= 0.5 THEN -{_RELATIVE} ELSE {_RELATIVE} END,"
+        "  answered_at DESC, id DESC) AS place"
+        f" FROM responses WHERE answered_at >= ? AND answered_at < ?{where}"
+        " AND comment IS NOT NULL) AS ranked WHERE place <= 3",
+        [since, until, *params],
+    )
     return counted

@@ -47,14 +47,11 @@ async def _no_chart(core: Core, slot: Slot, names: dict[str, str]) -> str | None
 
 
 async def run_digests(core: Core, slots: list[Slot], *, chart: bool) -> int:
-    """Every channel's digest, one after the other as `post_due_digests` builds them.
-    `build_digest` has no switch for its chart: without it, `_chart` is replaced."""
-    total = 0
+    """Every channel's digest, built as `post_due_digests` builds the digests due together.
+    `build_digests` has no switch for the chart: without it, `_chart` is replaced."""
     with mock.patch.object(digests, "_chart", digests._chart if chart else _no_chart):
-        for slot in slots:
-            message = await digests.build_digest(core, slot)
-            total += message.rows[-1].n
-    return total
+        messages = await digests.build_digests(core, slots)
+    return sum(message.rows[-1].n for message in messages)
 
 
 def due_slots(core: Core) -> list[Slot]:
@@ -78,15 +75,18 @@ async def biggest_account(env: Env, since: datetime) -> tuple[str, int]:
 
 
 async def digest_baseline(env: Env, slots: list[Slot], *, full: bool) -> int:
-    """Per channel, the issue's one histogram, or (`full`) every statement the digest needs
-    besides its chart: both weeks' histograms and sent counts, alerts and comments."""
-    total = 0
+    """For the accounts of the channels due in one week, all at once as the bot reads them:
+    the issue's one histogram, or (`full`) every aggregate the digests need besides their
+    charts (both weeks' histograms and sent counts, alerts and comments)."""
+    weeks: dict[tuple[datetime, datetime], list[str]] = {}
     for slot in slots:
-        keys = channel_keys(env.core, slot)
+        weeks.setdefault((slot.since, slot.until), []).extend(channel_keys(env.core, slot))
+    total = 0
+    for (since, until), keys in weeks.items():
         if full:
-            total += await _bare.digest_reads(env.driver, keys, slot.since, slot.until, NOW)
+            total += await _bare.digest_reads(env.driver, keys, since, until, NOW)
         else:
-            total += await _bare.histogram(env.driver, keys, slot.since, slot.until)
+            total += await _bare.histogram(env.driver, keys, since, until)
     return total
 
 

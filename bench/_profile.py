@@ -29,11 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 TOP = 30
 # The query function behind a statement, from its text (first match wins).
 LABELS = (
-    ("digests.verbatims", re.compile(r"comment IS NOT NULL")),
+    ("digests.comments", re.compile(r"comment IS NOT NULL")),
     ("digests.alert_counts", re.compile(r"FROM alerts")),
-    ("reports.sent_counts", re.compile(r"FROM surveys")),
-    ("digests.top_scores", re.compile(r"GROUP BY responses\.account_key")),
+    ("reports.counts_by_period", re.compile(r"UNION ALL")),
     ("reports.score_counts", re.compile(r"FROM responses")),
+    ("reports.sent_counts", re.compile(r"FROM surveys")),
 )
 
 

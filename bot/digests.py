@@ -32,6 +32,7 @@ from storage.queries import digests as queries
 logger = logging.getLogger(__name__)
 
 CHART_WEEKS = 12
+VERBATIMS = 3  # the best and the worst comments shown
 _TARGETS = {Metric.CSAT: "csat", Metric.CES: "ces", Metric.NPS: "nps"}
 
 
@@ -64,25 +65,23 @@ def due_slot(core: Core, channel: ChannelRef, now: datetime) -> Slot | None:
 
 async def post_due_digests(core: Core) -> int:
     """Claim and enqueue every digest that is due and not yet posted; returns how many."""
-    posted = 0
     now = core.now()
-    for channel in core.config.team_channels():
-        slot = due_slot(core, channel, now)
-        if slot is None or await _already_posted(core, slot):
-            continue
-        message = await build_digest(core, slot)
+    due = [slot for c in core.config.team_channels() if (slot := due_slot(core, c, now))]
+    if not due:
+        return 0
+    async with core.sessions(execution_options=READ_ONLY) as session:
+        posted_runs = await queries.posted_runs(
+            session=session, periods=sorted({slot.period for slot in due})
+        )
+    owed = [slot for slot in due if _run_key(slot) not in posted_runs]
+    posted = 0
+    for slot, message in zip(owed, await build_digests(core, owed), strict=True):
         posted += await _claim_and_enqueue(core, slot, message, now)
     return posted
 
 
-async def _already_posted(core: Core, slot: Slot) -> bool:
-    async with core.sessions() as session:
-        return await queries.run_exists(
-            session=session,
-            platform=slot.channel.platform,
-            channel_id=slot.channel.channel_id,
-            period=slot.period,
-        )
+def _run_key(slot: Slot) -> tuple[str, str, str]:
+    return (slot.channel.platform, slot.channel.channel_id, slot.period)
 
 
 async def _claim_and_enqueue(core: Core, slot: Slot, message: DigestMessage, now: datetime) -> int:
@@ -124,42 +123,81 @@ def _accounts(core: Core, channel: ChannelRef) -> list[AccountConfig]:
 
 
 async def build_digest(core: Core, slot: Slot) -> DigestMessage:
-    accounts = _accounts(core, slot.channel)
-    keys = [a.key for a in accounts]
-    week = slot.until - slot.since
+    """The digest `slot` owes (`build_digests` of one)."""
+    [message] = await build_digests(core, [slot])
+    return message
+
+
+async def build_digests(core: Core, slots: Sequence[Slot]) -> list[DigestMessage]:
+    """The digests of `slots`, in their order. Slots over the same week (channels whose
+    teams share a time zone, as most do) are read together: one set of statements for all
+    their accounts, split per channel here."""
+    together: dict[tuple[datetime, datetime], list[Slot]] = {}
+    for slot in slots:
+        together.setdefault((slot.since, slot.until), []).append(slot)
+    built: dict[int, DigestMessage] = {}
+    for week in together.values():
+        for slot, message in zip(week, await _build_week(core, week), strict=True):
+            built[id(slot)] = message
+    return [built[id(slot)] for slot in slots]
+
+
+@dataclass
+class _Reads:
+    """What a week's digests read, for all their accounts at once."""
+
+    current: dict[str, reports.GroupStats]
+    previous: dict[str, reports.GroupStats]
+    alerts: dict[str, tuple[int, int]]
+    comments: dict[str, list[queries.Comment]]  # per account
+
+
+async def _build_week(core: Core, slots: Sequence[Slot]) -> list[DigestMessage]:
+    """Digests of slots over one week: three statements whatever their number."""
+    accounts: dict[ChannelRef, list[AccountConfig]] = {slot.channel: [] for slot in slots}
+    for account in core.config.accounts:
+        if account.team_channel in accounts:
+            accounts[account.team_channel].append(account)
+    keys = sorted(a.key for channel_accounts in accounts.values() for a in channel_accounts)
+    since, until = slots[0].since, slots[0].until
     async with core.sessions(execution_options=READ_ONLY) as session:
         previous, current = await reports.periods_stats(
-            session=session, bounds=(slot.since - week, slot.since, slot.until), accounts=keys
+            session=session, bounds=(since - (until - since), since, until), accounts=keys
         )
-        open_alerts, overdue = await queries.alert_counts(
-            session=session, accounts=keys, now=core.now()
+        alerts = await queries.alert_counts(session=session, accounts=keys, now=core.now())
+        comments = await queries.comments(
+            session=session, accounts=keys, since=since, until=until, limit=VERBATIMS
         )
-        best = await queries.verbatims(
-            session=session, accounts=keys, since=slot.since, until=slot.until, best=True
-        )
-        worst = await queries.verbatims(
-            session=session, accounts=keys, since=slot.since, until=slot.until, best=False
-        )
+    per_account: dict[str, list[queries.Comment]] = {}
+    for comment in comments:
+        per_account.setdefault(comment.account, []).append(comment)
+    reads = _Reads(current, previous, alerts, per_account)
+    return [await _digest(core, slot, accounts[slot.channel], reads) for slot in slots]
+
+
+async def _digest(
+    core: Core, slot: Slot, accounts: Sequence[AccountConfig], reads: _Reads
+) -> DigestMessage:
     names = {a.key: a.name for a in accounts}
-    tops = {key: praise for key in keys if (praise := _praise(current[key]))}
+    current = {key: reads.current[key] for key in names}
+    previous = {key: reads.previous[key] for key in names}
+    tops = {key: praise for key in names if (praise := _praise(current[key]))}
     rows = [_row(core, a, current[a.key], previous[a.key], slot.locale) for a in accounts]
     rows.append(_row(core, None, reports.total(current), reports.total(previous), slot.locale))
+    alerts = [reads.alerts.get(key, (0, 0)) for key in names]
+    mine = [c for key in names for c in reads.comments.get(key, ())]
+    best = sorted((c for c in mine if c.best), key=queries.Comment.rank)[:VERBATIMS]
+    worst = sorted((c for c in mine if not c.best), key=queries.Comment.rank)[:VERBATIMS]
     return DigestMessage(
         title=texts.t("digest_title", slot.locale),
         period=slot.period,
         locale=slot.locale,
         columns=_columns(slot.locale),
         rows=tuple(rows),
-        open_alerts=open_alerts,
-        overdue_alerts=overdue,
-        best=tuple(
-            Verbatim(account_name=names[a], metric=m, score=s, text=c) for a, m, s, c in best
-        ),
-        worst=tuple(
-            Verbatim(account_name=names[a], metric=m, score=s, text=c)
-            for a, m, s, c in worst
-            if (a, m, s, c) not in best
-        ),
+        open_alerts=sum(total for total, _ in alerts),
+        overdue_alerts=sum(late for _, late in alerts),
+        best=_verbatims(best, names),
+        worst=_verbatims(worst, names),
         kudos=tuple(
             texts.t("digest_kudos_line", slot.locale, account=names[key], count=str(count))
             for key, count in sorted(tops.items(), key=lambda item: -item[1])
@@ -186,12 +224,10 @@ def _columns(locale: str) -> tuple[str, ...]:
     )
 
 
-def _verbatims(
-    found: Sequence[tuple[str, str, int, str]], names: dict[str, str]
-) -> tuple[Verbatim, ...]:
+def _verbatims(found: Sequence[queries.Comment], names: dict[str, str]) -> tuple[Verbatim, ...]:
     return tuple(
-        Verbatim(account_name=names[account], metric=metric, score=score, text=text)
-        for account, metric, score, text in found
+        Verbatim(account_name=names[c.account], metric=c.metric, score=c.score, text=c.text)
+        for c in found
     )
 
 
@@ -207,7 +243,7 @@ def _row(
     base = reports.report_row(name, current, previous, min_group_size=size, locale=locale)
     values = dict(base.values)
     values[texts.t("digest_vs_previous", locale)] = values.pop(reports.label("trend", locale))
-    ease = scoring.ease_index(current.histogram(Metric.CES), min_group_size=size)
+    ease = reports.figure(current, FigureKind.EASE_INDEX, min_group_size=size)
     values[texts.t("digest_ease", locale)] = scoring.format_kind(
         ease, FigureKind.EASE_INDEX, locale=locale
     )
@@ -222,7 +258,7 @@ def _vs_target(
     if account is None or metric is None:
         return reports.NO_TREND
     target = getattr(account.targets, _TARGETS[metric])
-    summary = scoring.summarize(metric, stats.histogram(metric), min_group_size=size)
+    summary = stats.summary(metric, min_group_size=size)
     if target is None or summary.headline.value is None:
         return reports.NO_TREND
     goal = scoring.Figure(n=summary.n, value=float(target))

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import func, select
 
@@ -17,7 +18,7 @@ from bot.config import parse_config
 from bot.core import Core
 from bot.messages import DigestMessage
 from storage.engine import Sessions, create_engine, session_factory
-from storage.models import Delivery, DigestRun
+from storage.models import Alert, Delivery, DigestRun
 from tests.support.rows import answered
 from tests.support.world import CONFIG, World
 
@@ -179,3 +180,89 @@ async def test_a_team_without_digests_gets_none(world: World) -> None:
     core = Core(sessions=world.sessions, config=parse_config(config), clock=world.clock)
     world.clock.set(SLOT)
     assert await digests.post_due_digests(core) == 0
+
+
+def three_teams_config() -> dict[str, Any]:
+    """Two teams in Helsinki (one week, read together) and one in New York (its own week)."""
+    config = digest_config()
+    config["accounts"] += [
+        {"key": key, "name": key.title(), "team_channel": {"platform": "slack", "channel_id": team}}
+        for key, team in (("initech", "CTWO"), ("hooli", "CTWO"), ("umbrella", "CNY"))
+    ]
+    config["teams"] += [
+        {"channel": {"platform": "slack", "channel_id": "CTWO"}, "timezone": HEL},
+        {"channel": {"platform": "slack", "channel_id": "CNY"}, "timezone": "America/New_York"},
+    ]
+    return config
+
+
+async def test_digests_read_together_keep_each_team_to_its_own_accounts(
+    sessions: Sessions, engine: AsyncEngine
+) -> None:
+    """Digests due in one week are read with one set of statements for all their accounts;
+    each team still sees only its accounts' rows, alerts and comments, exactly as when its
+    digest is built alone."""
+    world = await World(sessions=sessions, config=parse_config(three_teams_config())).start()
+    comments = {
+        "acme": [(5, "Acme loved it"), (1, "Acme hated it")],
+        "initech": [(5, "Initech great"), (4, "Initech fine"), (2, "Initech slow")],
+        "hooli": [(5, "Hooli superb"), (1, "Hooli awful"), (2, "Hooli meh")],
+        "umbrella": [(5, "Umbrella happy"), (1, "Umbrella angry")],
+    }
+    async with world.sessions() as session, session.begin():
+        for account, said in comments.items():
+            for score, text in said:
+                survey = await answered(
+                    session, account=account, metric="csat", score=score, at=LAST_WEEK,
+                    comment=text,
+                )  # fmt: skip
+                if score == 1:  # an overdue open alert
+                    session.add(Alert(survey_id=survey.id, account_key=account,
+                                      sla_due_at=LAST_WEEK))  # fmt: skip
+                if score == 2:  # acknowledged
+                    session.add(Alert(survey_id=survey.id, account_key=account,
+                                      status="acknowledged"))  # fmt: skip
+                if score == 4:  # resolved: never counted
+                    session.add(Alert(survey_id=survey.id, account_key=account,
+                                      status="resolved", sla_due_at=LAST_WEEK))  # fmt: skip
+        await answered(session, account="hooli", metric="csat", score=1, at=WEEK_BEFORE)
+    world.clock.set(datetime(2026, 11, 16, 15, 0, tzinfo=UTC))  # 09:00 in New York too
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        assert await digests.post_due_digests(world.core) == 3
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    # One read per week, not per channel: Helsinki's two teams together, New York apart.
+    assert sum("row_number" in s for s in statements) == 2
+    assert sum(s.lstrip().startswith("SELECT") and "FROM alerts" in s for s in statements) == 2
+    posted = {d.rows[0].label: d for d in await posted_digests(world)}
+
+    two = posted["Initech"]
+    assert [r.label for r in two.rows] == ["Initech", "Hooli", "Total"]
+    assert cell(two, "Total", "n") == "6"
+    assert (two.open_alerts, two.overdue_alerts) == (3, 1)  # hooli's overdue, two acknowledged
+    assert [v.text for v in two.best] == ["Hooli superb", "Initech great", "Initech fine"]
+    assert [v.text for v in two.worst] == ["Hooli awful", "Hooli meh", "Initech slow"]
+    assert {v.account_name for v in (*two.best, *two.worst)} == {"Initech", "Hooli"}
+    acme = posted["Acme Oy"]
+    assert [r.label for r in acme.rows] == ["Acme Oy", "Total"]
+    assert (acme.open_alerts, acme.overdue_alerts) == (1, 1)
+    assert [v.text for v in (*acme.best, *acme.worst)] == ["Acme loved it", "Acme hated it"]
+    new_york = posted["Umbrella"]
+    assert [v.text for v in (*new_york.best, *new_york.worst)] == [
+        "Umbrella happy", "Umbrella angry",
+    ]  # fmt: skip
+    # Each digest is what building it alone gives.
+    for channel in world.config.team_channels():
+        slot = digests.due_slot(world.core, channel, world.core.now())
+        assert slot is not None
+        alone = (await digests.build_digests(world.core, [slot]))[0]
+        together = posted[alone.rows[0].label]
+        assert alone.model_dump(exclude={"chart_png_base64"}) == together.model_dump(
+            exclude={"chart_png_base64"}
+        )

@@ -4,9 +4,11 @@ per channel and period), alert counts and verbatims."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Float, case, cast, func
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,53 +35,96 @@ async def claim_run(
 
 async def alert_counts(
     *, session: AsyncSession, accounts: Sequence[str], now: datetime
-) -> tuple[int, int]:
-    """(alerts not resolved, of them still unacknowledged past their deadline)."""
+) -> dict[str, tuple[int, int]]:
+    """Per account: (alerts not resolved, of them still unacknowledged past their deadline);
+    accounts without unresolved alerts are absent."""
     overdue = case(((col(Alert.status) == "open") & (col(Alert.sla_due_at) < now), 1), else_=0)
     result = await session.exec(
-        select(func.count(), func.coalesce(func.sum(overdue), 0)).where(
-            col(Alert.account_key).in_(accounts), col(Alert.status) != "resolved"
-        )
+        select(col(Alert.account_key), func.count(), func.coalesce(func.sum(overdue), 0))
+        .where(col(Alert.account_key).in_(accounts), col(Alert.status) != "resolved")
+        .group_by(col(Alert.account_key))
     )
-    total, late = result.one()
-    return int(total), int(late)
+    return {account: (int(total), int(late)) for account, total, late in result.all()}
 
 
-async def verbatims(
+@dataclass(frozen=True)
+class Comment:
+    """A commented answer, with what ranks it: its place on its scale (0 worst, 1 best),
+    then the newest first."""
+
+    account: str
+    metric: str
+    score: int
+    text: str
+    relative: float
+    answered_at: datetime
+    response_id: int
+
+    @property
+    def best(self) -> bool:
+        """On the upper half of its scale: a candidate for the best, never for the worst."""
+        return self.relative >= 0.5
+
+    def rank(self) -> tuple[float, float, int]:
+        """Sort key: the best first on the upper half, the worst first on the lower one."""
+        place = -self.relative if self.best else self.relative
+        return (place, -self.answered_at.timestamp(), -self.response_id)
+
+
+async def comments(
     *,
     session: AsyncSession,
     accounts: Sequence[str],
     since: datetime,
     until: datetime,
-    best: bool,
     limit: int = 3,
-) -> Sequence[tuple[str, str, int, str]]:
-    """(account, metric, score, comment) of the period's best or worst commented answers:
-    the best from the upper half of each scale, the worst from the lower half, so one
-    comment never stands on both lists."""
-    order = _RELATIVE.desc() if best else _RELATIVE.asc()
-    half = _RELATIVE >= 0.5 if best else _RELATIVE < 0.5
-    result = await session.exec(
-        select(Response.account_key, Response.metric, Response.score, Response.comment)
+) -> list[Comment]:
+    """Per account, the `limit` best commented answers of `[since, until)` from the upper
+    half of each scale and the `limit` worst from the lower half (so one comment never
+    stands on both lists), ranked by a window function: the best or worst `limit` of any
+    set of these accounts are among them."""
+    half = _RELATIVE >= 0.5
+    place = case((half, -_RELATIVE), else_=_RELATIVE)
+    ranked = (
+        sa_select(
+            col(Response.account_key).label("account"),
+            col(Response.metric).label("metric"),
+            col(Response.score).label("score"),
+            col(Response.comment).label("comment"),
+            _RELATIVE.label("relative"),
+            col(Response.answered_at).label("answered_at"),
+            col(Response.id).label("response_id"),
+            func.row_number()
+            .over(
+                partition_by=(col(Response.account_key), half),
+                order_by=(place, col(Response.answered_at).desc(), col(Response.id).desc()),
+            )
+            .label("place"),
+        )
         .where(
             col(Response.account_key).in_(accounts),
             col(Response.answered_at) >= since,
             col(Response.answered_at) < until,
             col(Response.comment).is_not(None),
-            half,
         )
-        .order_by(order, col(Response.answered_at).desc())
-        .limit(limit)
+        .subquery()
     )
-    return [(a, m, s, c or "") for a, m, s, c in result.all()]
+    # Through the session's connection: sqlmodel's `select` takes at most four columns.
+    connection = await session.connection()
+    result = await connection.execute(sa_select(ranked).where(ranked.c.place <= limit))
+    return [
+        Comment(account, metric, score, text or "", relative, answered_at, response_id)
+        for account, metric, score, text, relative, answered_at, response_id, _ in result
+    ]
 
 
-async def run_exists(*, session: AsyncSession, platform: str, channel_id: str, period: str) -> bool:
+async def posted_runs(
+    *, session: AsyncSession, periods: Sequence[str]
+) -> set[tuple[str, str, str]]:
+    """(platform, channel id, period) of the digests already claimed for these periods."""
     result = await session.exec(
-        select(DigestRun.id).where(
-            DigestRun.platform == platform,
-            DigestRun.channel_id == channel_id,
-            DigestRun.period == period,
+        select(DigestRun.platform, DigestRun.channel_id, DigestRun.period).where(
+            col(DigestRun.period).in_(periods)
         )
     )
-    return result.first() is not None
+    return set(result.all())

@@ -241,7 +241,7 @@ async def counts_by_period(
     found = [PeriodCounts() for _ in periods]
     # Through the session's connection: sqlmodel's `exec` takes no compound SELECT.
     connection = await session.connection()
-    for period, group, metric, score, count in await connection.execute(statement, params):
+    for period, group, metric, score, count in (await connection.execute(statement, params)).all():
         counts, key = found[int(period)], str(label_of.get(group, group))
         if score is not None:
             counts.scores.setdefault(key, {}).setdefault(str(metric), {})[int(score)] = int(count)
