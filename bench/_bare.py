@@ -2,9 +2,10 @@
 (aiosqlite or asyncpg, the drivers under the bot's engine), no ORM and no figures.
 
 `histogram` is the statement the issue names: one period, responses only. `reads` is every
-aggregate the report itself needs: the histograms of the period and of the period before it
-(the trend) and the surveys sent in both (the response rate), so that report / reads shows
-the cost of the bot's own layers, and report / histogram the cost against the issue's target.
+aggregate the report itself needs, in the statements the bot sends: the histograms of the
+period and of the period before it (the trend) and the surveys sent in both (the response
+rate), so that report / reads shows the cost of the bot's own layers, and report / histogram
+the cost against the issue's target.
 """
 
 from __future__ import annotations
@@ -96,29 +97,37 @@ async def histogram(
     return sum(int(row[-1]) for row in rows)
 
 
-async def sent(driver: Driver, keys: Sequence[str] | None, since: datetime, until: datetime) -> int:
-    """Surveys sent in the period, per account: the response rate's denominator (a survey
-    has a `sent_at` exactly when it was sent, as `storage.queries.reports.sent_counts` uses)."""
-    where, params = _accounts(keys)
-    rows = await driver.fetch(
-        "SELECT account_key, count(*) FROM surveys"
-        f" WHERE sent_at >= ? AND sent_at < ?{where} GROUP BY account_key",
-        [since, until, *params],
-    )
-    return sum(int(row[-1]) for row in rows)
-
-
 async def reads(
     driver: Driver, keys: Sequence[str] | None, since: datetime, until: datetime
 ) -> int:
     """Everything the report aggregates: this period and the one before, responses and
-    surveys sent; returns the responses of this period (as `histogram` does)."""
+    surveys sent; returns the responses of this period (as `histogram` does).
+
+    One statement, a UNION ALL of the four aggregates tagged with their period, as the bot
+    sends them (`storage.queries.reports.counts_by_period`): four statements would each pay
+    a round trip to the driver that the bot no longer pays.
+    """
     earlier = since - (until - since)
-    counted = await histogram(driver, keys, since, until)
-    await histogram(driver, keys, earlier, since)
-    await sent(driver, keys, since, until)
-    await sent(driver, keys, earlier, since)
-    return counted
+    where, params = _accounts(keys)
+    one = keys is not None and len(keys) == 1
+    group = "metric, score" if one else "account_key, metric, score"
+    sent_group = "" if one else " GROUP BY account_key"
+    branches, values = [], []
+    for period, (start, end) in enumerate(((earlier, since), (since, until))):
+        branches.append(
+            f"SELECT {period}, {group}, count(*) FROM responses"
+            f" WHERE answered_at >= ? AND answered_at < ?{where} GROUP BY {group}"
+        )
+        values += [start, end, *params]
+    for period, (start, end) in enumerate(((earlier, since), (since, until))):
+        sent_columns = "NULL, NULL" if one else "account_key, NULL, NULL"
+        branches.append(
+            f"SELECT {period}, {sent_columns}, count(*) FROM surveys"
+            f" WHERE sent_at >= ? AND sent_at < ?{where}{sent_group}"
+        )
+        values += [start, end, *params]
+    rows = await driver.fetch(" UNION ALL ".join(branches), values)
+    return sum(int(row[-1]) for row in rows if row[0] == 1 and row[-2] is not None)
 
 
 _RELATIVE = (
