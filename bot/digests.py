@@ -122,12 +122,6 @@ def _accounts(core: Core, channel: ChannelRef) -> list[AccountConfig]:
     return [a for a in core.config.accounts if a.team_channel == channel]
 
 
-async def build_digest(core: Core, slot: Slot) -> DigestMessage:
-    """The digest `slot` owes (`build_digests` of one)."""
-    [message] = await build_digests(core, [slot])
-    return message
-
-
 async def build_digests(core: Core, slots: Sequence[Slot]) -> list[DigestMessage]:
     """The digests of `slots`, in their order. Slots over the same week (channels whose
     teams share a time zone, as most do) are read together: one set of statements for all
