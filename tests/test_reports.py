@@ -225,15 +225,13 @@ async def test_periods_read_together_split_at_their_bounds(rows: Rows) -> None:
     await rows.answered("acme", "csat", 2, earlier - timedelta(microseconds=1))  # before both
 
     async with rows.sessions() as session:
-        scores = await queries.score_counts_by_period(
+        found = await queries.counts_by_period(
             session=session, bounds=(earlier, SINCE, UNTIL), by="account"
         )
-        sent = await queries.sent_counts_by_period(
-            session=session, metric=None, bounds=(earlier, SINCE, UNTIL), by="account"
-        )
+        scores, sent = [p.scores for p in found], [p.sent for p in found]
         alone = await queries.score_counts(session=session, since=SINCE, until=UNTIL, by="account")
         with pytest.raises(ValueError, match="increasing"):
-            await queries.score_counts_by_period(session=session, bounds=(SINCE, SINCE), by="total")
+            await queries.counts_by_period(session=session, bounds=(SINCE, SINCE), by="total")
 
     assert scores == [
         {"acme": {"csat": {5: 1, 1: 1}}},

@@ -165,29 +165,11 @@ async def score_counts(
 ) -> dict[str, dict[str, dict[int, int]]]:
     """Score histograms of the responses answered in `[since, until)`: group -> metric ->
     {score: count}, in one statement. Groups and metrics without responses are absent."""
-    [found] = await score_counts_by_period(
+    [found] = await counts_by_period(
         session=session, bounds=(since, until), metrics=metrics, accounts=accounts,
-        kinds=kinds, by=by, tz=tz,
+        kinds=kinds, by=by, tz=tz, sent=False,
     )  # fmt: skip
-    return found
-
-
-async def score_counts_by_period(
-    *,
-    session: AsyncSession,
-    bounds: Sequence[datetime],
-    metrics: Sequence[str] | None = None,
-    accounts: Sequence[str] | None = None,
-    kinds: Sequence[str] | None = None,
-    by: GroupBy,
-    tz: ZoneInfo = UTC_ZONE,
-) -> list[dict[str, dict[str, dict[int, int]]]]:
-    """`score_counts` of each period `[bounds[i], bounds[i + 1])`, in one statement."""
-    found = await counts_by_period(
-        session=session, bounds=bounds, metrics=metrics, accounts=accounts, kinds=kinds,
-        by=by, tz=tz, sent=False,
-    )  # fmt: skip
-    return [period.scores for period in found]
+    return found.scores
 
 
 @dataclass
@@ -379,25 +361,7 @@ async def sent_counts(
     by: GroupBy,
     tz: ZoneInfo = UTC_ZONE,
 ) -> dict[str, int]:
-    """Surveys sent in `[since, until)` per group: the denominator of the response rate."""
-    [found] = await sent_counts_by_period(
-        session=session, metric=metric, bounds=(since, until), accounts=accounts,
-        kinds=kinds, by=by, tz=tz,
-    )  # fmt: skip
-    return found
-
-
-async def sent_counts_by_period(
-    *,
-    session: AsyncSession,
-    metric: str | None,
-    bounds: Sequence[datetime],
-    accounts: Sequence[str] | None = None,
-    kinds: Sequence[str] | None = None,
-    by: GroupBy,
-    tz: ZoneInfo = UTC_ZONE,
-) -> list[dict[str, int]]:
-    """Surveys sent per group in each period `[bounds[i], bounds[i + 1])`, in one statement.
+    """Surveys sent in `[since, until)` per group: the denominator of the response rate.
 
     A survey counts once it was sent, whatever happened next (answered, expired); `metric=None`
     counts every metric. Grouping by kind or owner joins the interaction, which holds them.
@@ -406,11 +370,11 @@ async def sent_counts_by_period(
     cleared, and a survey suppressed before sending never gets one. Not filtering on the
     status lets the count come from `ix_surveys_account_sent` alone.
     """
-    found = await counts_by_period(
-        session=session, bounds=bounds, metrics=[metric] if metric is not None else None,
+    [found] = await counts_by_period(
+        session=session, bounds=(since, until), metrics=[metric] if metric is not None else None,
         accounts=accounts, kinds=kinds, by=by, tz=tz, scores=False,
     )  # fmt: skip
-    return [period.sent for period in found]
+    return found.sent
 
 
 def _sent_branch(
