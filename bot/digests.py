@@ -126,14 +126,14 @@ async def build_digests(core: Core, slots: Sequence[Slot]) -> list[DigestMessage
     """The digests of `slots`, in their order. Slots over the same week (channels whose
     teams share a time zone, as most do) are read together: one set of statements for all
     their accounts, split per channel here."""
-    together: dict[tuple[datetime, datetime], list[Slot]] = {}
-    for slot in slots:
-        together.setdefault((slot.since, slot.until), []).append(slot)
+    together: dict[tuple[datetime, datetime], list[int]] = {}
+    for index, slot in enumerate(slots):
+        together.setdefault((slot.since, slot.until), []).append(index)
     built: dict[int, DigestMessage] = {}
-    for week in together.values():
-        for slot, message in zip(week, await _build_week(core, week), strict=True):
-            built[id(slot)] = message
-    return [built[id(slot)] for slot in slots]
+    for indexes in together.values():
+        week = [slots[index] for index in indexes]
+        built.update(zip(indexes, await _build_week(core, week), strict=True))
+    return [built[index] for index in range(len(slots))]
 
 
 @dataclass
