@@ -93,8 +93,13 @@ async def _log(core: Core, invocation: Invocation, rest: str) -> Reply:
             note=parts[2][:2000] if len(parts) > 2 else None,
         )
     [logged] = await surveys.log_interactions(core, [item])
-    status = logged.surveys[0].reason or logged.surveys[0].status if logged.surveys else "logged"
-    return Reply(TextMessage(text=texts.t("logged", locale, kind=parts[0], status=status)))
+    return Reply(TextMessage(text=logged_text(logged, kind=parts[0], locale=locale)))
+
+
+def logged_text(logged: surveys.Logged, *, kind: str, locale: str) -> str:
+    """What was logged, and what became of its survey (scheduled, or why not)."""
+    status = logged.surveys[0].reason or logged.surveys[0].status if logged.surveys else "-"
+    return texts.t("logged", locale, kind=kind, status=status)
 
 
 async def _opt(core: Core, invocation: Invocation, *, opted_out: bool) -> Reply:

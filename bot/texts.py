@@ -177,6 +177,10 @@ TEXTS: Mapping[str, Mapping[str, str]] = _catalogue(
             "en": "You have no feedback questions from us, so there is nothing to change.",
             "fi": "Sinulle ei ole palautekyselyitä meiltä, joten muutettavaa ei ole.",
         },
+        "already_logged": {
+            "en": "This message was logged before, so nothing changed.",
+            "fi": "Tämä viesti on jo kirjattu, joten mikään ei muuttunut.",
+        },
         "not_a_customer_message": {
             "en": "Pick a customer's message in one of their channels to ask them for feedback.",
             "fi": "Valitse asiakkaan viesti hänen kanavallaan pyytääksesi palautetta.",

@@ -213,7 +213,7 @@ async def counts_by_period(
     statement = _counts_statement(
         shape, weeks, scores, sent, metrics is not None, accounts is not None, kinds is not None
     )
-    label_of = {TOTAL: TOTAL, None: only} if only is not None else {None: TOTAL}
+    ungrouped = only if only is not None else TOTAL  # the key of rows counted without one
     params: dict[str, object] = {}
     for index, (since, until) in enumerate(periods):
         params |= {f"since_{index}": since, f"until_{index}": until}
@@ -224,7 +224,7 @@ async def counts_by_period(
     # Through the session's connection: sqlmodel's `exec` takes no compound SELECT.
     connection = await session.connection()
     for period, group, metric, score, count in (await connection.execute(statement, params)).all():
-        counts, key = found[int(period)], str(label_of.get(group, group))
+        counts, key = found[int(period)], ungrouped if group is None else str(group)
         if score is not None:
             counts.scores.setdefault(key, {}).setdefault(str(metric), {})[int(score)] = int(count)
         elif count:  # an ungrouped count has its row even when it is 0

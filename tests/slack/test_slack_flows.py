@@ -248,6 +248,16 @@ async def test_message_shortcut_asks_the_author_in_that_thread(slack: SlackWorld
     assert "scheduled" in slack.fake.responses_posted[-1]["text"]
 
 
+async def test_asking_twice_about_a_message_says_it_was_logged_before(slack: SlackWorld) -> None:
+    await slack.interact("message_shortcut")
+    first = slack.fake.responses_posted[-1]["text"]
+    await slack.interact("message_shortcut")
+    again = slack.fake.responses_posted[-1]["text"]
+    assert "scheduled" in first
+    assert again == texts.t("already_logged", "en")
+    assert await rows(slack, Interaction) == 1 and await rows(slack, Survey) == 1
+
+
 async def test_a_429_is_retried_after_retry_after_and_lands_once(slack: SlackWorld) -> None:
     await slack.log()
     slack.fake.add_response(

@@ -66,6 +66,14 @@ async def test_ask_for_feedback_on_a_guests_reply_logs_it_in_its_thread(
     assert (logged.channel_id, logged.thread_id) == (SHARED_CHANNEL, "1772443300111")
 
 
+async def test_asking_twice_about_a_message_says_it_was_logged_before(teams: TeamsWorld) -> None:
+    first = await teams.activity("invoke_message_extension_action", value=_ask(GUEST_AAD))
+    again = await teams.activity("invoke_message_extension_action", value=_ask(GUEST_AAD))
+    assert "scheduled" in json.dumps(await first.json())
+    assert texts.t("already_logged", "en") in json.dumps(await again.json(), ensure_ascii=False)
+    assert len(await interactions(teams)) == 1
+
+
 async def test_ask_for_feedback_on_a_colleagues_message_is_refused(teams: TeamsWorld) -> None:
     response = await teams.activity("invoke_message_extension_action", value=_ask(STAFF_AAD))
     assert response.status == 200
