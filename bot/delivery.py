@@ -19,7 +19,8 @@ What is delivered once, and what at least once:
   are delivered once, except where Slack will not show the bot the conversation's history
   (missing `*:history` scope, a channel the bot is not in), a call lands later than
   `landing_grace` after it timed out, or a call outlasts the lease (keep the lease well
-  above the adapters' call timeouts): those are posted again, at least once.
+  above the adapters' call timeouts): those are posted again, at least once. A lookup that
+  leaves less than `CALL_BUDGET` of the lease does not post; the item's next owner does.
 - Adapters without the lookup (Teams: the Bot Framework connector cannot list a
   conversation's messages) post an in-doubt item again: at least once.
 """
@@ -47,6 +48,8 @@ from storage.queries.deliveries import Payload
 
 logger = logging.getLogger(__name__)
 
+# Room left on a lease for one more platform call: above the adapters' call timeouts (15 s).
+CALL_BUDGET = timedelta(seconds=20)
 _MAX_IDLE_BACKOFF = 30.0  # seconds between rounds while the database keeps failing
 
 
@@ -170,7 +173,7 @@ class DeliveryWorker:
 
     async def _deliver(self, item: _Claimed) -> bool:
         delivery = item.delivery
-        if delivery.lease_until is not None and self._clock() >= delivery.lease_until:
+        if not self._lease_left(delivery):
             # Another worker may own it by now; posting anyway could post it twice.
             logger.warning("lease on delivery %s ran out before its turn", delivery.id)
             return False
@@ -227,7 +230,20 @@ class DeliveryWorker:
             if found is not None:
                 logger.info("delivery %s had landed already: not posted again", delivery.id)
                 return found
+            # A lookup may page through a channel's history, call after call: if it left too
+            # little of the lease for the post, another worker may take the item over, look,
+            # find nothing and post it too. Leave it to the lease instead.
+            if not self._lease_left(delivery, for_call=True):
+                raise DeliveryError("too little of the lease left after the lookup")
         return await adapter.post_tagged(payload.target, payload.message, delivery_id=delivery.id)
+
+    def _lease_left(self, delivery: Delivery, *, for_call: bool = False) -> bool:
+        """Whether this worker still owns the item, with room for one more platform call
+        (`for_call`) before its lease runs out and another worker may claim it."""
+        if delivery.lease_until is None:
+            return True
+        room = min(CALL_BUDGET, self._lease / 2) if for_call else timedelta(0)
+        return self._clock() + room < delivery.lease_until
 
 
 async def _pause(stop: asyncio.Event, tasks: set[asyncio.Task[bool]], idle: float) -> None:

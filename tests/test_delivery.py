@@ -648,3 +648,56 @@ async def test_a_retried_item_keeps_its_place_before_newer_ones_in_its_channel(
     while await worker.run_once():
         pass
     assert texts(adapter) == ["elsewhere", "acknowledged", "resolved"]
+
+
+@dataclass
+class TaggingAdapter(RecordingAdapter):
+    """Finds its own posts, as the Slack adapter does; `during_lookup` runs inside the next
+    lookup (the channel's history paged through while time passes)."""
+
+    tagged: dict[int, MessageRef] = field(default_factory=dict)
+    during_lookup: list[Any] = field(default_factory=list)
+
+    async def post_tagged(
+        self, target: Target, message: Message, *, delivery_id: int
+    ) -> MessageRef:
+        ref = await self.post(target, message)
+        self.tagged[delivery_id] = ref
+        return ref
+
+    async def find_tagged(
+        self, target: Target, *, delivery_id: int, since: Any
+    ) -> MessageRef | None:
+        found = self.tagged.get(delivery_id)
+        if self.during_lookup:
+            await self.during_lookup.pop(0)()
+        return found
+
+
+async def test_a_lookup_that_outlasts_the_lease_leaves_the_post_to_the_next_owner(
+    sessions: Sessions, clock: FrozenClock
+) -> None:
+    """Worker a's lookup finds nothing, but takes so long that b claims the item meanwhile,
+    finds nothing either and posts: a must not post as well."""
+    lease = timedelta(seconds=60)
+    adapter = TaggingAdapter()
+    adapter.fail_next.append(DeliveryError("timed out", maybe_delivered=True))
+    await enqueue(sessions, clock, "survey:1:prompt")
+    a = make_worker(sessions, adapter, clock, lease=lease, pace=timedelta(0))
+    b = DeliveryWorker(
+        sessions=sessions, adapters={"slack": adapter}, clock=clock, worker_id="w2",
+        lease=lease, pace=timedelta(0), policy=NO_JITTER,
+    )  # fmt: skip
+    assert await a.run_once() == 1  # timed out without landing: in doubt
+    clock.advance(timedelta(seconds=31))  # past the landing grace
+
+    async def taken_over() -> None:
+        clock.advance(lease + timedelta(seconds=1))
+        assert await b.run_once() == 1  # b's lookup finds nothing, and b posts
+
+    adapter.during_lookup.append(taken_over)
+    await a.run_once()
+
+    assert texts(adapter) == ["survey:1:prompt"]
+    row = (await rows(sessions))["survey:1:prompt"]
+    assert row.status == DeliveryStatus.DONE
