@@ -136,6 +136,12 @@ _RELATIVE = (
 )
 
 
+_DETRACTOR = (
+    "((metric = 'ces' AND score <= 3) OR (metric = 'csat' AND score <= 2)"
+    " OR (metric = 'nps' AND score <= 6))"
+)
+
+
 async def digest_reads(
     driver: Driver, keys: Sequence[str], since: datetime, until: datetime, now: datetime
 ) -> int:
@@ -153,8 +159,8 @@ async def digest_reads(
     await driver.fetch(
         "SELECT account_key, metric, score, comment, answered_at, id FROM ("
         " SELECT account_key, metric, score, comment, answered_at, id, row_number() OVER ("
-        f"  PARTITION BY account_key, {_RELATIVE} >= 0.5 ORDER BY"
-        f"  CASE WHEN {_RELATIVE} >= 0.5 THEN -{_RELATIVE} ELSE {_RELATIVE} END,"
+        f"  PARTITION BY account_key, {_DETRACTOR} ORDER BY"
+        f"  CASE WHEN {_DETRACTOR} THEN {_RELATIVE} ELSE -{_RELATIVE} END,"
         "  answered_at DESC, id DESC) AS place"
         f" FROM responses WHERE answered_at >= ? AND answered_at < ?{where}"
         " AND comment IS NOT NULL) AS ranked WHERE place <= 3",

@@ -160,8 +160,9 @@ async def _build_week(core: Core, slots: Sequence[Slot]) -> list[DigestMessage]:
         )
         alerts = await queries.alert_counts(session=session, accounts=keys, now=core.now())
         comments = await queries.comments(
-            session=session, accounts=keys, since=since, until=until, limit=VERBATIMS
-        )
+            session=session, accounts=keys, since=since, until=until, limit=VERBATIMS,
+            detractor_max={metric.value: scoring.detractor_max(metric) for metric in Metric},
+        )  # fmt: skip
     per_account: dict[str, list[queries.Comment]] = {}
     for comment in comments:
         per_account.setdefault(comment.account, []).append(comment)
@@ -180,8 +181,8 @@ async def _digest(
     rows.append(_row(core, None, reports.total(current), reports.total(previous), slot.locale))
     alerts = [reads.alerts.get(key, (0, 0)) for key in names]
     mine = [c for key in names for c in reads.comments.get(key, ())]
-    best = sorted((c for c in mine if c.best), key=queries.Comment.rank)[:VERBATIMS]
-    worst = sorted((c for c in mine if not c.best), key=queries.Comment.rank)[:VERBATIMS]
+    best = sorted((c for c in mine if not c.detractor), key=queries.Comment.rank)[:VERBATIMS]
+    worst = sorted((c for c in mine if c.detractor), key=queries.Comment.rank)[:VERBATIMS]
     return DigestMessage(
         title=texts.t("digest_title", slot.locale),
         period=slot.period,

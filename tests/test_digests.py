@@ -266,3 +266,20 @@ async def test_digests_read_together_keep_each_team_to_its_own_accounts(
         assert alone.model_dump(exclude={"chart_png_base64"}) == together.model_dump(
             exclude={"chart_png_base64"}
         )
+
+
+async def test_a_detractors_comment_is_never_among_the_best(world: World) -> None:
+    """NPS 6 and CSAT 2 are detractors though 6 is above the middle of its scale; NPS 7 and
+    CES 4 are not, though 4 is the middle of its scale."""
+    said = (("nps", 6, "Would not recommend"), ("csat", 2, "Slow"), ("nps", 7, "Fine"),
+            ("ces", 4, "So-so"), ("csat", 5, "Great"))  # fmt: skip
+    async with world.sessions() as session, session.begin():
+        for metric, score, text in said:
+            await answered(
+                session, account="acme", metric=metric, score=score, at=LAST_WEEK, comment=text
+            )
+    world.clock.set(SLOT)
+    await digests.post_due_digests(world.core)
+    [digest] = await posted_digests(world)
+    assert [v.text for v in digest.best] == ["Great", "Fine", "So-so"]
+    assert [v.text for v in digest.worst] == ["Slow", "Would not recommend"]

@@ -3,11 +3,11 @@ per channel and period), alert counts and verbatims."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Float, case, cast, func
+from sqlalchemy import Float, and_, case, cast, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -49,25 +49,21 @@ async def alert_counts(
 
 @dataclass(frozen=True)
 class Comment:
-    """A commented answer, with what ranks it: its place on its scale (0 worst, 1 best),
-    then the newest first."""
+    """A commented answer, with what ranks it: whether it is a detractor's, its place on its
+    scale (0 worst, 1 best), then the newest first."""
 
     account: str
     metric: str
     score: int
     text: str
+    detractor: bool
     relative: float
     answered_at: datetime
     response_id: int
 
-    @property
-    def best(self) -> bool:
-        """On the upper half of its scale: a candidate for the best, never for the worst."""
-        return self.relative >= 0.5
-
     def rank(self) -> tuple[float, float, int]:
-        """Sort key: the best first on the upper half, the worst first on the lower one."""
-        place = -self.relative if self.best else self.relative
+        """Sort key: a detractor's worst first, anyone else's best first."""
+        place = self.relative if self.detractor else -self.relative
         return (place, -self.answered_at.timestamp(), -self.response_id)
 
 
@@ -77,20 +73,28 @@ async def comments(
     accounts: Sequence[str],
     since: datetime,
     until: datetime,
+    detractor_max: Mapping[str, int],
     limit: int = 3,
 ) -> list[Comment]:
-    """Per account, the `limit` best commented answers of `[since, until)` from the upper
-    half of each scale and the `limit` worst from the lower half (so one comment never
-    stands on both lists), ranked by a window function: the best or worst `limit` of any
-    set of these accounts are among them."""
-    half = _RELATIVE >= 0.5
-    place = case((half, -_RELATIVE), else_=_RELATIVE)
+    """Per account, the `limit` worst commented answers of `[since, until)` among detractors
+    (a score up to `detractor_max[metric]`) and the `limit` best among everyone else (so one
+    comment never stands on both lists, and a detractor's is never among the best), ranked
+    by a window function: the best or worst `limit` of any set of these accounts are among
+    them."""
+    half = or_(
+        *(
+            and_(col(Response.metric) == metric, col(Response.score) <= highest)
+            for metric, highest in detractor_max.items()
+        )
+    )
+    place = case((half, _RELATIVE), else_=-_RELATIVE)
     ranked = (
         sa_select(
             col(Response.account_key).label("account"),
             col(Response.metric).label("metric"),
             col(Response.score).label("score"),
             col(Response.comment).label("comment"),
+            half.label("detractor"),
             _RELATIVE.label("relative"),
             col(Response.answered_at).label("answered_at"),
             col(Response.id).label("response_id"),
@@ -113,8 +117,8 @@ async def comments(
     connection = await session.connection()
     result = await connection.execute(sa_select(ranked).where(ranked.c.place <= limit))
     return [
-        Comment(account, metric, score, text or "", relative, answered_at, response_id)
-        for account, metric, score, text, relative, answered_at, response_id, _ in result
+        Comment(account, metric, score, text or "", bool(detractor), relative, at, response_id)
+        for account, metric, score, text, detractor, relative, at, response_id, _ in result
     ]
 
 
