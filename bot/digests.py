@@ -147,7 +147,8 @@ class _Reads:
 
 
 async def _build_week(core: Core, slots: Sequence[Slot]) -> list[DigestMessage]:
-    """Digests of slots over one week: three statements whatever their number."""
+    """Digests of slots over one week: three statements whatever their number (and, for
+    each digest's chart, its own)."""
     accounts: dict[ChannelRef, list[AccountConfig]] = {slot.channel: [] for slot in slots}
     for account in core.config.accounts:
         if account.team_channel in accounts:

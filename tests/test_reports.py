@@ -8,10 +8,13 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import charts, reports
 from bot.config import parse_config
@@ -20,6 +23,7 @@ from bot.prepare import prepare_database
 from bot.scoring import Figure, FigureKind, Metric
 from storage.engine import Sessions
 from storage.models import Alert, Contact, Interaction, Response, Survey, SurveyStatus
+from storage.queries import digests as digest_queries
 from storage.queries import reports as queries
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -243,7 +247,9 @@ async def test_periods_read_together_split_at_their_bounds(rows: Rows) -> None:
     assert sent == [{"acme": 2}, {"acme": 1, "beta": 1}]
 
 
-async def test_one_statement_reads_every_period_of_both_tables(rows: Rows) -> None:
+async def test_one_statement_reads_every_period_of_both_tables(
+    rows: Rows, engine: AsyncEngine
+) -> None:
     """`counts_by_period`: histograms and sent counts of each period in one statement; one
     account (counted without grouping) and the total give what grouping by account gives."""
     earlier = SINCE - (UNTIL - SINCE)
@@ -254,22 +260,37 @@ async def test_one_statement_reads_every_period_of_both_tables(rows: Rows) -> No
     await rows.survey("acme", "nps", sent_at=day(4))  # sent, not answered
     await rows.survey("acme", "nps", sent_at=None, status=SurveyStatus.SUPPRESSED)
 
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
     async with rows.sessions() as session:
 
         async def counts(**kwargs: object) -> list[queries.PeriodCounts]:
-            return await queries.counts_by_period(
+            before = len(statements)
+            found = await queries.counts_by_period(
                 session=session,
                 bounds=(earlier, SINCE, UNTIL),
                 **kwargs,  # type: ignore[arg-type]
             )
+            read = [s for s in statements[before:] if s.lstrip().startswith("SELECT")]
+            assert len(read) == 1, read  # both periods, both tables: one statement
+            return found
 
-        by_account = await counts(by="account")
-        only_acme = await counts(by="account", accounts=["acme"])
-        total = await counts(by="total")
-        nps_only = await counts(by="account", accounts=["acme"], metrics=["nps"])
-        nothing = await counts(by="total", accounts=["nobody"])
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
+        try:
+            by_account = await counts(by="account")
+            only_acme = await counts(by="account", accounts=["acme"])
+            total = await counts(by="total")
+            nps_only = await counts(by="account", accounts=["acme"], metrics=["nps"])
+            nothing = await counts(by="total", accounts=["nobody"])
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", record)
         with pytest.raises(ValueError, match="scores, surveys sent or both"):
-            await counts(by="total", scores=False, sent=False)
+            await queries.counts_by_period(
+                session=session, bounds=(SINCE, UNTIL), by="total", scores=False, sent=False
+            )
 
     assert [p.scores for p in by_account] == [
         {"acme": {"csat": {5: 1}}},
@@ -296,8 +317,13 @@ async def test_open_alerts_are_the_unresolved_ones(rows: Rows) -> None:
         async with rows.sessions() as session, session.begin():
             session.add(Alert(survey_id=survey_id, account_key=account, status=status))
     async with rows.sessions() as session:
-        assert await queries.open_alert_counts(session=session) == {"acme": 2, "beta": 1}
-        assert await queries.open_alert_counts(session=session, accounts=["beta"]) == {"beta": 1}
+
+        async def unresolved(*accounts: str) -> dict[str, int]:
+            found = await digest_queries.alert_counts(session=session, accounts=accounts, now=SINCE)
+            return {account: total for account, (total, _overdue) in found.items()}
+
+        assert await unresolved("acme", "beta") == {"acme": 2, "beta": 1}
+        assert await unresolved("beta") == {"beta": 1}
 
 
 async def seed_report(rows: Rows) -> None:
@@ -379,6 +405,11 @@ async def test_weekly_series_has_a_figure_per_week_and_gaps(rows: Rows) -> None:
     assert [fig.value for _, fig in acme] == [None, 100.0, None]  # 5 4 4, then one 2
     beta = series["Beta Ltd"]
     assert [(fig.n, fig.value) for _, fig in beta] == [(3, 100.0), (2, None), (0, None)]
+    # A team's digest charts its own accounts only.
+    mine = await reports.weekly_series(
+        core, metric=Metric.CSAT, weeks=3, until=UNTIL, tz=ZoneInfo("UTC"), accounts=["beta"]
+    )
+    assert mine == {"Beta Ltd": beta}
 
 
 def test_trend_text() -> None:

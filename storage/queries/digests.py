@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Alert, DigestRun, Response
+from storage.queries.reports import UNRESOLVED
 from storage.queries.upsert import insert_ignore
 
 # A response's place on its own scale, 0 (worst) to 1 (best), so CES, CSAT and NPS
@@ -41,7 +42,7 @@ async def alert_counts(
     overdue = case(((col(Alert.status) == "open") & (col(Alert.sla_due_at) < now), 1), else_=0)
     result = await session.exec(
         select(col(Alert.account_key), func.count(), func.coalesce(func.sum(overdue), 0))
-        .where(col(Alert.account_key).in_(accounts), col(Alert.status) != "resolved")
+        .where(col(Alert.account_key).in_(accounts), col(Alert.status).in_(UNRESOLVED))
         .group_by(col(Alert.account_key))
     )
     return {account: (int(total), int(late)) for account, total, late in result.all()}

@@ -25,8 +25,10 @@ from sqlalchemy import (
     CompoundSelect,
     Integer,
     Select,
+    String,
     bindparam,
     case,
+    cast,
     func,
     label,
     literal,
@@ -294,7 +296,7 @@ def _scores_branch(
     metric, score = col(Response.metric), col(Response.score)
     if by == TOTAL:
         return (
-            sa_select(period, null().label("grp"), metric, score, func.count())
+            sa_select(period, cast(null(), String).label("grp"), metric, score, func.count())
             .select_from(Response)
             .where(*where)
             .group_by(metric, score)
@@ -389,9 +391,13 @@ def _sent_branch(
         where.append(_in(Interaction.kind, "kinds"))
     joins_interaction = kinds or by in ("kind", "owner")
     period = _period(index)
-    no_metric, no_score = null().label("metric"), null().label("score")
+    # Typed NULLs: PostgreSQL resolves a UNION's column types branch by branch.
+    no_metric = cast(null(), String).label("metric")
+    no_score = cast(null(), Integer).label("score")
     if by == TOTAL:
-        ungrouped = sa_select(period, null().label("grp"), no_metric, no_score, func.count())
+        ungrouped = sa_select(
+            period, cast(null(), String).label("grp"), no_metric, no_score, func.count()
+        )
         ungrouped = ungrouped.select_from(Survey)
         if joins_interaction:
             ungrouped = ungrouped.join(
@@ -410,20 +416,6 @@ def _sent_branch(
         rows = rows.join(Interaction, col(Interaction.id) == col(Survey.interaction_id))
     sub = rows.where(*where).subquery()
     return sa_select(period, sub.c.grp, no_metric, no_score, func.count()).group_by(sub.c.grp)
-
-
-async def open_alert_counts(
-    *, session: AsyncSession, accounts: Sequence[str] | None = None
-) -> dict[str, int]:
-    """Alerts not yet resolved (open or acknowledged) per account; accounts with none absent."""
-    statement = (
-        select(col(Alert.account_key), func.count())
-        .where(col(Alert.status).in_(UNRESOLVED))
-        .group_by(col(Alert.account_key))
-    )
-    if accounts is not None:
-        statement = statement.where(col(Alert.account_key).in_(accounts))
-    return {str(key): int(count) for key, count in (await session.exec(statement)).all()}
 
 
 async def totals(*, session: AsyncSession) -> dict[str, int]:
