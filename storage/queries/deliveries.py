@@ -243,7 +243,7 @@ async def complete(
     values = {"status": DeliveryStatus.DONE, "result": result, "done_at": now}
     settled = await _settle(session, delivery, worker_id, values)
     if settled and hold_channel_until is not None:
-        await _push_channel(session, delivery.channel_key, until=hold_channel_until)
+        await _hold_channel(session, delivery.channel_key, until=hold_channel_until)
     return settled
 
 
@@ -308,14 +308,8 @@ async def _settle(
 
 
 async def _hold_channel(session: AsyncSession, channel_key: str, *, until: datetime) -> None:
-    """Push the channel's next free instant to `until`, never pull it earlier."""
-    values = {"channel_key": channel_key, "next_free_at": until}
-    await session.exec(insert_ignore(session, ChannelPacing, values))
-    await _push_channel(session, channel_key, until=until)
-
-
-async def _push_channel(session: AsyncSession, channel_key: str, *, until: datetime) -> None:
-    """`_hold_channel` for a channel that has its pacing row (every claimed one has)."""
+    """Push the channel's next free instant to `until`, never pull it earlier. Only a claimed
+    item's channel is held, and claiming it created the channel's pacing row."""
     await session.exec(
         update(ChannelPacing)
         .where(
