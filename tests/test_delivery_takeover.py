@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
+from adapters.slack import posted
 from adapters.slack.adapter import SlackAdapter
 from bot.delivery import DeliveryWorker, RetryPolicy
 from bot.messages import Target, TextMessage
@@ -337,3 +338,44 @@ async def test_without_history_access_the_post_is_made_again_and_logged(
     assert slack.texts() == ["survey:5:prompt", "survey:5:prompt"]
     assert "missing_scope" in caplog.text and "perhaps twice" in caplog.text
     assert (await slack.row("survey:5:prompt")).status == DeliveryStatus.DONE
+
+
+async def test_the_lookup_pages_back_through_newer_messages(
+    slack: Slack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack pages its history (15 a page for apps outside the Marketplace): the tagged
+    message behind several pages of newer ones is still found, and not posted again."""
+    monkeypatch.setattr(posted, "PAGE", 2)
+    await slack.enqueue("survey:3:prompt")
+    await kill_after_slack_posted(slack, "survey:3:prompt")
+    for n in range(5):  # five newer messages: at two a page, the tagged one is on the third
+        await slack.adapter.post(
+            Target(platform="slack", channel_id=CHANNEL), TextMessage(text=f"n{n}")
+        )
+
+    slack.clock.advance(LEASE + timedelta(seconds=1))
+    assert await slack.worker("b").run_once() == 1
+
+    assert slack.texts().count("survey:3:prompt") == 1
+    assert len(slack.fake.calls(HISTORY)) == 3  # 2 + 2 newer ones, then the page with it
+    row = await slack.row("survey:3:prompt")
+    assert row.status == DeliveryStatus.DONE
+
+
+async def test_a_reply_into_a_thread_slack_does_not_know_is_posted_without_more_lookups(
+    slack: Slack,
+) -> None:
+    """An in-doubt reply whose thread Slack reports as not found cannot have landed."""
+    missing = "1731744000.999999"
+    await slack.enqueue("survey:4:prompt", thread=missing)
+    answer = slack.fake.hold(POST)  # never carried out; the client gives up
+    assert await slack.worker("a").run_once() == 1
+    answer.set()
+    slack.clock.advance(timedelta(seconds=31))  # past the landing grace
+
+    assert await slack.worker("a").run_once() == 1
+
+    assert len(slack.fake.calls(REPLIES)) == 1 and not slack.fake.calls(HISTORY)
+    assert slack.texts() == ["survey:4:prompt"]
+    row = await slack.row("survey:4:prompt")
+    assert (row.status, row.attempts) == (DeliveryStatus.DONE, 2)

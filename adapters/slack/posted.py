@@ -99,9 +99,10 @@ async def _search(
         if not response.get("has_more") or cursor is None:
             return None
     logger.warning(
-        "delivery %s: not among the newest %s messages of %s; taken as not posted",
+        "delivery %s: not in the %s newest pages of %s since it was first tried; taken as "
+        "not posted",
         delivery_id,
-        MAX_PAGES * PAGE,
+        MAX_PAGES,
         channel,
     )
     return None
