@@ -33,7 +33,7 @@ _BATCH = TypeAdapter(list[InteractionCreate])
 def add_routes(app: web.Application, *, core: Core, api_token: str | None) -> None:
     app[CORE_KEY] = core
     app[TOKEN_KEY] = api_token
-    app.router.add_post("/api/v1/interactions", log_interactions)
+    app.router.add_post(openapi.INTERACTIONS, log_interactions)
     app.router.add_get(openapi.PATH, openapi.handler(max_batch=MAX_BATCH))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
