@@ -28,7 +28,7 @@ from bot.errors import InvalidInput
 from bot.schedule_batch import Ask, ScheduledSurvey, plan_surveys
 from bot.schemas import InteractionCreate
 from storage.models import Contact, Interaction
-from storage.queries import feedback, surveys
+from storage.queries import feedback
 
 logger = logging.getLogger(__name__)
 
@@ -208,20 +208,9 @@ async def schedule(
     program: ProgramConfig,
     now: datetime,
 ) -> ScheduledSurvey:
-    """Decide the survey for one contact of an interaction and store it, asked or not."""
+    """Decide the survey for one contact of an interaction just inserted (so it has none
+    yet) and store it, asked or not."""
     assert interaction.id is not None and contact.id is not None
-    existing = await surveys.find_survey(
-        session=session, interaction_id=interaction.id, contact_id=contact.id, metric=program.metric
-    )
-    if existing is not None:
-        assert existing.id is not None
-        return ScheduledSurvey(
-            survey_id=existing.id,
-            contact_id=contact.id,
-            status=existing.status,
-            reason=existing.suppressed_reason,
-            due_at=existing.due_at,
-        )
     key = f"{interaction.source}:{interaction.external_id}"
     account, occurred_at = interaction.account_key, interaction.occurred_at
     ask = _ask(core, interaction.id, key, account, occurred_at, contact, program, now)

@@ -18,19 +18,6 @@ _ASKED = (SurveyStatus.SCHEDULED, SurveyStatus.SENT, SurveyStatus.ANSWERED, Surv
 _OPEN = (SurveyStatus.SCHEDULED, SurveyStatus.SENT)
 
 
-async def find_survey(
-    *, session: AsyncSession, interaction_id: int, contact_id: int, metric: str
-) -> Survey | None:
-    result = await session.exec(
-        select(Survey).where(
-            Survey.interaction_id == interaction_id,
-            Survey.contact_id == contact_id,
-            Survey.metric == metric,
-        )
-    )
-    return result.first()
-
-
 @dataclass(frozen=True)
 class ContactHistory:
     """What scheduling needs to know about a contact's earlier surveys."""
