@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import func, select
 
@@ -20,6 +19,7 @@ from bot.messages import DigestMessage
 from storage.engine import Sessions, create_engine, session_factory
 from storage.models import Alert, Delivery, DigestRun
 from tests.support.rows import answered
+from tests.support.statements import recorded_statements
 from tests.support.world import CONFIG, World
 
 HEL = "Europe/Helsinki"
@@ -197,7 +197,7 @@ def three_teams_config() -> dict[str, Any]:
 
 
 async def test_digests_read_together_keep_each_team_to_its_own_accounts(
-    sessions: Sessions, engine: AsyncEngine
+    sessions: Sessions, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Digests due in one week are read with one set of statements for all their accounts;
     each team still sees only its accounts' rows, alerts and comments, exactly as when its
@@ -227,16 +227,8 @@ async def test_digests_read_together_keep_each_team_to_its_own_accounts(
                                       status="resolved", sla_due_at=LAST_WEEK))  # fmt: skip
         await answered(session, account="hooli", metric="csat", score=1, at=WEEK_BEFORE)
     world.clock.set(datetime(2026, 11, 16, 15, 0, tzinfo=UTC))  # 09:00 in New York too
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(engine, monkeypatch) as statements:
         assert await digests.post_due_digests(world.core) == 3
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
     # One read per week, not per channel: Helsinki's two teams together, New York apart.
     assert sum("row_number" in s for s in statements) == 2
     assert sum(s.lstrip().startswith("SELECT") and "FROM alerts" in s for s in statements) == 2

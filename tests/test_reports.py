@@ -8,12 +8,10 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import charts, reports
@@ -25,6 +23,7 @@ from storage.engine import Sessions
 from storage.models import Alert, Contact, Interaction, Response, Survey, SurveyStatus
 from storage.queries import digests as digest_queries
 from storage.queries import reports as queries
+from tests.support.statements import recorded_statements
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 SINCE = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
@@ -248,7 +247,7 @@ async def test_periods_read_together_split_at_their_bounds(rows: Rows) -> None:
 
 
 async def test_one_statement_reads_every_period_of_both_tables(
-    rows: Rows, engine: AsyncEngine
+    rows: Rows, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`counts_by_period`: histograms and sent counts of each period in one statement; one
     account (counted without grouping) and the total give what grouping by account gives."""
@@ -259,11 +258,6 @@ async def test_one_statement_reads_every_period_of_both_tables(
     await rows.answered("beta", "csat", 2, day(3))
     await rows.survey("acme", "nps", sent_at=day(4))  # sent, not answered
     await rows.survey("acme", "nps", sent_at=None, status=SurveyStatus.SUPPRESSED)
-
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
 
     async with rows.sessions() as session:
 
@@ -278,15 +272,12 @@ async def test_one_statement_reads_every_period_of_both_tables(
             assert len(read) == 1, read  # both periods, both tables: one statement
             return found
 
-        event.listen(engine.sync_engine, "before_cursor_execute", record)
-        try:
+        with recorded_statements(engine, monkeypatch) as statements:
             by_account = await counts(by="account")
             only_acme = await counts(by="account", accounts=["acme"])
             total = await counts(by="total")
             nps_only = await counts(by="account", accounts=["acme"], metrics=["nps"])
             nothing = await counts(by="total", accounts=["nobody"])
-        finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", record)
         with pytest.raises(ValueError, match="scores, surveys sent or both"):
             await queries.counts_by_period(
                 session=session, bounds=(SINCE, UNTIL), by="total", scores=False, sent=False

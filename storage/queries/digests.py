@@ -6,15 +6,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, func, or_
+from sqlalchemy import Float, Select, and_, bindparam, case, cast, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Alert, DigestRun, Response
+from storage.queries.driver import fetch_rows
 from storage.queries.reports import UNRESOLVED
 from storage.queries.upsert import insert_ignore
+from storage.types import UTCDateTime
 
 # A response's place on its own scale, 0 (worst) to 1 (best), so CES, CSAT and NPS
 # comments can be ranked together.
@@ -39,13 +43,23 @@ async def alert_counts(
 ) -> dict[str, tuple[int, int]]:
     """Per account: (alerts not resolved, of them still unacknowledged past their deadline);
     accounts without unresolved alerts are absent."""
-    overdue = case(((col(Alert.status) == "open") & (col(Alert.sla_due_at) < now), 1), else_=0)
-    result = await session.exec(
-        select(col(Alert.account_key), func.count(), func.coalesce(func.sum(overdue), 0))
-        .where(col(Alert.account_key).in_(accounts), col(Alert.status).in_(UNRESOLVED))
-        .group_by(col(Alert.account_key))
+    rows = await fetch_rows(
+        session=session, statement=_ALERT_COUNTS, params={"accounts": list(accounts), "now": now}
     )
-    return {account: (int(total), int(late)) for account, total, late in result.all()}
+    return {account: (int(total), int(late)) for account, total, late in rows}
+
+
+_overdue = case(
+    ((col(Alert.status) == "open") & (col(Alert.sla_due_at) < bindparam("now")), 1), else_=0
+)
+_ALERT_COUNTS = (
+    sa_select(col(Alert.account_key), func.count(), func.coalesce(func.sum(_overdue), 0))
+    .where(
+        col(Alert.account_key).in_(bindparam("accounts", expanding=True)),
+        col(Alert.status).in_(UNRESOLVED),
+    )
+    .group_by(col(Alert.account_key))
+)
 
 
 @dataclass(frozen=True)
@@ -82,13 +96,26 @@ async def comments(
     comment never stands on both lists, and a detractor's is never among the best), ranked
     by a window function: the best or worst `limit` of any set of these accounts are among
     them."""
+    statement = _comments_statement(tuple(sorted(detractor_max.items())), limit)
+    params = {"accounts": list(accounts), "since": since, "until": until}
+    rows = await fetch_rows(session=session, statement=statement, params=params)
+    return [
+        Comment(account, metric, score, text or "", bool(detractor), relative, at, response_id)
+        for account, metric, score, text, detractor, relative, at, response_id, _ in rows
+    ]
+
+
+@lru_cache(maxsize=16)
+def _comments_statement(detractor_max: tuple[tuple[str, int], ...], limit: int) -> Select[Any]:
     half = or_(
         *(
             and_(col(Response.metric) == metric, col(Response.score) <= highest)
-            for metric, highest in detractor_max.items()
+            for metric, highest in detractor_max
         )
     )
     place = case((half, _RELATIVE), else_=-_RELATIVE)
+    answered_at = col(Response.answered_at)
+    instant = UTCDateTime(timezone=True)
     ranked = (
         sa_select(
             col(Response.account_key).label("account"),
@@ -97,30 +124,24 @@ async def comments(
             col(Response.comment).label("comment"),
             half.label("detractor"),
             _RELATIVE.label("relative"),
-            col(Response.answered_at).label("answered_at"),
+            answered_at.label("answered_at"),
             col(Response.id).label("response_id"),
             func.row_number()
             .over(
                 partition_by=(col(Response.account_key), half),
-                order_by=(place, col(Response.answered_at).desc(), col(Response.id).desc()),
+                order_by=(place, answered_at.desc(), col(Response.id).desc()),
             )
             .label("place"),
         )
         .where(
-            col(Response.account_key).in_(accounts),
-            col(Response.answered_at) >= since,
-            col(Response.answered_at) < until,
+            col(Response.account_key).in_(bindparam("accounts", expanding=True)),
+            answered_at >= bindparam("since", type_=instant),
+            answered_at < bindparam("until", type_=instant),
             col(Response.comment).is_not(None),
         )
         .subquery()
     )
-    # Through the session's connection: sqlmodel's `select` takes at most four columns.
-    connection = await session.connection()
-    result = await connection.execute(sa_select(ranked).where(ranked.c.place <= limit))
-    return [
-        Comment(account, metric, score, text or "", bool(detractor), relative, at, response_id)
-        for account, metric, score, text, detractor, relative, at, response_id, _ in result
-    ]
+    return sa_select(ranked).where(ranked.c.place <= limit)
 
 
 async def posted_runs(

@@ -44,6 +44,7 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Alert, AlertStatus, Interaction, Response, Survey, SurveyStatus
+from storage.queries.driver import fetch_rows
 from storage.types import UTCDateTime
 
 GroupBy = Literal["account", "kind", "week", "owner", "total"]
@@ -223,9 +224,8 @@ async def counts_by_period(
         if values is not None:
             params[name] = list(values)
     found = [PeriodCounts() for _ in periods]
-    # Through the session's connection: sqlmodel's `exec` takes no compound SELECT.
-    connection = await session.connection()
-    for period, group, metric, score, count in (await connection.execute(statement, params)).all():
+    rows = await fetch_rows(session=session, statement=statement, params=params)
+    for period, group, metric, score, count in rows:
         counts, key = found[int(period)], ungrouped if group is None else str(group)
         if score is not None:
             counts.scores.setdefault(key, {}).setdefault(str(metric), {})[int(score)] = int(count)

@@ -1,0 +1,114 @@
+"""Read-only aggregates fetched through the database driver in one call.
+
+A report or a digest waits on statements that return thousands of small rows. Through the
+ORM session each statement on aiosqlite is four hand-offs to the connection's thread (cursor,
+execute, fetch, close), each a wake-up of the event loop, and every row becomes a `Row`;
+that cost a report a third of its time (bench/README.md). `fetch_rows` keeps SQLAlchemy for
+what it is good at here: it compiles the statement once per dialect and expands its
+parameters with SQLAlchemy's own bind processors (`SQLCompiler.construct_expanded_state`),
+then runs it with the driver's single fetch call (aiosqlite's `execute_fetchall`, asyncpg's
+`fetch`) on the session's own connection.
+
+Only for SELECTs: the driver call bypasses the ORM's unit of work and SQLAlchemy's events.
+A session that has not written yet reads committed data as of the statement (PostgreSQL's
+READ COMMITTED, and SQLite's autocommit for read-only sessions: `storage.engine.READ_ONLY`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.compiler import ExpandedState, SQLCompiler
+from sqlalchemy.sql.selectable import CompoundSelect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+Statement = Select[Any] | CompoundSelect[Any]
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    compiled: SQLCompiler
+    binds: Mapping[str, Processor]  # per bound parameter name, as SQLAlchemy converts them
+    results: tuple[Processor, ...]  # per column; None: the driver's value as it is
+
+
+# Per statement object, then per dialect name; statements are built once per shape by their
+# query module, so this holds one entry per shape and dies with the statement.
+_COMPILED: WeakKeyDictionary[Statement, dict[str, _Compiled]] = WeakKeyDictionary()
+
+
+def _compile(statement: Statement, dialect: Dialect) -> _Compiled:
+    per_dialect = _COMPILED.setdefault(statement, {})
+    found = per_dialect.get(dialect.name)
+    if found is None:
+        compiled = statement.compile(dialect=dialect)
+        if not isinstance(compiled, SQLCompiler) or not compiled.positional:
+            raise TypeError(f"{dialect.name}: expected a positional SQL compiler")
+        binds = {
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            for name, bind in compiled.binds.items()
+        }
+        # Plain types come as the driver gives them (SQLite has no booleans: 0 and 1); our
+        # own types (UTC timestamps) are converted as SQLAlchemy would. A plain type's result
+        # processor may need the driver's column type code, which a fetch does not give.
+        results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if isinstance(column.type, TypeDecorator)
+            else None
+            for column in statement.selected_columns
+        )
+        found = _Compiled(compiled, binds, results)
+        per_dialect[dialect.name] = found
+    return found
+
+
+async def fetch_rows(
+    *, session: AsyncSession, statement: Statement, params: Mapping[str, Any]
+) -> list[Sequence[Any]]:
+    """The rows of a SELECT (tuples of the columns' Python values), in one driver call."""
+    connection = await session.connection()
+    dialect = connection.dialect
+    found = _compile(statement, dialect)
+    state = found.compiled.construct_expanded_state(dict(params))
+    values = [_bound(found, state, name) for name in state.positiontup or ()]
+    driver = (await connection.get_raw_connection()).driver_connection
+    try:
+        rows = await _fetch(driver, dialect, state.statement, values)
+    except Exception as exc:
+        # The caller sees SQLAlchemy's errors, as from any other statement; the connection
+        # may be in any state after a driver error, so it is not given back to the pool.
+        await connection.invalidate(exc)
+        raise DBAPIError.instance(
+            state.statement, values, exc, DBAPIError, dialect=dialect
+        ) from exc
+    if not any(found.results):
+        return list(rows)
+    return [
+        tuple(value if p is None else p(value) for p, value in zip(found.results, row, strict=True))
+        for row in rows
+    ]
+
+
+def _bound(found: _Compiled, state: ExpandedState, name: str) -> Any:
+    """A parameter's value for the driver: an expanded list's item (`accounts_1`) has its
+    processor in `state`, any other parameter in the compiled statement."""
+    value = state.parameters[name]
+    processor = state.processors.get(name) or found.binds.get(name)
+    return value if processor is None else processor(value)
+
+
+async def _fetch(driver: Any, dialect: Dialect, sql: str, values: list[Any]) -> Sequence[Any]:
+    if driver is None:
+        raise ConnectionError("the session's database connection is closed")
+    if dialect.name == "sqlite":
+        rows: Sequence[Any] = await driver.execute_fetchall(sql, values)
+        return rows
+    return await driver.fetch(sql, *values)  # type: ignore[no-any-return]
