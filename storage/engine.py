@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-# `sessions(execution_options=READ_ONLY)`: a session that only reads. On SQLite it begins a
-# deferred transaction, so that a long report does not hold the write lock that answers wait
-# for; elsewhere it changes nothing.
+# `sessions(execution_options=READ_ONLY)`: a session that only reads. On SQLite it begins no
+# transaction: each statement reads a committed snapshot of its own, as every statement does
+# under PostgreSQL's READ COMMITTED, and a long report holds neither the write lock that
+# answers wait for nor a read snapshot between its statements. Elsewhere it changes nothing.
 READ_ONLY = {"cxbot_read_only": True}
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -52,9 +53,9 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         # A deferred transaction that reads and then writes fails at once with "database is
         # locked" when another writer got in between; taking the write lock up front makes
         # concurrent writers wait on the busy timeout instead.
-        if connection.get_execution_options().get("cxbot_read_only"):
-            connection.exec_driver_sql("BEGIN")
-        else:
+        # A read-only session stays in autocommit (above): a BEGIN would cost a report four
+        # hand-offs to aiosqlite's thread and buy it nothing.
+        if not connection.get_execution_options().get("cxbot_read_only"):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
