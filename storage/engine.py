@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,7 +34,27 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # bench/README.md). Planning each run afresh costs well under a millisecond.
     connect_args = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
     connect_args.update(kwargs.pop("connect_args", {}))
-    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    engine = create_async_engine(url, connect_args=connect_args, **kwargs)
+    _ping_on_checkout(engine)
+    return engine
+
+
+def _ping_on_checkout(engine: AsyncEngine) -> None:
+    """Hand out only live connections: a PostgreSQL restart or a terminated backend leaves
+    dead ones in the pool, and the first session to get one would fail.
+
+    SQLAlchemy's `pool_pre_ping` does this with three round trips on asyncpg (BEGIN, an
+    empty statement, ROLLBACK: a transaction for pgbouncer's transaction mode); outside a
+    transaction, as a connection is at checkout, the empty statement alone tells.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        try:
+            dbapi_connection.run_async(lambda driver: driver.fetchrow(";"))
+        except Exception as exc:
+            # The pool drops this connection and checks out another (a new one if need be).
+            raise DisconnectionError(f"a pooled connection is dead: {exc}") from exc
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
