@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
+from typing import NamedTuple
 
 from bot.texts import normalize_locale, t
 
@@ -41,8 +41,12 @@ class FigureKind(StrEnum):
 _SCALES: Mapping[Metric, tuple[int, int]] = MappingProxyType(
     {Metric.CES: (1, 7), Metric.CSAT: (1, 5), Metric.NPS: (0, 10)}
 )
-_DETRACTOR_MAX: Mapping[Metric, int] = MappingProxyType(
-    {Metric.CES: 3, Metric.CSAT: 2, Metric.NPS: 6}
+# Per metric: (the highest score of the low band, the lowest of the high band, the lowest of
+# the top of the scale). The low band is the detractors (CES 1-3, CSAT 1-2, NPS 0-6); the high
+# band is what the headline counts as good (CES 5-7 for the ease index, CSAT 4-5, NPS 9-10);
+# the top is the digest's kudos and CSAT's top box (CES 7, CSAT 5, NPS 9-10).
+_BANDS: Mapping[Metric, tuple[int, int, int]] = MappingProxyType(
+    {Metric.CES: (3, 5, 7), Metric.CSAT: (2, 4, 5), Metric.NPS: (6, 9, 9)}
 )
 # Two-sided 95 % Student t quantiles for 1..30 degrees of freedom.
 _T_95 = (
@@ -52,8 +56,9 @@ _T_95 = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Figure:
+# Figures and summaries are immutable tuples rather than frozen dataclasses: a digest makes
+# thousands of them, and a frozen dataclass takes twice as long to build.
+class Figure(NamedTuple):
     """One reported number with its sample size and, where it applies, a 95 % interval."""
 
     n: int
@@ -74,21 +79,18 @@ def score_range(metric: Metric) -> tuple[int, int]:
 
 def detractor_max(metric: Metric) -> int:
     """The highest score that still counts as a detractor (CES 3, CSAT 2, NPS 6)."""
-    return _DETRACTOR_MAX[metric]
+    return _BANDS[metric][0]
 
 
 def is_detractor(metric: Metric, score: int) -> bool:
     """Whether `score` raises a detractor alert; a score off the scale is a caller bug."""
     _check_score(metric, score)
-    return score <= _DETRACTOR_MAX[metric]
-
-
-_PRAISE_MIN: Mapping[Metric, int] = MappingProxyType({Metric.CES: 7, Metric.CSAT: 5, Metric.NPS: 9})
+    return score <= _BANDS[metric][0]
 
 
 def praise_count(metric: Metric, h: Histogram) -> int:
     """Answers at the top of the scale (CES 7, CSAT 5, NPS 9-10): the digest's kudos."""
-    return _count(h, _PRAISE_MIN[metric], _SCALES[metric][1])
+    return _tally(metric, h).top
 
 
 def _check_score(metric: Metric, score: int) -> None:
@@ -97,19 +99,41 @@ def _check_score(metric: Metric, score: int) -> None:
         raise ValueError(f"{metric.value} score {score} is outside {low}..{high}")
 
 
-def _total(metric: Metric, h: Histogram) -> int:
-    """n, after refusing corrupt data: averaging an off-scale score would hide the bug."""
-    low, high = _SCALES[metric]
+class _Tally(NamedTuple):
+    """What every figure of a metric is made of, counted in one pass over its histogram:
+    the answers in all, in the low band (the detractors), in the high band and at the top of
+    the scale (`_BANDS`), and the sums of the scores and of their squares (the CES mean and
+    its variance, in integers, so exactly)."""
+
+    n: int
+    low: int
+    high: int
+    top: int
+    total: int
+    squares: int
+
+
+def _tally(metric: Metric, h: Histogram) -> _Tally:
+    """The tally, after refusing corrupt data: averaging an off-scale score would hide the
+    bug."""
+    lowest, highest = _SCALES[metric]
+    low_max, high_min, top_min = _BANDS[metric]
+    n = low = high = top = total = squares = 0
     for score, count in h.items():
-        if not low <= score <= high:
+        if not lowest <= score <= highest:
             _check_score(metric, score)
         if count < 0:
             raise ValueError(f"negative count {count} for {metric.value} score {score}")
-    return sum(h.values())
-
-
-def _count(h: Histogram, low: int, high: int) -> int:
-    return sum(count for score, count in h.items() if low <= score <= high)
+        n += count
+        total += score * count
+        squares += score * score * count
+        if score <= low_max:
+            low += count
+        elif score >= high_min:
+            high += count
+            if score >= top_min:  # the top lies within the high band
+                top += count
+    return _Tally(n, low, high, top, total, squares)
 
 
 def _too_few(n: int, min_group_size: int) -> bool:
@@ -169,60 +193,57 @@ def ces_mean(h: Histogram, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> F
 
     No interval for n = 1 (possible only with min_group_size < 2): a variance needs two answers.
     """
-    return _ces_mean(h, _total(Metric.CES, h), min_group_size)
+    return _ces_mean(_tally(Metric.CES, h), min_group_size)
 
 
 def ease_index(h: Histogram, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> Figure:
     """CES ease index = %(5-7) - %(1-3) in points (-100..100); 4 counts in n only."""
-    return _ease_index(h, _total(Metric.CES, h), min_group_size)
+    return _net_of(_tally(Metric.CES, h), min_group_size)
 
 
 def csat_pct(h: Histogram, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> Figure:
     """CSAT % = share of 4-5 answers, with a Wilson interval."""
-    return _csat_pct(h, _total(Metric.CSAT, h), min_group_size)
+    return _csat_pct(_tally(Metric.CSAT, h), min_group_size)
 
 
 def top_box_pct(h: Histogram, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> Figure:
     """Top-box % = share of 5 ("very satisfied") answers, with a Wilson interval."""
-    return _top_box_pct(h, _total(Metric.CSAT, h), min_group_size)
+    return _top_box_pct(_tally(Metric.CSAT, h), min_group_size)
 
 
 def nps(h: Histogram, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> Figure:
     """NPS = %(9-10) - %(0-6) in points (-100..100); passives (7-8) count in n."""
-    return _nps(h, _total(Metric.NPS, h), min_group_size)
+    return _net_of(_tally(Metric.NPS, h), min_group_size)
 
 
-# The figures of a histogram already checked and counted (`_total`): `summarize` checks once.
-def _ces_mean(h: Histogram, n: int, min_group_size: int) -> Figure:
+# The figures of a tally: `summarize` counts a histogram once for all of them.
+def _ces_mean(tally: _Tally, min_group_size: int) -> Figure:
+    n = tally.n
     if _too_few(n, min_group_size):
         return Figure(n=n, value=None)
-    mean = sum(score * count for score, count in h.items()) / n
+    mean = tally.total / n
     if n < 2:
         return Figure(n=n, value=mean)
-    variance = sum(count * (score - mean) ** 2 for score, count in h.items()) / (n - 1)
+    variance = (n * tally.squares - tally.total * tally.total) / (n * (n - 1))
     half = _t_95(n - 1) * math.sqrt(variance / n)
     low, high = _SCALES[Metric.CES]
     return Figure(n=n, value=mean, low=max(low, mean - half), high=min(high, mean + half))
 
 
-def _ease_index(h: Histogram, n: int, min_group_size: int) -> Figure:
-    return _net(_count(h, 5, 7), _count(h, 1, 3), n, min_group_size)
+def _net_of(tally: _Tally, min_group_size: int) -> Figure:
+    """The ease index and the NPS: the high band less the low band."""
+    return _net(tally.high, tally.low, tally.n, min_group_size)
 
 
-def _csat_pct(h: Histogram, n: int, min_group_size: int) -> Figure:
-    return _share(_count(h, 4, 5), n, min_group_size)
+def _csat_pct(tally: _Tally, min_group_size: int) -> Figure:
+    return _share(tally.high, tally.n, min_group_size)
 
 
-def _top_box_pct(h: Histogram, n: int, min_group_size: int) -> Figure:
-    return _share(_count(h, 5, 5), n, min_group_size)
+def _top_box_pct(tally: _Tally, min_group_size: int) -> Figure:
+    return _share(tally.top, tally.n, min_group_size)
 
 
-def _nps(h: Histogram, n: int, min_group_size: int) -> Figure:
-    return _net(_count(h, 9, 10), _count(h, 0, 6), n, min_group_size)
-
-
-@dataclass(frozen=True, slots=True)
-class MetricSummary:
+class MetricSummary(NamedTuple):
     """Everything a digest or report line shows for one metric over one group."""
 
     metric: Metric
@@ -250,10 +271,10 @@ _KINDS: Mapping[Metric, tuple[FigureKind, FigureKind | None]] = MappingProxyType
 _COMPUTE = MappingProxyType(
     {
         FigureKind.CES_MEAN: _ces_mean,
-        FigureKind.EASE_INDEX: _ease_index,
+        FigureKind.EASE_INDEX: _net_of,
         FigureKind.CSAT_PCT: _csat_pct,
         FigureKind.TOP_BOX_PCT: _top_box_pct,
-        FigureKind.NPS: _nps,
+        FigureKind.NPS: _net_of,
     }
 )
 
@@ -262,14 +283,14 @@ def summarize(
     metric: Metric, h: Histogram, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE
 ) -> MetricSummary:
     """Headline (CES mean, CSAT %, NPS), secondary (ease index, top-box %), n and detractors."""
-    n = _total(metric, h)
+    tally = _tally(metric, h)
     headline, secondary = _KINDS[metric]
     return MetricSummary(
         metric=metric,
-        n=n,
-        detractors=_count(h, _SCALES[metric][0], _DETRACTOR_MAX[metric]),
-        headline=_COMPUTE[headline](h, n, min_group_size),
-        secondary=_COMPUTE[secondary](h, n, min_group_size) if secondary else None,
+        n=tally.n,
+        detractors=tally.low,
+        headline=_COMPUTE[headline](tally, min_group_size),
+        secondary=_COMPUTE[secondary](tally, min_group_size) if secondary else None,
     )
 
 
