@@ -165,9 +165,7 @@ def _rounded(value: float | None, kind: FigureKind) -> CsvValue:
 
 def main_metric(stats: GroupStats) -> Metric | None:
     """The metric a row's trend follows: the one with the most responses in the period."""
-    counts = {metric: sum(stats.histogram(metric).values()) for metric in Metric}
-    best = max(Metric, key=lambda metric: counts[metric])
-    return best if counts[best] else None
+    return stats.main_metric()
 
 
 def _delta(current: Figure, previous: Figure, kind: FigureKind) -> float | None:

@@ -20,6 +20,7 @@ from storage.queries import reports as queries
 from storage.queries.reports import GroupBy
 
 UTC_ZONE = ZoneInfo("UTC")
+_METRICS = tuple(Metric)  # iterating the enum itself is slow, and rows do it often
 
 
 @dataclass
@@ -29,14 +30,28 @@ class GroupStats:
     histograms: dict[Metric, dict[int, int]] = field(default_factory=dict)
     sent: int = 0
     # A row shows several figures of one metric (its cell, the trend, the distance to the
-    # target): each metric is summarized once. `add` is the only change and clears these.
+    # target) and asks for n and the main metric more than once: each is worked out once.
+    # `add` is the only change and clears them.
     _summaries: dict[tuple[Metric, int], MetricSummary] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _counts: dict[Metric, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def n(self) -> int:
-        return sum(sum(h.values()) for h in self.histograms.values())
+        return sum(self._metric_counts().values())
+
+    def main_metric(self) -> Metric | None:
+        """The metric with the most responses (the first of CES, CSAT, NPS on a tie); None
+        without responses."""
+        counts = self._metric_counts()
+        best = max(_METRICS, key=lambda metric: counts.get(metric, 0))
+        return best if counts.get(best, 0) else None
+
+    def _metric_counts(self) -> dict[Metric, int]:
+        if self._counts is None:
+            self._counts = {metric: sum(h.values()) for metric, h in self.histograms.items()}
+        return self._counts
 
     def histogram(self, metric: Metric) -> Histogram:
         return self.histograms.get(metric, {})
@@ -53,6 +68,7 @@ class GroupStats:
     def add(self, other: GroupStats) -> None:
         """Fold another group's histograms in (summing aggregates, not rows)."""
         self._summaries.clear()
+        self._counts = None
         self.sent += other.sent
         for metric, histogram in other.histograms.items():
             mine = self.histograms.setdefault(metric, {})

@@ -97,8 +97,10 @@ async def _groups(
             await grouped_stats(session=session, scope=whole, since=earlier, until=since)
         )
         previous = await _previous_weeks(session, scope, since, until, current)
+    # Account names looked up once: a report of every account names each of them.
+    names = {account.key: account.name for account in config.accounts}
     rows = [
-        _Group(_label(config, scope, key, locale), current.get(key, GroupStats()),
+        _Group(_label(names, scope, key, locale), current.get(key, GroupStats()),
                previous.get(key, GroupStats()))
         for key in _keys(scope, current, since, until)
     ]  # fmt: skip
@@ -135,10 +137,9 @@ def _keys(
     return sorted(current, key=lambda key: (-current[key].n, -current[key].sent, key))
 
 
-def _label(config: Config, scope: Scope, key: str, locale: str) -> str:
+def _label(names: dict[str, str], scope: Scope, key: str, locale: str) -> str:
     if scope.by == "account":
-        account = config.account(key)
-        return account.name if account else key
+        return names.get(key, key)
     if scope.by == "owner" and key == NO_OWNER:
         return text("no_owner", locale)
     return key
