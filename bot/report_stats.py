@@ -21,6 +21,7 @@ from storage.queries.reports import GroupBy
 
 UTC_ZONE = ZoneInfo("UTC")
 _METRICS = tuple(Metric)  # iterating the enum itself is slow, and rows do it often
+_BY_NAME = {metric.value: metric for metric in Metric}
 
 
 @dataclass
@@ -123,7 +124,7 @@ def _stats(
 ) -> dict[str, GroupStats]:
     stats: dict[str, GroupStats] = {}
     for key, per_metric in scores.items():
-        histograms = {Metric(metric): histogram for metric, histogram in per_metric.items()}
+        histograms = {_BY_NAME[metric]: histogram for metric, histogram in per_metric.items()}
         stats[key] = GroupStats(histograms=histograms)
     for key, count in sent.items():
         stats.setdefault(key, GroupStats()).sent = count
