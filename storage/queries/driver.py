@@ -31,13 +31,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 Statement = Select[Any] | CompoundSelect[Any]
 Processor = Callable[[Any], Any] | None
+Conversions = tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, its result processor)
 
 
 @dataclass(frozen=True)
 class _Compiled:
     compiled: SQLCompiler
     binds: Mapping[str, Processor]  # per bound parameter name, as SQLAlchemy converts them
-    results: tuple[Processor, ...]  # per column; None: the driver's value as it is
+    results: Conversions  # the columns not taken as the driver gives them
 
 
 # Per statement object, then per dialect name; statements are built once per shape by their
@@ -59,12 +60,12 @@ def _compile(statement: Statement, dialect: Dialect) -> _Compiled:
         # Plain types come as the driver gives them (SQLite has no booleans: 0 and 1); our
         # own types (UTC timestamps) are converted as SQLAlchemy would. A plain type's result
         # processor may need the driver's column type code, which a fetch does not give.
-        results = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
+        processors = (
+            (index, column.type.dialect_impl(dialect).result_processor(dialect, None))
+            for index, column in enumerate(statement.selected_columns)
             if isinstance(column.type, TypeDecorator)
-            else None
-            for column in statement.selected_columns
         )
+        results = tuple((index, p) for index, p in processors if p is not None)
         found = _Compiled(compiled, binds, results)
         per_dialect[dialect.name] = found
     return found
@@ -89,12 +90,16 @@ async def fetch_rows(
         raise DBAPIError.instance(
             state.statement, values, exc, DBAPIError, dialect=dialect
         ) from exc
-    if not any(found.results):
+    if not found.results:
         return list(rows)
-    return [
-        tuple(value if p is None else p(value) for p, value in zip(found.results, row, strict=True))
-        for row in rows
-    ]
+    return [_converted(row, found.results) for row in rows]
+
+
+def _converted(row: Sequence[Any], results: Conversions) -> list[Any]:
+    values = list(row)
+    for index, processor in results:
+        values[index] = processor(values[index])
+    return values
 
 
 def _bound(found: _Compiled, state: ExpandedState, name: str) -> Any:
