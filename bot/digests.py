@@ -14,13 +14,15 @@ import asyncio
 import base64
 import logging
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from bot import charts, programs, reports, scoring, texts
+from bot import charts, programs, report_cells, reports, scoring, texts
 from bot.config import AccountConfig, ChannelRef, Weekday
 from bot.core import Core
 from bot.messages import DigestMessage, ReportRow, Target, Verbatim
@@ -129,10 +131,14 @@ async def build_digests(core: Core, slots: Sequence[Slot]) -> list[DigestMessage
     together: dict[tuple[datetime, datetime], list[int]] = {}
     for index, slot in enumerate(slots):
         together.setdefault((slot.since, slot.until), []).append(index)
+    accounts: dict[ChannelRef, list[AccountConfig]] = {slot.channel: [] for slot in slots}
+    for account in core.config.accounts:
+        if account.team_channel in accounts:
+            accounts[account.team_channel].append(account)
     built: dict[int, DigestMessage] = {}
     for indexes in together.values():
         week = [slots[index] for index in indexes]
-        built.update(zip(indexes, await _build_week(core, week), strict=True))
+        built.update(zip(indexes, await _build_week(core, week, accounts), strict=True))
     return [built[index] for index in range(len(slots))]
 
 
@@ -146,14 +152,12 @@ class _Reads:
     comments: dict[str, list[queries.Comment]]  # per account
 
 
-async def _build_week(core: Core, slots: Sequence[Slot]) -> list[DigestMessage]:
-    """Digests of slots over one week: three statements whatever their number (and, for
-    each digest's chart, its own)."""
-    accounts: dict[ChannelRef, list[AccountConfig]] = {slot.channel: [] for slot in slots}
-    for account in core.config.accounts:
-        if account.team_channel in accounts:
-            accounts[account.team_channel].append(account)
-    keys = sorted(a.key for channel_accounts in accounts.values() for a in channel_accounts)
+async def _build_week(
+    core: Core, slots: Sequence[Slot], accounts: Mapping[ChannelRef, list[AccountConfig]]
+) -> list[DigestMessage]:
+    """Digests of slots over one week (`accounts`: each channel's accounts): three
+    statements whatever their number (and, for each digest's chart, its own)."""
+    keys = sorted(a.key for slot in slots for a in accounts[slot.channel])
     since, until = slots[0].since, slots[0].until
     async with core.sessions(execution_options=READ_ONLY) as session:
         previous, current = await reports.periods_stats(
@@ -177,7 +181,8 @@ async def _digest(
     names = {a.key: a.name for a in accounts}
     current = {key: reads.current[key] for key in names}
     previous = {key: reads.previous[key] for key in names}
-    tops = {key: praise for key in names if (praise := _praise(current[key]))}
+    size = core.config.min_group_size
+    tops = {key: praise for key in names if (praise := _praise(current[key], size))}
     rows = [_row(core, a, current[a.key], previous[a.key], slot.locale) for a in accounts]
     rows.append(_row(core, None, reports.total(current), reports.total(previous), slot.locale))
     alerts = [reads.alerts.get(key, (0, 0)) for key in names]
@@ -202,22 +207,38 @@ async def _digest(
     )
 
 
-def _praise(stats: reports.GroupStats) -> int:
-    """Top-of-scale answers over every metric, counted from the period's histograms."""
-    return sum(scoring.praise_count(metric, h) for metric, h in stats.histograms.items())
+def _praise(stats: reports.GroupStats, size: int) -> int:
+    """Top-of-scale answers over every metric, from the summaries the row works out too."""
+    return sum(stats.summary(metric, min_group_size=size).praise for metric in stats.histograms)
+
+
+class _Labels(NamedTuple):
+    """The labels a digest row adds to or renames in a report row, in one locale."""
+
+    trend: str
+    vs_previous: str
+    ease: str
+    vs_target: str
+    total: str
+
+
+@lru_cache(maxsize=8)
+def _labels(locale: str) -> _Labels:
+    return _Labels(
+        trend=reports.label("trend", locale),
+        vs_previous=texts.t("digest_vs_previous", locale),
+        ease=texts.t("digest_ease", locale),
+        vs_target=texts.t("digest_vs_target", locale),
+        total=reports.label("total", locale),
+    )
 
 
 def _columns(locale: str) -> tuple[str, ...]:
     """The report's columns, with the trend renamed "vs last week", plus the CES ease
     index and the distance to the account's target."""
-    trend = reports.label("trend", locale)
-    base = tuple(c for c in reports.columns(locale) if c != trend)
-    return (
-        *base,
-        texts.t("digest_ease", locale),
-        texts.t("digest_vs_previous", locale),
-        texts.t("digest_vs_target", locale),
-    )
+    labels = _labels(locale)
+    base = tuple(c for c in reports.columns(locale) if c != labels.trend)
+    return (*base, labels.ease, labels.vs_previous, labels.vs_target)
 
 
 def _verbatims(found: Sequence[queries.Comment], names: dict[str, str]) -> tuple[Verbatim, ...]:
@@ -234,17 +255,14 @@ def _row(
     previous: reports.GroupStats,
     locale: str,
 ) -> ReportRow:
-    size = core.config.min_group_size
-    name = account.name if account else reports.label("total", locale)
-    base = reports.report_row(name, current, previous, min_group_size=size, locale=locale)
-    values = dict(base.values)
-    values[texts.t("digest_vs_previous", locale)] = values.pop(reports.label("trend", locale))
+    size, labels = core.config.min_group_size, _labels(locale)
+    name = account.name if account else labels.total
+    values = report_cells.row_values(current, previous, min_group_size=size, locale=locale)
+    values[labels.vs_previous] = values.pop(labels.trend)
     ease = reports.figure(current, FigureKind.EASE_INDEX, min_group_size=size)
-    values[texts.t("digest_ease", locale)] = scoring.format_kind(
-        ease, FigureKind.EASE_INDEX, locale=locale
-    )
-    values[texts.t("digest_vs_target", locale)] = _vs_target(account, current, size, locale)
-    return ReportRow(label=name, n=base.n, values=values)
+    values[labels.ease] = scoring.format_kind(ease, FigureKind.EASE_INDEX, locale=locale)
+    values[labels.vs_target] = _vs_target(account, current, size, locale)
+    return ReportRow(label=name, n=current.n, values=values)
 
 
 def _vs_target(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from types import MappingProxyType
+from typing import NamedTuple
 
 from bot import scoring
 from bot.messages import ReportRow
@@ -56,9 +57,9 @@ _FIGURES_OF: Mapping[Metric, tuple[FigureKind, ...]] = MappingProxyType(
 )
 
 
-@dataclass(frozen=True)
-class Cell:
-    """What a chat shows, and one CSV value per CSV column of the cell's column."""
+class Cell(NamedTuple):
+    """What a chat shows, and one CSV value per CSV column of the cell's column. (A
+    NamedTuple: a report of every account makes thousands.)"""
 
     text: str
     csv: tuple[CsvValue, ...]
@@ -198,15 +199,27 @@ def _trend_cell(current: GroupStats, previous: GroupStats, *, size: int, locale:
     delta = _delta(now.headline, before.headline, kind)
     if delta is None:
         return Cell(NO_TREND, (None, None))
-    name = t(f"figure_{kind}", locale)
+    name = _figure_name(kind, locale)
     shown = f"{name} {trend(now.headline, before.headline, kind, locale=locale)}"
     return Cell(shown, (name, _rounded(delta, kind)))
+
+
+@lru_cache(maxsize=32)
+def _figure_name(kind: FigureKind, locale: str) -> str:
+    return t(f"figure_{kind}", locale)
 
 
 def report_row(
     name: str, current: GroupStats, previous: GroupStats, *, min_group_size: int, locale: str
 ) -> ReportRow:
     """One row: n, response rate, CSAT %, CES mean, NPS and the trend of the main figure."""
-    columns = columns_for(None, min_group_size=min_group_size, locale=locale)
-    values = {column.label: column.make(current, previous).text for column in columns}
+    values = row_values(current, previous, min_group_size=min_group_size, locale=locale)
     return ReportRow(label=name, n=current.n, values=values)
+
+
+def row_values(
+    current: GroupStats, previous: GroupStats, *, min_group_size: int, locale: str
+) -> dict[str, str]:
+    """The texts of `report_row`, by column label."""
+    columns = columns_for(None, min_group_size=min_group_size, locale=locale)
+    return {column.label: column.make(current, previous).text for column in columns}

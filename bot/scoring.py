@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -251,6 +252,7 @@ class MetricSummary(NamedTuple):
     detractors: int
     headline: Figure
     secondary: Figure | None
+    praise: int  # answers at the top of the scale, as `praise_count`
 
     @property
     def headline_kind(self) -> FigureKind:
@@ -282,7 +284,8 @@ _COMPUTE = MappingProxyType(
 def summarize(
     metric: Metric, h: Histogram, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE
 ) -> MetricSummary:
-    """Headline (CES mean, CSAT %, NPS), secondary (ease index, top-box %), n and detractors."""
+    """Headline (CES mean, CSAT %, NPS), secondary (ease index, top-box %), n, detractors and
+    the answers at the top of the scale."""
     tally = _tally(metric, h)
     headline, secondary = _KINDS[metric]
     return MetricSummary(
@@ -291,6 +294,7 @@ def summarize(
         detractors=tally.low,
         headline=_COMPUTE[headline](tally, min_group_size),
         secondary=_COMPUTE[secondary](tally, min_group_size) if secondary else None,
+        praise=tally.top,
     )
 
 
@@ -309,8 +313,14 @@ _STYLES: Mapping[FigureKind, tuple[str, int, bool]] = MappingProxyType(
 def _number(value: float, *, decimals: int, signed: bool, locale: str | None) -> str:
     """Rounded number; never "-0" or "+0", and a decimal comma in Finnish."""
     rounded = round(value, decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
-    digits = f"{rounded:{'+' if signed and rounded else ''}.{decimals}f}"
+    digits = format(rounded, _spec(decimals, signed and rounded != 0))
     return digits.replace(".", ",") if normalize_locale(locale) == "fi" else digits
+
+
+@lru_cache(maxsize=16)
+def _spec(decimals: int, plus: bool) -> str:
+    """The format spec of `_number`, made once: a report formats thousands of numbers."""
+    return f"{'+' if plus else ''}.{decimals}f"
 
 
 def format_figure(

@@ -293,3 +293,6 @@ def test_praise_counts_the_top_of_each_scale() -> None:
     assert praise_count(Metric.CSAT, {5: 2, 4: 9}) == 2
     assert praise_count(Metric.NPS, {10: 1, 9: 2, 8: 7, 0: 4}) == 3
     assert praise_count(Metric.NPS, {}) == 0
+    # The summary counts the same, whatever the group's size.
+    assert summarize(Metric.NPS, {10: 1, 9: 2, 8: 7, 0: 4}).praise == 3
+    assert summarize(Metric.CES, {7: 2}, min_group_size=5).praise == 2
