@@ -20,7 +20,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+import aiosqlite
+import asyncpg
 from _cases import Env
 from _timing import Case
 from sqlalchemy import event
@@ -43,7 +46,9 @@ def _label(statement: str) -> str:
 
 @contextmanager
 def statement_times(engine: AsyncEngine) -> Iterator[dict[str, list[float]]]:
-    """Seconds of each statement the engine runs meanwhile, per query function."""
+    """Seconds of each statement the engine runs meanwhile, per query function: those sent
+    through SQLAlchemy's cursors (its events) and the aggregates `storage.queries.driver`
+    fetches with the driver itself (aiosqlite's `execute_fetchall`, asyncpg's `fetch`)."""
     times: dict[str, list[float]] = defaultdict(list)
     started: list[float] = []
 
@@ -53,10 +58,30 @@ def statement_times(engine: AsyncEngine) -> Iterator[dict[str, list[float]]]:
     def after(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         times[_label(statement)].append(time.perf_counter() - started.pop())
 
+    def timed(fetch: Any) -> Any:
+        async def fetch_timed(connection: Any, sql: str, *args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return await fetch(connection, sql, *args, **kwargs)
+            finally:
+                times[_label(sql)].append(time.perf_counter() - start)
+
+        return fetch_timed
+
     event.listen(engine.sync_engine, "before_cursor_execute", before)
     event.listen(engine.sync_engine, "after_cursor_execute", after)
     try:
-        yield times
+        with (
+            mock.patch.object(
+                aiosqlite.Connection,
+                "execute_fetchall",
+                timed(aiosqlite.Connection.execute_fetchall),
+            ),
+            mock.patch.object(
+                asyncpg.connection.Connection, "fetch", timed(asyncpg.connection.Connection.fetch)
+            ),
+        ):
+            yield times
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", before)
         event.remove(engine.sync_engine, "after_cursor_execute", after)

@@ -206,7 +206,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--weeks", type=int, default=52)
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--chart-runs", type=int, default=3, help="runs of the charted digest")
     parser.add_argument("--chart-channels", type=int, default=1, help="channels charted")
     parser.add_argument(
