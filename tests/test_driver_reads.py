@@ -1,5 +1,6 @@
 """`storage.queries.driver.fetch_rows`: a SELECT run through the driver in one call gives
-exactly the rows SQLAlchemy's own execution gives, on SQLite and PostgreSQL."""
+the rows SQLAlchemy's own execution gives, on SQLite and PostgreSQL (plain columns as the
+driver gives them: SQLite's booleans stay 0 and 1)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, case, func, literal
 from sqlalchemy import select as sa_select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col
 
 from storage.engine import READ_ONLY, Sessions
@@ -97,14 +98,32 @@ async def test_values_fixed_in_the_statement_are_bound_too(sessions: Sessions) -
     assert fetched == executed == [("first", 1), ("later", 2)]
 
 
-async def test_a_failing_statement_raises_sqlalchemys_error_and_the_session_recovers(
+async def _driver_connection(sessions: Sessions) -> object:
+    async with sessions(execution_options=READ_ONLY) as session:
+        connection = await session.connection()
+        return (await connection.get_raw_connection()).driver_connection
+
+
+async def test_a_failing_statement_raises_sqlalchemys_error_and_its_connection_is_dropped(
     sessions: Sessions,
 ) -> None:
+    """The error is the one SQLAlchemy's own execution raises for the same statement
+    (OperationalError on SQLite, ProgrammingError on PostgreSQL), and the connection, in
+    an unknown state after it, is not handed out again."""
     await _answers(sessions)
     missing = Table("no_such_table", MetaData(), Column("id", Integer), Column("name", String))
+    statement = sa_select(missing.c.id)
     async with sessions(execution_options=READ_ONLY) as session:
-        with pytest.raises(SQLAlchemyError, match="no_such_table"):
-            await fetch_rows(session=session, statement=sa_select(missing.c.id), params={})
+        connection = await session.connection()
+        with pytest.raises(DBAPIError) as executed:
+            await connection.execute(statement)
+    before = await _driver_connection(sessions)
+    async with sessions(execution_options=READ_ONLY) as session:
+        with pytest.raises(DBAPIError, match="no_such_table") as fetched:
+            await fetch_rows(session=session, statement=statement, params={})
+    assert type(fetched.value) is type(executed.value)
+    assert fetched.value.connection_invalidated
+    assert await _driver_connection(sessions) is not before
     params = {"since": AT, "until": AT + timedelta(seconds=1), "accounts": ["globex"]}
     async with sessions(execution_options=READ_ONLY) as session:
         rows = await fetch_rows(session=session, statement=_IN_WINDOW, params=params)

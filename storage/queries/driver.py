@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -41,34 +41,27 @@ class _Compiled:
     results: Conversions  # the columns not taken as the driver gives them
 
 
-# Per statement object, then per dialect name; statements are built once per shape by their
-# query module, so this holds one entry per shape and dies with the statement.
-_COMPILED: WeakKeyDictionary[Statement, dict[str, _Compiled]] = WeakKeyDictionary()
-
-
+# Statements are built once per shape by their query modules and compiled here once per
+# shape and dialect; bounded, as a weekly statement's shape changes with the week.
+@lru_cache(maxsize=256)
 def _compile(statement: Statement, dialect: Dialect) -> _Compiled:
-    per_dialect = _COMPILED.setdefault(statement, {})
-    found = per_dialect.get(dialect.name)
-    if found is None:
-        compiled = statement.compile(dialect=dialect)
-        if not isinstance(compiled, SQLCompiler) or not compiled.positional:
-            raise TypeError(f"{dialect.name}: expected a positional SQL compiler")
-        binds = {
-            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-            for name, bind in compiled.binds.items()
-        }
-        # Plain types come as the driver gives them (SQLite has no booleans: 0 and 1); our
-        # own types (UTC timestamps) are converted as SQLAlchemy would. A plain type's result
-        # processor may need the driver's column type code, which a fetch does not give.
-        processors = (
-            (index, column.type.dialect_impl(dialect).result_processor(dialect, None))
-            for index, column in enumerate(statement.selected_columns)
-            if isinstance(column.type, TypeDecorator)
-        )
-        results = tuple((index, p) for index, p in processors if p is not None)
-        found = _Compiled(compiled, binds, results)
-        per_dialect[dialect.name] = found
-    return found
+    compiled = statement.compile(dialect=dialect)
+    if not isinstance(compiled, SQLCompiler) or not compiled.positional:
+        raise TypeError(f"{dialect.name}: expected a positional SQL compiler")
+    binds = {
+        name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+        for name, bind in compiled.binds.items()
+    }
+    # Plain types come as the driver gives them (SQLite has no booleans: 0 and 1); our own
+    # types (UTC timestamps) are converted as SQLAlchemy would. A plain type's result
+    # processor may need the driver's column type code, which a fetch does not give.
+    processors = (
+        (index, column.type.dialect_impl(dialect).result_processor(dialect, None))
+        for index, column in enumerate(statement.selected_columns)
+        if isinstance(column.type, TypeDecorator)
+    )
+    results = tuple((index, p) for index, p in processors if p is not None)
+    return _Compiled(compiled, binds, results)
 
 
 async def fetch_rows(
@@ -80,16 +73,15 @@ async def fetch_rows(
     found = _compile(statement, dialect)
     state = found.compiled.construct_expanded_state(dict(params))
     values = [_bound(found, state, name) for name in state.positiontup or ()]
-    driver = (await connection.get_raw_connection()).driver_connection
+    raw = await connection.get_raw_connection()
     try:
-        rows = await _fetch(driver, dialect, state.statement, values)
+        rows = await _fetch(raw.driver_connection, dialect, state.statement, values)
     except Exception as exc:
-        # The caller sees SQLAlchemy's errors, as from any other statement; the connection
-        # may be in any state after a driver error, so it is not given back to the pool.
+        # The caller sees the error SQLAlchemy would have raised. The connection may be in
+        # any state after a driver error: it is not given back to the pool.
+        error = _wrapped(exc, raw.dbapi_connection, dialect, state.statement, values)
         await connection.invalidate(exc)
-        raise DBAPIError.instance(
-            state.statement, values, exc, DBAPIError, dialect=dialect
-        ) from exc
+        raise error from exc
     if not found.results:
         return list(rows)
     return [_converted(row, found.results) for row in rows]
@@ -108,6 +100,22 @@ def _bound(found: _Compiled, state: ExpandedState, name: str) -> Any:
     value = state.parameters[name]
     processor = state.processors.get(name) or found.binds.get(name)
     return value if processor is None else processor(value)
+
+
+def _wrapped(
+    error: Exception, adapted: Any, dialect: Dialect, sql: str, values: list[Any]
+) -> Exception:
+    """`error` as SQLAlchemy's DBAPIError subclass for it (OperationalError,
+    ProgrammingError, …), translated as SQLAlchemy's driver adapter translates what its
+    cursors raise (asyncpg's errors into the DB-API's; sqlite3's are the DB-API's)."""
+    try:
+        adapted._handle_exception(error)  # raises the translated error
+    except Exception as translated:
+        error = translated
+    return DBAPIError.instance(
+        sql, values, error, dialect.loaded_dbapi.Error, connection_invalidated=True,
+        dialect=dialect,
+    )  # fmt: skip
 
 
 async def _fetch(driver: Any, dialect: Dialect, sql: str, values: list[Any]) -> Sequence[Any]:
