@@ -6,15 +6,17 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-# `sessions(execution_options=READ_ONLY)`: a session that only reads. On SQLite it begins no
-# transaction: each statement reads a committed snapshot of its own, as every statement does
-# under PostgreSQL's READ COMMITTED, and a long report holds neither the write lock that
-# answers wait for nor a read snapshot between its statements. Elsewhere it changes nothing.
+# `sessions(execution_options=READ_ONLY)`: a session that only reads, and refuses any
+# statement but a SELECT. On SQLite it begins no transaction: each statement reads a
+# committed snapshot of its own, as every statement does under PostgreSQL's READ COMMITTED,
+# and a long report holds neither the write lock that answers wait for nor a read snapshot
+# between its statements. (Without a transaction a write would commit at once, hence the
+# refusal.)
 READ_ONLY = {"cxbot_read_only": True}
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -27,6 +29,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )
         _tune_sqlite(engine)
+        _refuse_writes_when_read_only(engine)
         return engine
     # asyncpg prepares statements, and after five runs PostgreSQL may switch one to a generic
     # plan that ignores the bounds of a report's period: it then misjudges a range of a
@@ -36,7 +39,21 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     connect_args.update(kwargs.pop("connect_args", {}))
     engine = create_async_engine(url, connect_args=connect_args, **kwargs)
     _ping_on_checkout(engine)
+    _refuse_writes_when_read_only(engine)
     return engine
+
+
+class ReadOnlySessionError(InvalidRequestError):
+    """A statement other than a SELECT was sent in a `READ_ONLY` session."""
+
+
+def _refuse_writes_when_read_only(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _check(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not connection.get_execution_options().get("cxbot_read_only"):
+            return
+        if statement.lstrip()[:6].upper() != "SELECT":
+            raise ReadOnlySessionError(f"a read-only session cannot run {statement[:40]!r}")
 
 
 def _ping_on_checkout(engine: AsyncEngine) -> None:
@@ -44,14 +61,15 @@ def _ping_on_checkout(engine: AsyncEngine) -> None:
     dead ones in the pool, and the first session to get one would fail.
 
     SQLAlchemy's `pool_pre_ping` does this with three round trips on asyncpg (BEGIN, an
-    empty statement, ROLLBACK: a transaction for pgbouncer's transaction mode); outside a
-    transaction, as a connection is at checkout, the empty statement alone tells.
+    empty prepared statement, ROLLBACK), the transaction being for pgbouncer's transaction
+    mode, where a prepared statement outside one fails. A simple-protocol query prepares
+    nothing, so one round trip tells.
     """
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         try:
-            dbapi_connection.run_async(lambda driver: driver.fetchrow(";"))
+            dbapi_connection.run_async(lambda driver: driver.execute("SELECT 1"))
         except Exception as exc:
             # The pool drops this connection and checks out another (a new one if need be).
             raise DisconnectionError(f"a pooled connection is dead: {exc}") from exc
