@@ -17,16 +17,14 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from bot import charts, programs, report_cells, reports, scoring, texts
+from bot import charts, digest_table, programs, reports, scoring, texts
 from bot.config import AccountConfig, ChannelRef, Weekday
 from bot.core import Core
-from bot.messages import DigestMessage, ReportRow, Target, Verbatim
-from bot.scoring import FigureKind, Metric
+from bot.messages import DigestMessage, Target
+from bot.scoring import Metric
 from storage.engine import READ_ONLY
 from storage.queries import deliveries
 from storage.queries import digests as queries
@@ -35,7 +33,6 @@ logger = logging.getLogger(__name__)
 
 CHART_WEEKS = 12
 VERBATIMS = 3  # the best and the worst comments shown
-_TARGETS = {Metric.CSAT: "csat", Metric.CES: "ces", Metric.NPS: "nps"}
 
 
 @dataclass(frozen=True)
@@ -182,9 +179,12 @@ async def _digest(
     current = {key: reads.current[key] for key in names}
     previous = {key: reads.previous[key] for key in names}
     size = core.config.min_group_size
-    tops = {key: praise for key in names if (praise := _praise(current[key], size))}
-    rows = [_row(core, a, current[a.key], previous[a.key], slot.locale) for a in accounts]
-    rows.append(_row(core, None, reports.total(current), reports.total(previous), slot.locale))
+    tops = {key: praise for key in names if (praise := digest_table.praise(current[key], size))}
+    locale = slot.locale
+    rows = [digest_table.row(core, a, current[a.key], previous[a.key], locale) for a in accounts]
+    rows.append(
+        digest_table.row(core, None, reports.total(current), reports.total(previous), locale)
+    )
     alerts = [reads.alerts.get(key, (0, 0)) for key in names]
     mine = [c for key in names for c in reads.comments.get(key, ())]
     best = sorted((c for c in mine if not c.detractor), key=queries.Comment.rank)[:VERBATIMS]
@@ -193,90 +193,18 @@ async def _digest(
         title=texts.t("digest_title", slot.locale),
         period=slot.period,
         locale=slot.locale,
-        columns=_columns(slot.locale),
+        columns=digest_table.columns(slot.locale),
         rows=tuple(rows),
         open_alerts=sum(total for total, _ in alerts),
         overdue_alerts=sum(late for _, late in alerts),
-        best=_verbatims(best, names),
-        worst=_verbatims(worst, names),
+        best=digest_table.verbatims(best, names),
+        worst=digest_table.verbatims(worst, names),
         kudos=tuple(
             texts.t("digest_kudos_line", slot.locale, account=names[key], count=str(count))
             for key, count in sorted(tops.items(), key=lambda item: -item[1])
         ),
         chart_png_base64=await _chart(core, slot, names),
     )
-
-
-def _praise(stats: reports.GroupStats, size: int) -> int:
-    """Top-of-scale answers over every metric, from the summaries the row works out too."""
-    return sum(stats.summary(metric, min_group_size=size).praise for metric in stats.histograms)
-
-
-class _Labels(NamedTuple):
-    """The labels a digest row adds to or renames in a report row, in one locale."""
-
-    trend: str
-    vs_previous: str
-    ease: str
-    vs_target: str
-    total: str
-
-
-@lru_cache(maxsize=8)
-def _labels(locale: str) -> _Labels:
-    return _Labels(
-        trend=reports.label("trend", locale),
-        vs_previous=texts.t("digest_vs_previous", locale),
-        ease=texts.t("digest_ease", locale),
-        vs_target=texts.t("digest_vs_target", locale),
-        total=reports.label("total", locale),
-    )
-
-
-def _columns(locale: str) -> tuple[str, ...]:
-    """The report's columns, with the trend renamed "vs last week", plus the CES ease
-    index and the distance to the account's target."""
-    labels = _labels(locale)
-    base = tuple(c for c in reports.columns(locale) if c != labels.trend)
-    return (*base, labels.ease, labels.vs_previous, labels.vs_target)
-
-
-def _verbatims(found: Sequence[queries.Comment], names: dict[str, str]) -> tuple[Verbatim, ...]:
-    return tuple(
-        Verbatim(account_name=names[c.account], metric=c.metric, score=c.score, text=c.text)
-        for c in found
-    )
-
-
-def _row(
-    core: Core,
-    account: AccountConfig | None,
-    current: reports.GroupStats,
-    previous: reports.GroupStats,
-    locale: str,
-) -> ReportRow:
-    size, labels = core.config.min_group_size, _labels(locale)
-    name = account.name if account else labels.total
-    values = report_cells.row_values(current, previous, min_group_size=size, locale=locale)
-    values[labels.vs_previous] = values.pop(labels.trend)
-    ease = reports.figure(current, FigureKind.EASE_INDEX, min_group_size=size)
-    values[labels.ease] = scoring.format_kind(ease, FigureKind.EASE_INDEX, locale=locale)
-    values[labels.vs_target] = _vs_target(account, current, size, locale)
-    return ReportRow(label=name, n=current.n, values=values)
-
-
-def _vs_target(
-    account: AccountConfig | None, stats: reports.GroupStats, size: int, locale: str
-) -> str:
-    metric = reports.main_metric(stats)
-    if account is None or metric is None:
-        return reports.NO_TREND
-    target = getattr(account.targets, _TARGETS[metric])
-    summary = stats.summary(metric, min_group_size=size)
-    if target is None or summary.headline.value is None:
-        return reports.NO_TREND
-    goal = scoring.Figure(n=summary.n, value=float(target))
-    return reports.trend(summary.headline, goal, summary.headline_kind, locale=locale)
 
 
 async def _chart(core: Core, slot: Slot, names: dict[str, str]) -> str | None:
@@ -300,7 +228,7 @@ async def _chart_metric(core: Core, slot: Slot, keys: list[str]) -> Metric | Non
             until=slot.until,
             accounts=keys,
         )
-    return reports.main_metric(reports.total(stats))
+    return reports.total(stats).main_metric()
 
 
 def _render_png(series: reports.Series, title: str) -> str:

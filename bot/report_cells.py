@@ -14,8 +14,7 @@ from functools import lru_cache, partial
 from types import MappingProxyType
 from typing import NamedTuple
 
-from bot import scoring
-from bot.messages import ReportRow
+from bot import figure_format, scoring
 from bot.report_stats import GroupStats
 from bot.report_texts import text
 from bot.scoring import Figure, FigureKind, Metric
@@ -24,7 +23,7 @@ from bot.texts import t
 CsvValue = int | float | str | None
 NO_TREND = "–"
 
-# Decimals of a figure and of a change, as `scoring.format_kind` shows the figure itself:
+# Decimals of a figure and of a change, as `figure_format.format_kind` shows the figure itself:
 # points for shares and net scores, tenths for the CES mean.
 _DECIMALS: Mapping[FigureKind, int] = MappingProxyType({FigureKind.CES_MEAN: 1})
 _METRIC_OF: Mapping[FigureKind, Metric] = MappingProxyType(
@@ -120,7 +119,7 @@ def response_rate(responses: int, sent: int, *, min_group_size: int) -> Figure:
 
 def _rate_cell(current: GroupStats, _previous: GroupStats, *, size: int, locale: str) -> Cell:
     rate = response_rate(current.n, current.sent, min_group_size=size)
-    shown = scoring.format_figure(rate, unit="%", locale=locale)
+    shown = figure_format.format_figure(rate, unit="%", locale=locale)
     return Cell(shown, (shown if rate.value is None else round(rate.value),))
 
 
@@ -149,7 +148,7 @@ def _figure_cell(
     interval: bool,
 ) -> Cell:
     fig = figure(current, kind, min_group_size=size)
-    shown = scoring.format_kind(fig, kind, locale=locale, interval=interval)
+    shown = figure_format.format_kind(fig, kind, locale=locale, interval=interval)
     values = (fig.value, fig.low, fig.high) if interval else (fig.value,)
     if fig.value is None:
         return Cell(shown, (shown, *([None] * (len(values) - 1))))
@@ -164,11 +163,6 @@ def _rounded(value: float | None, kind: FigureKind) -> CsvValue:
     return round(value) if decimals == 0 else round(value, decimals) + 0.0
 
 
-def main_metric(stats: GroupStats) -> Metric | None:
-    """The metric a row's trend follows: the one with the most responses in the period."""
-    return stats.main_metric()
-
-
 def _delta(current: Figure, previous: Figure, kind: FigureKind) -> float | None:
     if current.value is None or previous.value is None:
         return None
@@ -181,7 +175,7 @@ def trend(current: Figure, previous: Figure, kind: FigureKind, *, locale: str = 
     if delta is None:
         return NO_TREND
     arrow = "▲" if delta > 0 else "▼" if delta < 0 else "="
-    shown = scoring.format_figure(
+    shown = figure_format.format_figure(
         Figure(n=current.n, value=delta), decimals=_DECIMALS.get(kind, 0), signed=True,
         locale=locale,
     )  # fmt: skip
@@ -190,7 +184,7 @@ def trend(current: Figure, previous: Figure, kind: FigureKind, *, locale: str = 
 
 def _trend_cell(current: GroupStats, previous: GroupStats, *, size: int, locale: str) -> Cell:
     """The trend of the row's main figure: "CSAT ▲ +8" (CSV: "CSAT", 8), or "–"."""
-    metric = main_metric(current)
+    metric = current.main_metric()  # the trend follows the most answered metric
     if metric is None:
         return Cell(NO_TREND, (None, None))
     now = current.summary(metric, min_group_size=size)
@@ -209,17 +203,10 @@ def _figure_name(kind: FigureKind, locale: str) -> str:
     return t(f"figure_{kind}", locale)
 
 
-def report_row(
-    name: str, current: GroupStats, previous: GroupStats, *, min_group_size: int, locale: str
-) -> ReportRow:
-    """One row: n, response rate, CSAT %, CES mean, NPS and the trend of the main figure."""
-    values = row_values(current, previous, min_group_size=min_group_size, locale=locale)
-    return ReportRow(label=name, n=current.n, values=values)
-
-
 def row_values(
     current: GroupStats, previous: GroupStats, *, min_group_size: int, locale: str
 ) -> dict[str, str]:
-    """The texts of `report_row`, by column label."""
+    """One row's texts by column label: n, response rate, CSAT %, CES mean, NPS and the
+    trend of the main figure (a report's columns without `--metric`)."""
     columns = columns_for(None, min_group_size=min_group_size, locale=locale)
     return {column.label: column.make(current, previous).text for column in columns}

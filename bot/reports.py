@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from bot import charts, report_views, scoring
 from bot.core import Core
 from bot.messages import ReportMessage
-from bot.report_cells import NO_TREND, figure, main_metric, report_row, response_rate, trend
+from bot.report_cells import NO_TREND, figure, response_rate, row_values, trend
 from bot.report_stats import GroupStats, Scope, period_stats, periods_stats, total
 from bot.report_texts import text
 from bot.scoring import Figure, FigureKind, Metric
@@ -37,11 +37,10 @@ __all__ = [
     "figure",
     "format_table",
     "label",
-    "main_metric",
     "period_stats",
     "periods_stats",
-    "report_row",
     "response_rate",
+    "row_values",
     "total",
     "trend",
     "trend_chart_file",

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 
 import pytest
 
+from bot.figure_format import format_figure, format_kind
 from bot.scoring import (
     Figure,
     FigureKind,
@@ -19,11 +20,8 @@ from bot.scoring import (
     csat_pct,
     detractor_max,
     ease_index,
-    format_figure,
-    format_kind,
     is_detractor,
     nps,
-    praise_count,
     score_range,
     summarize,
     top_box_pct,
@@ -289,10 +287,9 @@ def test_ces_mean_interval_beyond_the_t_table() -> None:
 
 
 def test_praise_counts_the_top_of_each_scale() -> None:
-    assert praise_count(Metric.CES, {7: 3, 6: 5, 1: 1}) == 3
-    assert praise_count(Metric.CSAT, {5: 2, 4: 9}) == 2
-    assert praise_count(Metric.NPS, {10: 1, 9: 2, 8: 7, 0: 4}) == 3
-    assert praise_count(Metric.NPS, {}) == 0
-    # The summary counts the same, whatever the group's size.
+    assert summarize(Metric.CES, {7: 3, 6: 5, 1: 1}).praise == 3
+    assert summarize(Metric.CSAT, {5: 2, 4: 9}).praise == 2
     assert summarize(Metric.NPS, {10: 1, 9: 2, 8: 7, 0: 4}).praise == 3
+    assert summarize(Metric.NPS, {}).praise == 0
+    # Counted whatever the group's size: kudos name answers, not a figure.
     assert summarize(Metric.CES, {7: 2}, min_group_size=5).praise == 2

@@ -29,6 +29,7 @@ from bot.messages import (
     DigestMessage,
     Message,
     ReportMessage,
+    ReportRow,
     ScaleButton,
     SurveyClosedNotice,
     SurveyPrompt,
@@ -37,7 +38,7 @@ from bot.messages import (
     Verbatim,
 )
 from bot.questions import CURRENT, DRIVERS, end_labels, question_text, why_prompt
-from bot.reports import GroupStats, columns, label, report_row
+from bot.reports import GroupStats, columns, label, row_values
 from bot.scoring import Metric
 from bot.texts import t
 
@@ -130,7 +131,10 @@ def report_rows(locale: str, count: int = 2) -> tuple[Any, ...]:
     named = [("Nordic Freight Oy", busy), (f"Bits & Bytes Ab {EVIL}", quiet)]
     groups = [*named, *((f"Acct {i:04d}", busy) for i in range(count))][:count]
     groups.append((label("total", locale), busy))
-    return tuple(report_row(n, g, before, min_group_size=3, locale=locale) for n, g in groups)
+    return tuple(
+        ReportRow(label=n, n=g.n, values=row_values(g, before, min_group_size=3, locale=locale))
+        for n, g in groups
+    )
 
 
 def report_msg(locale: str, count: int = 2) -> ReportMessage:
