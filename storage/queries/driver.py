@@ -108,10 +108,11 @@ def _wrapped(
     """`error` as SQLAlchemy's DBAPIError subclass for it (OperationalError,
     ProgrammingError, …), translated as SQLAlchemy's driver adapter translates what its
     cursors raise (asyncpg's errors into the DB-API's; sqlite3's are the DB-API's)."""
-    try:
-        adapted._handle_exception(error)  # raises the translated error
-    except Exception as translated:
-        error = translated
+    if adapted is not None:  # None: the connection was closed, there is no adapter to ask
+        try:
+            adapted._handle_exception(error)  # raises the translated error
+        except Exception as translated:
+            error = translated
     return DBAPIError.instance(
         sql, values, error, dialect.loaded_dbapi.Error, connection_invalidated=True,
         dialect=dialect,
