@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,7 +22,7 @@ from storage.queries.reports import GroupBy
 
 UTC_ZONE = ZoneInfo("UTC")
 _METRICS = tuple(Metric)  # iterating the enum itself is slow, and rows do it often
-_BY_NAME = {metric.value: metric for metric in Metric}
+_BY_NAME: Mapping[str, Metric] = MappingProxyType({metric.value: metric for metric in Metric})
 
 
 @dataclass

@@ -413,6 +413,21 @@ def test_trend_text() -> None:
     assert reports.trend(fig(5, 40.0), fig(0, None), FigureKind.NPS) == "–"
 
 
+def test_a_groups_worked_out_figures_follow_what_is_added_to_it() -> None:
+    """n, the main metric and the summaries are worked out once per group, and worked out
+    again after `add`: a total is built by adding groups into one."""
+    group = reports.GroupStats(histograms={Metric.CSAT: {5: 2, 1: 1}}, sent=4)
+    assert (group.n, group.main_metric()) == (3, Metric.CSAT)
+    assert group.summary(Metric.CSAT, min_group_size=3).headline.value == pytest.approx(200 / 3)
+    group.add(reports.GroupStats(histograms={Metric.NPS: {10: 5}, Metric.CSAT: {4: 1}}, sent=5))
+    assert (group.n, group.main_metric(), group.sent) == (9, Metric.NPS, 9)
+    assert group.summary(Metric.CSAT, min_group_size=3).headline.value == 75.0
+    # A tie goes to the first metric of CES, CSAT, NPS; no answers, no main metric.
+    tie = reports.GroupStats(histograms={Metric.NPS: {9: 2}, Metric.CES: {7: 2}})
+    assert tie.main_metric() == Metric.CES
+    assert reports.GroupStats(sent=3).main_metric() is None
+
+
 def test_response_rate_is_a_share_of_sent_and_never_over_100() -> None:
     rate = reports.response_rate(7, 10, min_group_size=3)
     assert rate.value == pytest.approx(70.0)
