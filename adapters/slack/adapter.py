@@ -77,7 +77,7 @@ class SlackAdapter:
         clients = WorkspaceClients(client=self.client, store=store)
         self._poster = SlackPoster(clients=clients)
         self._finder = PostFinder(clients=clients)
-        people = People(client=self.client)
+        people = People(client=self.client, config=core.config, oauth=self._oauth is not None)
         register_survey_handlers(self.bolt, core)
         register_alert_handlers(self.bolt, core, people)
         register_command_handlers(self.bolt, core, people)
