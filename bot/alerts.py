@@ -13,15 +13,25 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import texts
 from bot.alert_cards import post_card, refresh_card
+from bot.alert_threads import tell_assignee
 from bot.business_time import add_business_time
 from bot.config import PersonRef
 from bot.core import Core
-from bot.errors import InvalidInput, NotFound
+from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.messages import TextMessage
 from bot.prompts import target_for
+from bot.roles import Caller, may_be_assigned
 from bot.schemas import no_nul
 from bot.scoring import Metric, is_detractor
-from storage.models import Alert, AlertStatus, Contact, Interaction, Response, Survey
+from storage.models import (
+    Alert,
+    AlertEvent,
+    AlertStatus,
+    Contact,
+    Interaction,
+    Response,
+    Survey,
+)
 from storage.queries import alerts as alert_rows
 from storage.queries import deliveries
 
@@ -30,6 +40,7 @@ logger = logging.getLogger(__name__)
 SYSTEM = "cxbot"
 
 Step = Callable[[Alert, datetime], Awaitable[str | None]]
+After = Callable[[AsyncSession, Alert, AlertEvent], Awaitable[None]]
 
 
 class Outcome(StrEnum):
@@ -136,14 +147,24 @@ async def acknowledge(core: Core, *, alert_id: int, by: PersonRef) -> Alert:
     return await _transition(core, alert_id, by, step)
 
 
-async def assign(core: Core, *, alert_id: int, by: PersonRef, assignee: PersonRef) -> Alert:
+async def assign(core: Core, *, alert_id: int, by: PersonRef, assignee: Caller) -> Alert:
+    """Give the alert to a colleague (never to a customer: `NotAllowed`, nothing changes)
+    and tell them so in the card's thread."""
+    if not may_be_assigned(assignee):
+        raise NotAllowed(f"{assignee.actor} cannot be assigned an alert")
+
     async def step(alert: Alert, now: datetime) -> str | None:
-        if alert.status == AlertStatus.RESOLVED or alert.assignee == actor_of(assignee):
+        if alert.status == AlertStatus.RESOLVED or alert.assignee == assignee.actor:
             return None
-        alert.assignee = actor_of(assignee)
+        alert.assignee = assignee.actor
         return "assigned"
 
-    return await _transition(core, alert_id, by, step, detail={"assignee": actor_of(assignee)})
+    async def notify(session: AsyncSession, alert: Alert, event: AlertEvent) -> None:
+        await tell_assignee(core, session, alert=alert, event=event, assignee=assignee.person)
+
+    return await _transition(
+        core, alert_id, by, step, detail={"assignee": assignee.actor}, then=notify
+    )
 
 
 async def resolve(
@@ -203,10 +224,16 @@ async def _thank_customer(core: Core, alert: Alert) -> None:
 
 
 async def _transition(
-    core: Core, alert_id: int, by: PersonRef, step: Step, detail: dict[str, str] | None = None
+    core: Core,
+    alert_id: int,
+    by: PersonRef,
+    step: Step,
+    detail: dict[str, str] | None = None,
+    then: After | None = None,
 ) -> Alert:
     """Apply one step under a row lock; a repeated click (already in that state) is a no-op
-    and writes no event."""
+    and writes no event. `then` runs in the same transaction after a step that did
+    something."""
     now = core.now()
     async with core.sessions() as session, session.begin():
         alert = await alert_rows.lock_alert(session=session, alert_id=alert_id)
@@ -215,7 +242,7 @@ async def _transition(
         action = await step(alert, now)
         if action is not None:
             session.add(alert)
-            alert_rows.add_event(
+            event = alert_rows.add_event(
                 session=session,
                 alert_id=alert_id,
                 action=action,
@@ -224,4 +251,6 @@ async def _transition(
                 detail=detail,
             )
             await refresh_card(core, session, alert, now, cause=action)
+            if then is not None:
+                await then(session, alert, event)
     return alert

@@ -1,22 +1,28 @@
 """Who may do what (SPEC §6): team leads, an account's own team, and customers.
 
-The adapters only say who the caller is and whether the platform sees them as external
-(a Slack Connect user from another workspace, a Teams guest); the decisions live here.
+The adapters only report facts: who the caller is, which workspace (tenant) is their own,
+and which workspaces are ours according to the installation; or, where the platform marks
+people itself (a Teams guest), whether it sees them as external. The decisions live here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from bot.config import Config, PersonRef
+from bot import texts
+from bot.config import AccountConfig, Config, PersonRef
 
 
 @dataclass(frozen=True)
 class Caller:
-    """A person acting through a chat platform."""
+    """A person acting through a chat platform. `unverified`: the platform could not say
+    just now where they belong (an outage, an unreadable answer); they count as external,
+    and a refusal asks them to try again rather than calling them a customer."""
 
     person: PersonRef
     external: bool
+    unverified: bool = False
 
     @property
     def actor(self) -> str:
@@ -55,3 +61,45 @@ def may_act_on_alert(caller: Caller) -> bool:
 def may_log_interactions(caller: Caller) -> bool:
     """Staff log interactions; a customer cannot ask themselves to be surveyed."""
     return not caller.external
+
+
+def our_workspaces(config: Config, *, platform: str, installed: str | None) -> frozenset[str]:
+    """The workspaces (tenants) whose members are our staff: the one the bot's own
+    credentials belong to (`installed`, when the platform's installation says so rather
+    than a request), and each account's configured `workspace` on that platform."""
+    configured = {
+        account.workspace
+        for account in config.accounts
+        if account.workspace and platform in _platforms(account)
+    }
+    return frozenset(configured | ({installed} if installed else set()))
+
+
+def _platforms(account: AccountConfig) -> set[str]:
+    channels = (account.team_channel, *account.customer_channels)
+    return {channel.platform for channel in channels if channel is not None}
+
+
+def caller_in(
+    person: PersonRef, *, home: str | None, ours: Collection[str], verified: bool = True
+) -> Caller:
+    """A caller placed by the facts: staff only if their own workspace is known and one of
+    ours. Anyone we cannot place is external (fail closed)."""
+    external = not verified or home is None or home not in ours
+    return Caller(person=person, external=external, unverified=not verified)
+
+
+def may_be_assigned(assignee: Caller) -> bool:
+    """Alerts carry a customer's score and comment: only staff may own one."""
+    return not assignee.external
+
+
+def refusal(caller: Caller, locale: str = "en") -> str:
+    """What a refused caller is told: a customer that this is for the team; someone the
+    platform could not place just now, to try again."""
+    return texts.t("try_again" if caller.unverified else "not_for_customers", locale)
+
+
+def assignment_refusal(assignee: Caller, locale: str = "en") -> str:
+    """Why an alert was not assigned to `assignee`."""
+    return texts.t("try_again" if assignee.unverified else "assignee_not_staff", locale)

@@ -153,6 +153,18 @@ TEXTS: Mapping[str, Mapping[str, str]] = _catalogue(
             "en": "Done: the alert is updated.",
             "fi": "Tehty: hälytys on päivitetty.",
         },
+        "try_again": {
+            "en": "I could not check that just now, so nothing was done. Please try again.",
+            "fi": "En voinut tarkistaa sitä juuri nyt, joten mitään ei tehty. Yritä uudelleen.",
+        },
+        "assignee_not_staff": {
+            "en": "Alerts can be assigned only to people on our own team, not to customers.",
+            "fi": "Hälytyksen voi antaa vain oman tiimimme jäsenelle, ei asiakkaalle.",
+        },
+        "alert_assigned": {
+            "en": "this alert is yours now: please take a look.",
+            "fi": "tämä hälytys on nyt sinun vastuullasi: katsothan sen.",
+        },
         "log_needs_customer": {
             "en": "Mention the customer the interaction was with: colleagues are not surveyed.",
             "fi": "Mainitse asiakas, jonka kanssa asioitiin: kollegoille ei lähetetä kyselyitä.",

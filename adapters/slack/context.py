@@ -34,7 +34,9 @@ def text_field(data: Any, *path: str | int) -> str:
 
 
 async def caller_of(body: dict[str, Any], context: Any, people: People) -> Caller:
-    """The person behind an interactivity payload (user object) or a command (user_id)."""
+    """The person behind an interactivity payload (user object, whose `team_id` is their
+    own workspace) or a command (user_id only: its `team_id` is not theirs to rely on, so
+    `users.info` places them)."""
     user = body.get("user")
     if isinstance(user, dict):
         user_id, user_team = text_field(user, "id"), user.get("team_id")
@@ -43,8 +45,7 @@ async def caller_of(body: dict[str, Any], context: Any, people: People) -> Calle
     return await people.caller(
         user_id=user_id,
         user_team=user_team if isinstance(user_team, str) else None,
-        home_team=context.get("team_id"),
-        client=context.get("client"),
+        context=context,
     )
 
 

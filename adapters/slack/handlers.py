@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncApp
 
 from adapters.slack import blocks, ids
 from adapters.slack.context import MalformedPayload, field, text_field
+from adapters.slack.people import CALL_FAILURES
 from bot import answers, texts
 from bot.config import PersonRef
 from bot.core import Core
@@ -33,6 +34,20 @@ async def say_privately(respond: Any, text: str) -> None:
     if not respond.response_url:
         raise MalformedPayload("the payload has no response_url to answer through")
     await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+async def open_modal(
+    client: Any, body: dict[str, Any], respond: Any, view: Any, *, locale: str = "en"
+) -> None:
+    """views.open must follow the click within 3 s (trigger_id), so it is called here
+    directly rather than through the delivery queue; it posts nothing to a channel. A
+    trigger that expired (`expired_trigger_id` after a slow hop) or an answer that is not
+    Slack's own is the clicker's private note to try again, never a 500."""
+    try:
+        await client.views_open(trigger_id=text_field(body, "trigger_id"), view=view)
+    except CALL_FAILURES as exc:
+        logger.info("views.open failed (%s): asking the clicker to try again", exc)
+        await say_privately(respond, texts.t("try_again", locale))
 
 
 def refusal(exc: NotYourSurvey | SurveyClosed | NotFound) -> str:
@@ -82,9 +97,7 @@ def register_survey_handlers(bolt: AsyncApp, core: Core) -> None:
             metric=answered.metric,
             score=answered.score,
         )
-        # views.open must follow the click within 3 s (trigger_id), so it is called here
-        # directly rather than through the delivery queue; it posts nothing to a channel.
-        await client.views_open(trigger_id=text_field(body, "trigger_id"), view=view)
+        await open_modal(client, body, respond, view, locale=answered.locale)
 
     @bolt.view(ids.WHY_MODAL)
     async def on_why_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -14,31 +14,43 @@ from slack_bolt.async_app import AsyncApp
 from adapters.slack.context import caller_of, event_key, text_field
 from adapters.slack.handlers import say_privately
 from adapters.slack.people import People
+from bot import texts
 from bot.asking import CustomerMessage, ask_about_message
 from bot.core import Core
+from bot.errors import CxbotError
 from bot.inbound import first_delivery
-from bot.roles import Caller
+from bot.roles import Caller, refusal
 
 logger = logging.getLogger(__name__)
 
 SHORTCUT = "cx_ask_feedback"
 
 
+class _Unplaced(CxbotError):
+    """Slack could not say just now which workspace a message's author belongs to."""
+
+
 async def ask_for_feedback(
     core: Core, people: People, *, caller: Caller, message: CustomerMessage, context: Any
 ) -> str:
-    """`bot.asking.ask_about_message`, with Slack's word on whether the author is external."""
+    """`bot.asking.ask_about_message`, with Slack's word on whether the author is external;
+    when Slack cannot place the caller or the author just now, a note to try again."""
+    if caller.unverified:
+        return refusal(caller)
 
     async def is_customer() -> bool:
-        author = await people.caller(
-            user_id=message.author_id,
-            user_team=None,
-            home_team=context.get("team_id"),
-            client=context.get("client"),
-        )
+        author = await people.caller(user_id=message.author_id, user_team=None, context=context)
+        if author.unverified:  # neither survey a colleague nor refuse a customer on a guess
+            raise _Unplaced(f"users.info did not place {message.author_id}")
         return author.external
 
-    return await ask_about_message(core, caller=caller, message=message, is_customer=is_customer)
+    try:
+        return await ask_about_message(
+            core, caller=caller, message=message, is_customer=is_customer
+        )
+    except _Unplaced as exc:
+        logger.info("not asking about %s now: %s", message.message_id, exc)
+        return texts.t("try_again", "en")
 
 
 def _message(channel_id: str, ts: str, thread_ts: str | None, author_id: str) -> CustomerMessage:
@@ -82,10 +94,7 @@ def register_ask_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
             text_field(event, "item_user"),
         )
         caller = await people.caller(
-            user_id=text_field(event, "user"),
-            user_team=None,
-            home_team=context.get("team_id"),
-            client=context.get("client"),
+            user_id=text_field(event, "user"), user_team=None, context=context
         )
         answer = await ask_for_feedback(
             core, people, caller=caller, message=message, context=context

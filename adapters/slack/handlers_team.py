@@ -12,15 +12,15 @@ from slack_bolt.async_app import AsyncApp
 from adapters.slack import blocks, blocks_report, ids
 from adapters.slack.context import MalformedPayload, caller_of, field, text_field
 from adapters.slack.delivery import call_slack
-from adapters.slack.handlers import say_privately, state_options, state_value
+from adapters.slack.handlers import open_modal, say_privately, state_options, state_value
 from adapters.slack.people import People
 from bot import alerts, commands, report_texts, texts
 from bot.command_base import Invocation, Reply
-from bot.config import ChannelRef, PersonRef
+from bot.config import ChannelRef
 from bot.core import Core
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, NotAllowed
 from bot.messages import ReportMessage
-from bot.roles import Caller, may_act_on_alert
+from bot.roles import Caller, assignment_refusal, may_act_on_alert, refusal
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def register_alert_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
         caller = await caller_of(body, context, people)
         if may_act_on_alert(caller):
             return caller
-        await say_privately(respond, texts.t("not_for_customers", "en"))
+        await say_privately(respond, refusal(caller))
         return None
 
     @bolt.action(ids.ALERT_ACK_ACTION)
@@ -57,8 +57,12 @@ def register_alert_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
         alert_id = _alert_id(body)
         chosen = text_field(body, "actions", 0, "selected_user")
         if caller := await staff(body, context, respond):
-            assignee = PersonRef(platform="slack", user_id=chosen)
-            await alerts.assign(core, alert_id=alert_id, by=caller.person, assignee=assignee)
+            # A users_select offers everyone in the channel's workspaces, customers too.
+            assignee = await people.caller(user_id=chosen, user_team=None, context=context)
+            try:
+                await alerts.assign(core, alert_id=alert_id, by=caller.person, assignee=assignee)
+            except NotAllowed:
+                await say_privately(respond, assignment_refusal(assignee))
         await ack()
 
     @bolt.action(ids.ALERT_RESOLVE_ACTION)
@@ -68,8 +72,7 @@ def register_alert_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
         alert_id = _alert_id(body)
         await ack()
         if await staff(body, context, respond):
-            view = blocks.resolve_modal(alert_id=alert_id)
-            await client.views_open(trigger_id=text_field(body, "trigger_id"), view=view)
+            await open_modal(client, body, respond, blocks.resolve_modal(alert_id=alert_id))
 
     @bolt.view(ids.RESOLVE_MODAL)
     async def on_resolved(
@@ -81,8 +84,7 @@ def register_alert_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
             raise MalformedPayload(str(exc)) from exc
         caller = await caller_of(body, context, people)
         if not may_act_on_alert(caller):
-            refused = texts.t("not_for_customers", "en")
-            await ack(response_action="errors", errors={ids.NOTE_BLOCK: refused})
+            await ack(response_action="errors", errors={ids.NOTE_BLOCK: refusal(caller)})
             return
         values = field(view, "state", "values")
         await alerts.resolve(
@@ -103,16 +105,21 @@ def register_command_handlers(bolt: AsyncApp, core: Core, people: People) -> Non
         caller = await caller_of(body, context, people)
         raw = str(body.get("text") or "")
         channel = ChannelRef(platform="slack", channel_id=text_field(body, "channel_id"))
+        locale = commands.channel_locale(core, channel)
         mentions = tuple(MENTION.findall(raw))
+        customers = await _customers(people, context, raw, mentions)
+        if caller.unverified or customers is None:
+            await ack(response_type="ephemeral", text=texts.t("try_again", locale))
+            return
         invocation = Invocation(
             caller=caller,
             # Slack sends `&`, `<` and `>` of typed text as entities; mentions are read first.
             text=unescape_command_text(raw),
             channel=channel,
             mentions=mentions,
-            customers=await _customers(people, context, raw, mentions),
+            customers=customers,
             request_id=str(body.get("trigger_id") or ""),
-            locale=commands.channel_locale(core, channel),
+            locale=locale,
         )
         reply = await commands.run(core, invocation)
         await ack(response_type="ephemeral", **await _answer(core, client, caller, reply))
@@ -120,19 +127,16 @@ def register_command_handlers(bolt: AsyncApp, core: Core, people: People) -> Non
 
 async def _customers(
     people: People, context: Any, raw: str, mentions: tuple[str, ...]
-) -> tuple[str, ...]:
+) -> tuple[str, ...] | None:
     """Which mentioned people are customers (only `log` needs to know: it must never
-    survey a colleague)."""
+    survey a colleague); None if Slack could not say just now."""
     if not raw.strip().lower().startswith("log") or not mentions:
         return ()
     found = []
     for user_id in mentions[:1]:
-        person = await people.caller(
-            user_id=user_id,
-            user_team=None,
-            home_team=context.get("team_id"),
-            client=context.get("client"),
-        )
+        person = await people.caller(user_id=user_id, user_team=None, context=context)
+        if person.unverified:
+            return None
         if person.external:
             found.append(user_id)
     return tuple(found)

@@ -1,58 +1,101 @@
-"""Who a Slack user is to us: one of our own workspace, or a customer (an external user in a
-Slack Connect channel, whose home workspace differs from ours)."""
+"""Who a Slack user is to us: the facts `bot.roles` decides on. A person's own workspace
+(the user object's `team_id` in interactivity payloads, else `users.info`), and which
+workspaces are ours, read from the installation, never from a request's `team`: in a Slack
+Connect channel that is the acting user's workspace, so a customer's own request names the
+customer's workspace."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import PersonRef
-from bot.roles import Caller
+from bot.config import Config, PersonRef
+from bot.roles import Caller, caller_in, our_workspaces
 
 logger = logging.getLogger(__name__)
+
+# What a Web API call can fail with besides an error answer (SlackApiError is a
+# SlackClientError): no connection, a timeout, and slack_sdk's own AttributeError on a 200
+# whose body is text or a JSON array. (On a body that is not JSON at all it raises
+# SlackApiError with the raw aiohttp response in place of an answer: see `_error_code`.)
+CALL_FAILURES = (
+    SlackClientError,
+    aiohttp.ClientError,
+    OSError,
+    TimeoutError,
+    ValueError,
+    AttributeError,
+    TypeError,
+)
 
 
 class People:
     """Resolves callers, remembering each user's home team for this process's lifetime
-    (a user never changes workspace)."""
+    (a user never changes workspace); an answer that did not place them is not remembered."""
 
-    def __init__(self, *, client: AsyncWebClient) -> None:
+    def __init__(self, *, client: AsyncWebClient, config: Config, oauth: bool) -> None:
         self._client = client
+        self._config = config
+        self._oauth = oauth
         self._teams: dict[str, str | None] = {}
 
-    async def caller(
-        self,
-        *,
-        user_id: str,
-        user_team: str | None,
-        home_team: str | None,
-        client: AsyncWebClient | None = None,
-    ) -> Caller:
-        """`user_team` is what the payload says (block actions carry it); without it, ask
-        `users.info` (with the request's own client, which holds that workspace's token).
-        Anyone we cannot place is treated as external: fail closed."""
-        team = user_team or await self._team_of(user_id, client or self._client)
-        external = home_team is None or team is None or team != home_team
-        return Caller(person=PersonRef(platform="slack", user_id=user_id), external=external)
+    async def caller(self, *, user_id: str, user_team: str | None, context: Any) -> Caller:
+        """`user_team` is what the payload says of the user themself (interactivity
+        payloads carry it); without it, ask `users.info` (with the request's own client,
+        which holds that workspace's token)."""
+        home: str | None = user_team
+        verified = True
+        if not home:
+            home, verified = await self._team_of(user_id, context.get("client") or self._client)
+        person = PersonRef(platform="slack", user_id=user_id)
+        return caller_in(person, home=home, ours=self.ours(context), verified=verified)
 
-    async def _team_of(self, user_id: str, client: AsyncWebClient) -> str | None:
+    def ours(self, context: Any) -> frozenset[str]:
+        """Our workspaces. With one bot token, bolt's `authorize_result` is `auth.test` on
+        that token: the workspace we are installed in. With OAuth, bolt looks the
+        installation up by the request's team, which in a Slack Connect channel is the
+        acting user's (and anyone may install the app from /slack/install): only the
+        accounts' configured `workspace`s count."""
+        installed = None
+        if not self._oauth:
+            result = context.get("authorize_result")
+            team = getattr(result, "team_id", None)
+            installed = team if isinstance(team, str) and team else None
+        return our_workspaces(self._config, platform="slack", installed=installed)
+
+    async def _team_of(self, user_id: str, client: AsyncWebClient) -> tuple[str | None, bool]:
+        """(the user's home team, whether Slack's answer settled it)."""
         if user_id in self._teams:
-            return self._teams[user_id]
+            return self._teams[user_id], True
         try:
             response = await client.users_info(user=user_id)
+            user = response.get("user")
+            team = user.get("team_id") if isinstance(user, dict) else None
         except SlackApiError as exc:
             # A foreign user the workspace cannot see answers user_not_found: a customer,
             # for good. Anything else (rate limit, outage) is not remembered.
-            if exc.response.get("error") in ("user_not_found", "users_not_found"):
+            if _error_code(exc) in ("user_not_found", "users_not_found"):
                 self._teams[user_id] = None
+                return None, True
             logger.info("users.info %s failed (%s): treating as external", user_id, exc)
-            return None
-        except (SlackClientError, OSError, TimeoutError) as exc:
-            logger.info("users.info %s failed (%s): treating as external", user_id, exc)
-            return None
-        user = response.get("user") or {}
-        team = user.get("team_id")
-        self._teams[user_id] = str(team) if team else None
-        return self._teams[user_id]
+            return None, False
+        except CALL_FAILURES as exc:
+            logger.info("users.info %s unreadable (%s): treating as external", user_id, exc)
+            return None, False
+        if not isinstance(team, str) or not team:
+            logger.info("users.info %s named no team: treating as external", user_id)
+            return None, False
+        self._teams[user_id] = team
+        return team, True
+
+
+def _error_code(exc: SlackApiError) -> str | None:
+    """The `error` of an answer; None when the body was not a JSON object (slack_sdk then
+    puts the aiohttp response itself, or an empty answer, in `exc.response`)."""
+    data = getattr(exc.response, "data", None)
+    code = data.get("error") if isinstance(data, dict) else None
+    return code if isinstance(code, str) else None

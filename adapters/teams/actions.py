@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from adapters.teams import card_ids, cards
 from bot import alerts, answers, questions, texts
 from bot.core import Core
-from bot.errors import InvalidInput, NotFound, NotYourSurvey, SurveyClosed
+from bot.errors import InvalidInput, NotAllowed, NotFound, NotYourSurvey, SurveyClosed
 from bot.messages import ThankYou
-from bot.roles import Caller, may_act_on_alert
+from bot.roles import Caller, assignment_refusal, may_act_on_alert
 from bot.scoring import Metric
 
 
@@ -22,7 +23,13 @@ class ActionResult:
     note: str | None = None
 
 
-async def run_action(core: Core, action: card_ids.Action, caller: Caller) -> ActionResult:
+# Places a person picked on a card (an assignee) by their id: staff or customer.
+Members = Callable[[str], Awaitable[Caller]]
+
+
+async def run_action(
+    core: Core, action: card_ids.Action, caller: Caller, *, members: Members
+) -> ActionResult:
     try:
         match action:
             case card_ids.ScoreAction():
@@ -30,7 +37,7 @@ async def run_action(core: Core, action: card_ids.Action, caller: Caller) -> Act
             case card_ids.WhyAction():
                 return await _why(core, action, caller)
             case _:
-                return await _alert_step(core, action, caller)
+                return await _alert_step(core, action, caller, members)
     except NotYourSurvey as exc:
         name = exc.contact_name
         return ActionResult(note=texts.t("not_your_survey", exc.locale, name=name))
@@ -75,15 +82,23 @@ async def _thank_you(
     return ActionResult(card=cards.render(message))
 
 
-async def _alert_step(core: Core, action: card_ids.Action, caller: Caller) -> ActionResult:
+async def _alert_step(
+    core: Core, action: card_ids.Action, caller: Caller, members: Members
+) -> ActionResult:
     if not may_act_on_alert(caller):
         return ActionResult(note=texts.t("not_for_customers", "en"))
     match action:
         case card_ids.AckAction():
             await alerts.acknowledge(core, alert_id=action.alert_id, by=caller.person)
         case card_ids.AssignAction():
-            assignee = caller.person.model_copy(update={"user_id": action.assignee})
-            await alerts.assign(core, alert_id=action.alert_id, by=caller.person, assignee=assignee)
+            # The people picker offers the whole directory, guests included.
+            assignee = await members(action.assignee)
+            try:
+                await alerts.assign(
+                    core, alert_id=action.alert_id, by=caller.person, assignee=assignee
+                )
+            except NotAllowed:
+                return ActionResult(note=assignment_refusal(assignee))
         case card_ids.ResolveAction():
             await alerts.resolve(
                 core,

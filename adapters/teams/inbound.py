@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 from typing import Any
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
@@ -107,6 +108,20 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
             return Caller(person=who, external=True)
         return Caller(person=who, external=await self._is_guest(turn_context))
 
+    async def _member(self, turn_context: TurnContext, user_id: str) -> Caller:
+        """Someone picked on a card, placed by the roster: a guest, a member of another
+        tenant, or someone the roster does not know (fail closed) is external."""
+        who = PersonRef(platform=PLATFORM, user_id=user_id)
+        try:
+            member = await TeamsInfo.get_member(turn_context, user_id)
+        except Exception:  # botbuilder raises bare errors for an unknown member
+            logger.info("member %s not found: treating them as external", user_id)
+            return Caller(person=who, external=True)
+        role = str(getattr(member, "user_role", "") or "").lower()
+        tenant = getattr(member, "tenant_id", None)
+        foreign = bool(self._home_tenant and tenant and tenant != self._home_tenant)
+        return Caller(person=who, external=role == "guest" or foreign)
+
     @staticmethod
     async def _is_guest(turn_context: TurnContext) -> bool:
         try:
@@ -126,8 +141,8 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
                 action = card_ids.parse_invoke(value)
             except ValueError as exc:
                 return _bad_invoke(str(exc))
-            result = await run_action(self._core, action, await self.caller(turn_context))
-            return _invoke_answer(result)
+            caller, members = await self.caller(turn_context), partial(self._member, turn_context)
+            return _invoke_answer(await run_action(self._core, action, caller, members=members))
         if name == file_cards.INVOKE_NAME:
             return await self._files.answer(turn_context, await self.caller(turn_context))
         if name == "composeExtension/submitAction":
@@ -153,7 +168,8 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         except ValueError:
             await turn_context.send_activity(texts.t("unknown_command", "en", verb="?"))
             return
-        result = await run_action(self._core, action, await self.caller(turn_context))
+        caller, members = await self.caller(turn_context), partial(self._member, turn_context)
+        result = await run_action(self._core, action, caller, members=members)
         if result.note:
             await turn_context.send_activity(result.note)
 

@@ -64,6 +64,8 @@ class Canned:
     status: int
     body: JSON | None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # served as is, under `content_type`
+    content_type: str = "application/json"
 
 
 class FakeSlackAPI(SlackMethods):
@@ -174,6 +176,21 @@ class FakeSlackAPI(SlackMethods):
     ) -> None:
         """Answer the next `times` calls of `method` with this (body None + 200: the default)."""
         canned = Canned(status=status, body=body, headers=dict(headers or {}))
+        self._canned[method].extend([canned] * times)
+
+    def add_raw_response(
+        self,
+        method: str,
+        raw: bytes,
+        *,
+        content_type: str = "text/html",
+        status: int = 200,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` calls of `method` with these bytes, not JSON: what a proxy
+        or load balancer in front of Slack serves when it fails (an HTML 502 page), or a
+        garbled body under a JSON content type."""
+        canned = Canned(status=status, body=None, raw=raw, content_type=content_type)
         self._canned[method].extend([canned] * times)
 
     def add_delay(self, method: str, seconds: float, *, times: int = 1) -> None:
@@ -299,6 +316,10 @@ class FakeSlackAPI(SlackMethods):
         if not self._canned[call.method]:
             return default(call)
         canned = self._canned[call.method].popleft()
+        if canned.raw is not None:
+            return web.Response(
+                body=canned.raw, status=canned.status, content_type=canned.content_type
+            )
         if canned.body is None and canned.status == 200:
             response = default(call)
             response.headers.update(canned.headers)
