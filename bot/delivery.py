@@ -161,7 +161,7 @@ class DeliveryWorker:
                 limit=limit,
                 platforms=list(self._adapters),
             )
-            held = await holds.active(session=session) if claimed else set()
+            held = await holds.active(session=session) if claimed else {}
             if held:
                 # A workspace or channel that is held refuses them too: no call is made.
                 probe_at = now + self._outcomes.probe_every

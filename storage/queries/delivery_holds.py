@@ -11,7 +11,7 @@ often; it still carries the hold's key, and its success releases the whole hold 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,15 +45,15 @@ def without_hold(payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k not in (HOLD, HOLD_REASON)}
 
 
-async def active(*, session: AsyncSession) -> set[str]:
-    """The keys of every hold with an item held (a hold whose only item is out as its probe
-    lets others through: they meet the same refusal and join it)."""
+async def active(*, session: AsyncSession) -> dict[str, str]:
+    """Every hold with an item held, and its reason (a hold whose only item is out as its
+    probe lets others through: they meet the same refusal and join it)."""
     rows = await session.exec(
-        select(_hold_of)
+        select(_hold_of, _reason_of)
         .where(col(Delivery.status) == DeliveryStatus.HELD, _hold_of.is_not(None))
         .distinct()
     )
-    return {key for key in rows.all() if key}
+    return {key: reason or "unknown" for key, reason in rows.all() if key}
 
 
 async def hold(
@@ -98,7 +98,7 @@ async def hold(
 
 
 async def park(
-    *, session: AsyncSession, claimed: Sequence[Delivery], held: set[str], probe_at: datetime
+    *, session: AsyncSession, claimed: Sequence[Delivery], held: dict[str, str], probe_at: datetime
 ) -> list[Delivery]:
     """Of items just claimed (leased, uncommitted), hold those whose workspace or channel is
     held instead of calling the platform; returns the rest. A probe passes."""
@@ -108,7 +108,7 @@ async def park(
         if key is None or delivery.payload.get(HOLD) == key:
             free.append(delivery)
             continue
-        reason = _reason_of_hold(claimed, key)
+        reason = held[key]
         delivery.payload = {**delivery.payload, HOLD: key, HOLD_REASON: reason}
         delivery.status = DeliveryStatus.HELD
         delivery.next_attempt_at = probe_at
@@ -118,12 +118,6 @@ async def park(
         session.add(delivery)
     await session.flush()
     return free
-
-
-def _reason_of_hold(claimed: Iterable[Delivery], key: str) -> str:
-    return next(
-        (str(d.payload.get(HOLD_REASON)) for d in claimed if d.payload.get(HOLD) == key), "held"
-    )
 
 
 async def start_probes(*, session: AsyncSession, now: datetime, every: timedelta) -> list[int]:
