@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import questions, texts
+from bot import questions, redelivery, texts
 from bot.core import Core
 from bot.messages import AlertCard, MessageRef, Target
 from storage.models import Alert, AlertStatus, Contact, Interaction, Survey
@@ -101,16 +101,22 @@ async def post_card(core: Core, session: AsyncSession, alert: Alert, now: dateti
             "account %s has no team channel: alert %s is not posted", alert.account_key, alert.id
         )
         return
-    await deliveries.enqueue(
+    key = f"alert:{alert.id}:post"
+    message = await card(core, session, alert)
+    queued = await deliveries.enqueue(
         session=session,
-        dedupe_key=f"alert:{alert.id}:post",
+        dedupe_key=key,
         action="post",
         purpose="alert",
         subject_id=alert.id,
-        message=await card(core, session, alert),
+        message=message,
         target=target,
         now=now,
     )
+    if not queued:
+        # Its first post failed (the bot was not in the channel, say): the team has never
+        # seen this alert, so a change to it is the moment to try again.
+        await redelivery.reoffer_post(session, dedupe_key=key, message=message, now=now)
 
 
 async def refresh_card(

@@ -108,12 +108,14 @@ def _safe_url(url: str) -> str:
 
 def _register() -> None:
     from bot.cli_data import contacts_group, export_command, import_command
+    from bot.cli_deliveries import deliveries_group
     from bot.cli_demo import demo_command
 
     main.add_command(import_command, "import")
     main.add_command(export_command, "export")
     main.add_command(contacts_group, "contacts")
     main.add_command(demo_command, "demo")
+    main.add_command(deliveries_group, "deliveries")
 
 
 _register()

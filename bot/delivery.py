@@ -44,6 +44,7 @@ from bot.messages import ChatAdapter, FindsOwnPosts, MessageRef
 from storage.engine import Sessions
 from storage.models import Delivery
 from storage.queries import deliveries
+from storage.queries import delivery_holds as holds
 from storage.queries.deliveries import Payload
 
 logger = logging.getLogger(__name__)
@@ -160,6 +161,13 @@ class DeliveryWorker:
                 limit=limit,
                 platforms=list(self._adapters),
             )
+            held = await holds.active(session=session) if claimed else {}
+            if held:
+                # A workspace or channel that is held refuses them too: no call is made.
+                probe_at = now + self._outcomes.probe_every
+                claimed = await holds.park(
+                    session=session, claimed=claimed, held=held, probe_at=probe_at
+                )
         return [_Claimed(d, deliveries.in_doubt_since(d, claimed_at=now)) for d in claimed]
 
     async def _settled(self, item: _Claimed) -> bool:

@@ -14,11 +14,13 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, FailureKind, HoldScope
 from bot.messages import MessageRef
+from bot.redelivery import fix_for
 from storage.engine import Sessions
 from storage.models import Delivery
 from storage.queries import deliveries
+from storage.queries import delivery_holds as holds
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ class RetryPolicy:
     cap: timedelta = timedelta(minutes=10)
     max_attempts: int = 10
     jitter: float = 0.1
+    probe_every: timedelta = timedelta(minutes=5)  # how soon a held item's hold is probed
 
     def delay(self, attempts: int, rng: random.Random | None = None) -> timedelta:
         """The wait after the `attempts`-th failed attempt; jittered when `rng` is given, so
@@ -68,6 +71,10 @@ class Outcomes:
         self._landing_grace = landing_grace
         self._rng = rng
 
+    @property
+    def probe_every(self) -> timedelta:
+        return self._policy.probe_every
+
     async def failed(
         self, delivery: Delivery, error: DeliveryError, *, in_doubt: bool, lookup: bool
     ) -> None:
@@ -76,13 +83,21 @@ class Outcomes:
         # Only an attempt that began with nothing in doubt, and failed for sure, leaves the
         # item with nothing to look for.
         not_posted = not in_doubt and not error.maybe_delivered
-        if error.permanent:
+        if error.kind is FailureKind.PERMANENT:
             await self.fail(delivery, f"permanent: {error}")
+        elif error.kind is FailureKind.NEEDS_ADMIN:
+            await self.hold(delivery, error)
         elif error.retry_after is not None:
-            # The platform's own Retry-After: wait exactly that, and so does the channel.
+            # The platform's own Retry-After: wait exactly that, and so does the channel. A
+            # rate limit says nothing about the item, so it does not count toward giving up.
             at = self._clock() + timedelta(seconds=max(0.0, error.retry_after))
             await self.retry(
-                delivery, f"rate limited: {error}", at=at, hold_channel=True, not_posted=not_posted
+                delivery,
+                f"rate limited: {error}",
+                at=at,
+                hold_channel=True,
+                not_posted=not_posted,
+                count=False,
             )
         elif error.maybe_delivered and delivery.action == "post" and lookup:
             # Give a post that may still land the time to, before it is looked for.
@@ -110,13 +125,24 @@ class Outcomes:
                 )
                 if not done:
                     logger.warning("delivery %s was taken over before completion", delivery.id)
-                elif self._on_done is not None:
+                    return
+                await self._release(session, delivery)
+                if self._on_done is not None:
                     await self._on_done(session, delivery, ref)
         except Exception as error:
             # The completion rolled back with the follow-up, so the item is still pending; keep
             # the platform's answer so that the retry reruns the follow-up without posting again.
             logger.exception("follow-up of delivery %s failed", delivery.id)
             await self.retry(delivery, f"on_done: {type(error).__name__}: {error}", result=result)
+
+    async def _release(self, session: AsyncSession, delivery: Delivery) -> None:
+        """A held item (a probe, or one the operator retried while others wait) went out:
+        what was wrong is fixed, so its whole hold goes out again."""
+        key = delivery.payload.get(holds.HOLD)
+        if not isinstance(key, str):
+            return
+        released = await holds.release(session=session, key=key, now=self._clock())
+        logger.warning("%s works again: %s held deliveries released", key, len(released) + 1)
 
     async def retry(
         self,
@@ -127,11 +153,12 @@ class Outcomes:
         hold_channel: bool = False,
         result: dict[str, Any] | None = None,
         not_posted: bool = False,
+        count: bool = True,
     ) -> None:
-        """Count a failed attempt; try again at `at` (default: the policy's backoff), or give
-        up after the policy's last attempt."""
-        attempts = delivery.attempts + 1
-        if attempts >= self._policy.max_attempts:
+        """Count a failed attempt (unless not `count`); try again at `at` (default: the
+        policy's backoff), or give up after the policy's last attempt."""
+        attempts = delivery.attempts + int(count)
+        if count and attempts >= self._policy.max_attempts:
             await self.fail(delivery, f"gave up after {attempts} attempts: {error}")
             return
         now = self._clock()
@@ -150,7 +177,32 @@ class Outcomes:
                 hold_channel_until=at if hold_channel else None,
                 result=result,
                 not_posted=not_posted,
+                count=count,
             )
+
+    async def hold(self, delivery: Delivery, error: DeliveryError) -> None:
+        """Hold the item with its workspace or channel until an admin fixes what the platform
+        refused; the first item of a hold tells the admin (one ERROR line per hold)."""
+        key = (
+            holds.channel_key(delivery)
+            if error.scope is HoldScope.CHANNEL
+            else holds.workspace_key(delivery)
+        )
+        reason = error.reason or "unknown"
+        async with self._sessions() as session, session.begin():
+            settled, new = await holds.hold(
+                session=session,
+                delivery=delivery,
+                worker_id=self._worker_id,
+                key=key,
+                reason=reason,
+                error=f"needs an admin: {error}",
+                probe_at=self._clock() + self._policy.probe_every,
+            )
+        if settled and new:
+            logger.error("deliveries held: %s", fix_for(key, reason))
+        elif settled:
+            logger.info("delivery %s held with %s (%s)", delivery.id, key, reason)
 
     async def fail(self, delivery: Delivery, error: str) -> None:
         """Dead-letter the item and run `on_failed`."""

@@ -6,6 +6,8 @@ turn them into clear answers (a status code, a message) instead of tracebacks.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 
 class CxbotError(Exception):
     """Base of every error cxbot raises on purpose."""
@@ -55,24 +57,45 @@ class SurveyClosed(CxbotError):
         self.locale = locale
 
 
+class FailureKind(StrEnum):
+    """What a failed platform call calls for (SPEC §6)."""
+
+    TRANSIENT = "transient"  # retry with backoff (or at the platform's Retry-After)
+    NEEDS_ADMIN = "needs_admin"  # hold the workspace's or channel's queue until fixed
+    PERMANENT = "permanent"  # this target cannot take it: give the item up
+
+
+class HoldScope(StrEnum):
+    """How much of the queue a needs-admin failure holds."""
+
+    WORKSPACE = "workspace"  # the token, the installation or a scope: every channel of it
+    CHANNEL = "channel"  # the bot is not let into this one conversation
+
+
 class DeliveryError(CxbotError):
     """An adapter could not deliver a message.
 
+    `kind` says what to do about it (`FailureKind`); a needs-admin failure also names the
+    `scope` it holds and the platform's `reason` (an error code, for the log and /metrics).
     `retry_after` is the platform's own hint in seconds (Slack/Teams 429 Retry-After);
-    `permanent` means retrying cannot help (channel gone, user unknown); `maybe_delivered`
-    means the platform may have carried the call out all the same (a timeout, a connection
-    lost after sending, a 5xx), so a retried post must first look for it.
+    `maybe_delivered` means the platform may have carried the call out all the same (a
+    timeout, a connection lost after sending, a 5xx), so a retried post must first look
+    for it.
     """
 
     def __init__(
         self,
         message: str,
         *,
+        kind: FailureKind = FailureKind.TRANSIENT,
+        scope: HoldScope | None = None,
+        reason: str | None = None,
         retry_after: float | None = None,
-        permanent: bool = False,
         maybe_delivered: bool = False,
     ) -> None:
         super().__init__(message)
+        self.kind = kind
+        self.scope = scope or (HoldScope.WORKSPACE if kind is FailureKind.NEEDS_ADMIN else None)
+        self.reason = reason
         self.retry_after = retry_after
-        self.permanent = permanent
         self.maybe_delivered = maybe_delivered

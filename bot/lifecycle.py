@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import alert_cards, digests, escalation, programs, prompts, relationship
+from bot import alert_cards, digests, escalation, programs, prompts, redelivery, relationship
 from bot.config import ProgramConfig
 from bot.core import Core
 from bot.messages import Message, MessageRef, SurveyClosedNotice
@@ -143,6 +143,7 @@ async def tick(core: Core) -> None:
     await enqueue_due(core)
     await send_reminders(core)
     await expire(core)
+    await redelivery.probe_holds(core)
 
 
 async def tick_insights(core: Core) -> None:
@@ -151,6 +152,7 @@ async def tick_insights(core: Core) -> None:
     await escalation.remind_unacknowledged(core)
     await escalation.flag_silent_accounts(core)
     await relationship.plan_relationship_surveys(core)
+    await redelivery.reoffer_failed_posts(core)
 
 
 def program_of(core: Core, survey: Survey) -> ProgramConfig:

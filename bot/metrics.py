@@ -10,7 +10,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from bot.core import Core
+from bot.redelivery import TEAM_POSTS
 from storage.queries import deliveries, stats
+from storage.queries import delivery_admin as admin
+from storage.queries import delivery_holds as holds
 
 
 class _Snapshot(Collector):
@@ -25,6 +28,17 @@ def _family(name: str, doc: str, label: str, values: dict[str, int]) -> Metric:
     family = GaugeMetricFamily(name, doc, labels=[label])
     for key, count in sorted(values.items()):
         family.add_metric([key], count)
+    return family
+
+
+def _held(values: dict[tuple[str, str], int]) -> Metric:
+    family = GaugeMetricFamily(
+        "cxbot_deliveries_held",
+        "Deliveries held until an admin fixes their workspace or channel, by reason.",
+        labels=["scope", "reason"],
+    )
+    for (scope, reason), count in sorted(values.items()):
+        family.add_metric([scope, reason], count)
     return family
 
 
@@ -54,6 +68,13 @@ async def render_metrics(core: Core) -> bytes:
                 "Delivery queue items by status.",
                 "status",
                 await deliveries.pending_counts(session=session),
+            ),
+            _held(await holds.held_counts(session=session)),
+            _family(
+                "cxbot_deliveries_failed_posts",
+                "Alert and digest posts that failed and need an admin (the team never saw them).",
+                "purpose",
+                await admin.failed_counts(session=session, purposes=TEAM_POSTS),
             ),
             _family(
                 "cxbot_alerts",

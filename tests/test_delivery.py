@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery import DeliveryWorker, RetryPolicy
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, FailureKind
 from bot.messages import Message, MessageRef, Target, TextMessage
 from storage.engine import Sessions, create_engine, session_factory
 from storage.models import Delivery, DeliveryStatus, ProcessedEvent
@@ -199,7 +199,8 @@ async def test_retry_after_holds_the_item_and_its_channel(
     clock.set(start + timedelta(seconds=31))
     assert await worker.run_once() == 1
     assert texts(adapter) == ["first", "second"]
-    assert (await rows(sessions))["first"].attempts == 2
+    # Only the call that went through counts: a rate limit does not bring giving up closer.
+    assert (await rows(sessions))["first"].attempts == 1
 
 
 async def test_transient_errors_back_off_then_succeed(
@@ -248,7 +249,7 @@ async def test_permanent_error_fails_at_once_and_calls_on_failed(
     sessions: Sessions, clock: FrozenClock, adapter: RecordingAdapter
 ) -> None:
     await enqueue(sessions, clock, "gone")
-    adapter.fail_next.append(DeliveryError("channel_not_found", permanent=True))
+    adapter.fail_next.append(DeliveryError("channel_not_found", kind=FailureKind.PERMANENT))
     on_failed = Calls()
     worker = make_worker(sessions, adapter, clock, on_failed=on_failed)
 
@@ -626,11 +627,11 @@ async def test_pending_counts_by_status(
 ) -> None:
     for key, channel in (("bad", "B"), ("ok", "A"), ("waiting", "A")):
         await enqueue(sessions, clock, key, channel=channel)
-    adapter.fail_next.append(DeliveryError("gone", permanent=True))
+    adapter.fail_next.append(DeliveryError("gone", kind=FailureKind.PERMANENT))
     await make_worker(sessions, adapter, clock).run_once()
     async with sessions() as session:
         counts = await deliveries.pending_counts(session=session)
-    assert counts == {"pending": 1, "done": 1, "failed": 1}
+    assert counts == {"pending": 1, "done": 1, "failed": 1, "held": 0}
 
 
 async def test_a_retried_item_keeps_its_place_before_newer_ones_in_its_channel(

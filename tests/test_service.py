@@ -10,7 +10,7 @@ from sqlmodel import func, select
 
 from bot import alerts, answers, lifecycle, surveys
 from bot.config import PersonRef
-from bot.errors import DeliveryError, InvalidInput, NotYourSurvey, SurveyClosed
+from bot.errors import DeliveryError, FailureKind, InvalidInput, NotYourSurvey, SurveyClosed
 from bot.messages import AlertCard, SurveyClosedNotice, SurveyPrompt, ThankYou
 from storage.engine import Sessions
 from storage.models import Alert, AlertEvent, Interaction, Response, Survey
@@ -196,7 +196,7 @@ async def test_contact_without_platform_id_is_not_routable(world: World) -> None
 
 async def test_undeliverable_survey_is_suppressed_not_left_hanging(world: World) -> None:
     await log(world)
-    world.adapter.fail_next.append(DeliveryError("channel_not_found", permanent=True))
+    world.adapter.fail_next.append(DeliveryError("channel_not_found", kind=FailureKind.PERMANENT))
     await world.advance(timedelta(minutes=15))
     survey = await only_survey(world)
     assert (survey.status, survey.suppressed_reason) == ("suppressed", "no_route")

@@ -1,5 +1,5 @@
 """Posting and updating Slack messages for the delivery queue: the Web API's answers become
-`DeliveryError`s the queue understands (retry after, retry with backoff, or give up)."""
+`DeliveryError`s the queue understands (`adapters.slack.errors` classifies them)."""
 
 from __future__ import annotations
 
@@ -13,39 +13,12 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
+from adapters.slack.errors import as_delivery_error, refused
 from adapters.slack.oauth import WorkspaceClients
 from bot.errors import DeliveryError
 from bot.messages import DigestMessage, Message, MessageRef, Target
 
 logger = logging.getLogger(__name__)
-
-# Slack errors that no retry can fix: the channel or person is gone, or we are not let in.
-PERMANENT = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "user_not_found",
-        "users_not_found",
-        "account_inactive",
-        "user_disabled",
-        "cannot_dm_bot",
-        "message_not_found",
-        "cant_update_message",
-        "edit_window_closed",
-        "invalid_blocks",
-        "msg_too_long",
-        "no_text",
-        "restricted_action",
-        "not_authed",
-        "invalid_auth",
-        "token_revoked",
-        "missing_scope",
-        "team_access_not_granted",
-        "ekm_access_denied",
-    }
-)
-
 
 # The Slack message metadata event type that names the delivery a message fulfils.
 DELIVERY_EVENT = "cxbot_delivery"
@@ -53,33 +26,6 @@ DELIVERY_EVENT = "cxbot_delivery"
 
 def delivery_tag(delivery_id: int) -> dict[str, Any]:
     return {"event_type": DELIVERY_EVENT, "event_payload": {"delivery_id": delivery_id}}
-
-
-def as_delivery_error(exc: SlackApiError) -> DeliveryError:
-    response = exc.response
-    code = str(response.get("error", "unknown_error")) if response is not None else "unknown"
-    status = getattr(response, "status_code", 0)
-    if status == 429 or code == "ratelimited":
-        retry_after = _retry_after(getattr(response, "headers", {}) or {})
-        return DeliveryError(f"slack: ratelimited ({code})", retry_after=retry_after)
-    # A 5xx may come after Slack carried the call out; a 4xx or `ok: false` says it did not.
-    uncertain = status >= 500
-    return DeliveryError(
-        f"slack: {code} (HTTP {status})", permanent=code in PERMANENT, maybe_delivered=uncertain
-    )
-
-
-def _retry_after(headers: Any) -> float:
-    for key in ("Retry-After", "retry-after"):
-        value = headers.get(key)
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if value is not None:
-            try:
-                return max(float(value), 0.0)
-            except ValueError:
-                break
-    return 1.0
 
 
 async def call_slack(operation: Callable[[], Awaitable[Any]]) -> Any:
@@ -162,6 +108,6 @@ class SlackPoster:
 async def open_dm(client: AsyncWebClient, target: Target) -> str:
     """The DM channel with the target's person (opening it is idempotent)."""
     if not target.user_id:
-        raise DeliveryError("slack: a target needs a channel or a user", permanent=True)
+        raise refused("not_a_target", "a target needs a channel or a user")
     response = await call_slack(lambda: client.conversations_open(users=target.user_id))
     return str(response["channel"]["id"])

@@ -16,7 +16,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.errors import DeliveryError
+from adapters.slack.errors import refused
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -81,16 +81,14 @@ class WorkspaceClients:
         if self._store is None:
             return self._client
         if workspace is None:
-            raise DeliveryError(
-                "slack: several workspaces are installed; set accounts[].workspace to the "
-                "team id of the account's channels",
-                permanent=True,
+            raise refused(
+                "not_installed",
+                "several workspaces are installed; set accounts[].workspace to the team id "
+                "of the account's channels",
             )
         bot = await self._store.async_find_bot(enterprise_id=None, team_id=workspace)
         if bot is None or not bot.bot_token:
-            raise DeliveryError(
-                f"slack: cxbot is not installed in workspace {workspace}", permanent=True
-            )
+            raise refused("not_installed", f"cxbot is not installed in workspace {workspace}")
         # The same settings as the single-workspace client: its timeout, and no retries.
         return AsyncWebClient(
             token=bot.bot_token,

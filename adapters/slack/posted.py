@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.delivery import DELIVERY_EVENT, call_slack, open_dm
 from adapters.slack.oauth import WorkspaceClients
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, FailureKind
 from bot.messages import MessageRef, Target
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,9 @@ class PostFinder:
         try:
             ts = await _search(client, channel, target.thread_id, oldest, delivery_id, bot_id)
         except DeliveryError as error:
-            if not error.permanent:
+            # Slack refuses to show the history (no `*:history` scope, not a member): that
+            # holds nothing up by itself; the post that follows meets the real refusal, if any.
+            if error.kind is FailureKind.TRANSIENT:
                 raise
             logger.warning(
                 "cannot read %s to see whether delivery %s was posted (%s); posting it, "

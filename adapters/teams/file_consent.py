@@ -23,7 +23,7 @@ from adapters.teams.outbound import Sender, message_activity
 from bot import commands, report_command, report_texts
 from bot.command_base import Invocation
 from bot.core import Core
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, FailureKind
 from bot.messages import Target, TextMessage
 from bot.roles import Caller
 
@@ -115,7 +115,9 @@ class CsvFiles:
         headers = {"Content-Length": str(size), "Content-Range": f"bytes 0-{size - 1}/{size}"}
         try:
             if URL(url).scheme not in schemes:
-                raise DeliveryError("teams: the upload URL is not HTTPS", permanent=True)
+                raise DeliveryError(
+                    "teams: the upload URL is not HTTPS", kind=FailureKind.PERMANENT
+                )
             async with (
                 aiohttp.ClientSession(timeout=UPLOAD_TIMEOUT) as session,
                 session.put(url, data=data, headers=headers) as response,
@@ -128,7 +130,9 @@ class CsvFiles:
 
 def _upload_info(consent: Consent) -> UploadInfo:
     if consent.upload_info is None:
-        raise DeliveryError("teams: an accepted file consent without upload info", permanent=True)
+        raise DeliveryError(
+            "teams: an accepted file consent without upload info", kind=FailureKind.PERMANENT
+        )
     return consent.upload_info
 
 

@@ -25,10 +25,10 @@ from botbuilder.schema import (
 )
 
 from adapters.teams import cards
-from adapters.teams.errors import call_teams
+from adapters.teams.errors import call_teams, refused
 from bot import conversations
 from bot.core import Core
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, FailureKind, HoldScope
 from bot.messages import DigestMessage, Message, MessageRef, Target
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,9 @@ class Sender:
             self._core, platform=PLATFORM, conversation_id=ref.channel_id.split(";")[0]
         )
         if stored is None:
-            raise DeliveryError(f"teams: no conversation {ref.channel_id}", permanent=True)
+            raise DeliveryError(
+                f"teams: no conversation {ref.channel_id}", kind=FailureKind.PERMANENT
+            )
         reference = ConversationReference().deserialize(stored)
         reference.conversation.id = ref.channel_id
         activity = message_activity(message)
@@ -118,12 +120,16 @@ class Sender:
                 self._core, platform=PLATFORM, conversation_id=target.channel_id
             )
             if stored is None:
-                raise DeliveryError(
-                    f"teams: cxbot is not in conversation {target.channel_id}", permanent=True
+                raise refused(
+                    FailureKind.NEEDS_ADMIN,
+                    f"cxbot is not in conversation {target.channel_id}",
+                    scope=HoldScope.CHANNEL,
                 )
             return ConversationReference().deserialize(stored)
         if not target.user_id:
-            raise DeliveryError("teams: a target needs a conversation or a user", permanent=True)
+            raise DeliveryError(
+                "teams: a target needs a conversation or a user", kind=FailureKind.PERMANENT
+            )
         stored = await conversations.personal_reference(
             self._core, platform=PLATFORM, user_id=target.user_id
         )
@@ -138,7 +144,11 @@ class Sender:
             self._core, platform=PLATFORM, tenant_id=tenant
         )
         if known is None:
-            raise DeliveryError(f"teams: no route to {user_id} (tenant {tenant})", permanent=True)
+            # No conversation of ours in the contact's tenant to open the chat through: a
+            # customer's tenant need not ever install the app, so this person has no route.
+            raise DeliveryError(
+                f"teams: no route to {user_id} (tenant {tenant})", kind=FailureKind.PERMANENT
+            )
         service_url = str(known.get("serviceUrl") or known.get("service_url") or "")
         parameters = ConversationParameters(
             is_group=False,

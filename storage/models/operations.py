@@ -75,6 +75,7 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
     FAILED = "failed"
+    HELD = "held"  # refused until an admin fixes something; never dropped
 
 
 class Delivery(SQLModel, table=True):

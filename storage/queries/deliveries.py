@@ -258,8 +258,9 @@ async def reschedule(
     hold_channel_until: datetime | None,
     result: dict[str, Any] | None = None,
     not_posted: bool = False,
+    count: bool = True,
 ) -> bool:
-    """Count a failed attempt and try again at `at`.
+    """Count a failed attempt (unless not `count`: a rate limit) and try again at `at`.
 
     `hold_channel_until` (a platform's Retry-After) holds every item of the channel, not just
     this one. `result` records a platform call that did succeed when only the follow-up
@@ -272,7 +273,7 @@ async def reschedule(
         values["result"] = result
     if not_posted and IN_DOUBT_SINCE in delivery.payload:
         values["payload"] = {k: v for k, v in delivery.payload.items() if k != IN_DOUBT_SINCE}
-    settled = await _settle(session, delivery, worker_id, values)
+    settled = await _settle(session, delivery, worker_id, values, count=count)
     if settled and hold_channel_until is not None:
         await _hold_channel(session, delivery.channel_key, until=hold_channel_until)
     return settled
@@ -287,7 +288,12 @@ async def fail(
 
 
 async def _settle(
-    session: AsyncSession, delivery: Delivery, worker_id: str, values: dict[str, Any]
+    session: AsyncSession,
+    delivery: Delivery,
+    worker_id: str,
+    values: dict[str, Any],
+    *,
+    count: bool = True,
 ) -> bool:
     """Record an attempt's outcome and release the lease, only if `worker_id` still holds it.
 
@@ -301,7 +307,12 @@ async def _settle(
             col(Delivery.status) == DeliveryStatus.PENDING,
             col(Delivery.lease_owner) == worker_id,
         )
-        .values(attempts=col(Delivery.attempts) + 1, lease_owner=None, lease_until=None, **values)
+        .values(
+            attempts=col(Delivery.attempts) + int(count),
+            lease_owner=None,
+            lease_until=None,
+            **values,
+        )
         .returning(col(Delivery.id))
     )
     return (await session.exec(statement)).first() is not None

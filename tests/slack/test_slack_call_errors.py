@@ -10,7 +10,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.delivery import call_slack
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, FailureKind, HoldScope
 from tests.fakes.slack_api import FakeSlackAPI
 
 
@@ -42,3 +42,49 @@ async def test_a_connection_dropped_after_the_call_may_have_been_carried_out() -
         await fake.close()
     assert error.maybe_delivered
     assert len(fake.calls("chat.postMessage")) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "scope"),
+    [
+        ("token_revoked", FailureKind.NEEDS_ADMIN, HoldScope.WORKSPACE),
+        ("invalid_auth", FailureKind.NEEDS_ADMIN, HoldScope.WORKSPACE),
+        ("not_authed", FailureKind.NEEDS_ADMIN, HoldScope.WORKSPACE),
+        ("account_inactive", FailureKind.NEEDS_ADMIN, HoldScope.WORKSPACE),
+        ("missing_scope", FailureKind.NEEDS_ADMIN, HoldScope.WORKSPACE),
+        ("team_access_not_granted", FailureKind.NEEDS_ADMIN, HoldScope.WORKSPACE),
+        ("ekm_access_denied", FailureKind.NEEDS_ADMIN, HoldScope.WORKSPACE),
+        ("not_in_channel", FailureKind.NEEDS_ADMIN, HoldScope.CHANNEL),
+        ("channel_not_found", FailureKind.PERMANENT, None),
+        ("is_archived", FailureKind.PERMANENT, None),
+        ("msg_too_long", FailureKind.PERMANENT, None),
+        ("invalid_blocks", FailureKind.PERMANENT, None),
+        ("message_not_found", FailureKind.PERMANENT, None),
+        ("internal_error", FailureKind.TRANSIENT, None),
+        ("something_new", FailureKind.TRANSIENT, None),
+    ],
+)
+async def test_slack_error_codes_fall_into_three_classes(
+    code: str, kind: FailureKind, scope: HoldScope | None
+) -> None:
+    # Slack answers these with HTTP 200 and `{"ok": false, "error": code}` (docs.slack.dev,
+    # chat.postMessage "Errors"); missing_scope also names the scope it `needed`.
+    async with FakeSlackAPI() as fake:
+        fake.add_response(
+            "chat.postMessage", body={"ok": False, "error": code, "needed": "chat:write"}
+        )
+        error = await _failure(_client(fake.base_url))
+    assert (error.kind, error.scope, error.reason) == (kind, scope, code)
+    assert error.retry_after is None
+
+
+async def test_a_429_is_a_rate_limit_with_its_retry_after() -> None:
+    async with FakeSlackAPI() as fake:
+        fake.add_response(
+            "chat.postMessage",
+            status=429,
+            body={"ok": False, "error": "ratelimited"},
+            headers={"Retry-After": "7"},
+        )
+        error = await _failure(_client(fake.base_url))
+    assert (error.kind, error.retry_after) == (FailureKind.TRANSIENT, 7.0)

@@ -1,0 +1,209 @@
+"""Held deliveries: items the platform refused until an admin fixes something (a revoked
+token, a missing scope, a channel the bot is not in). They are never dropped.
+
+A hold is named by its scope's key — `workspace:<platform>:<team or tenant>` or
+`channel:<channel_key>` — which every held item carries in its payload (`HOLD`, so no
+schema change is needed). An item is held when it fails so (`hold`), or when it is claimed
+while its workspace or channel is held (`park`), so one broken token costs one call, not
+one per item. A probe (`start_probes`) sets one held item of a hold pending again every so
+often; it still carries the hold's key, and its success releases the whole hold (`release`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Delivery, DeliveryStatus
+
+HOLD = "hold"  # payload key: the hold the item belongs to
+HOLD_REASON = "hold_reason"  # payload key: the platform's reason (an error code)
+_MAX_ERROR = 1000  # the width of `deliveries.last_error`
+_hold_of = col(Delivery.payload)[HOLD].as_string()
+_reason_of = col(Delivery.payload)[HOLD_REASON].as_string()
+_WAITING = (DeliveryStatus.HELD, DeliveryStatus.PENDING)
+
+
+def workspace_key(delivery: Delivery) -> str:
+    """The hold key of the item's workspace (Slack team, Teams tenant; `-` when the bot has
+    one installation and targets name none)."""
+    data = delivery.payload
+    where = data.get("target") or data.get("ref") or {}
+    return f"workspace:{delivery.platform}:{where.get('workspace') or '-'}"
+
+
+def channel_key(delivery: Delivery) -> str:
+    return f"channel:{delivery.channel_key}"
+
+
+def without_hold(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k not in (HOLD, HOLD_REASON)}
+
+
+async def active(*, session: AsyncSession) -> dict[str, str]:
+    """Every hold with an item held, and its reason (a hold whose only item is out as its
+    probe lets others through: they meet the same refusal and join it)."""
+    rows = await session.exec(
+        select(_hold_of, _reason_of)
+        .where(col(Delivery.status) == DeliveryStatus.HELD, _hold_of.is_not(None))
+        .distinct()
+    )
+    return {key: reason or "unknown" for key, reason in rows.all() if key}
+
+
+async def hold(
+    *,
+    session: AsyncSession,
+    delivery: Delivery,
+    worker_id: str,
+    key: str,
+    reason: str,
+    error: str,
+    probe_at: datetime,
+) -> tuple[bool, bool]:
+    """Park a claimed item under hold `key`, only while `worker_id` holds its lease; returns
+    (settled, new): `new` when no other item — nor this one, as a probe — carried the hold."""
+    was_probe = delivery.payload.get(HOLD) == key
+    others = await session.exec(
+        select(func.count()).where(
+            _hold_of == key, col(Delivery.status).in_(_WAITING), col(Delivery.id) != delivery.id
+        )
+    )
+    new = not was_probe and not others.one()
+    payload = {**delivery.payload, HOLD: key, HOLD_REASON: reason}
+    settled = await session.exec(
+        update(Delivery)
+        .where(
+            col(Delivery.id) == delivery.id,
+            col(Delivery.status) == DeliveryStatus.PENDING,
+            col(Delivery.lease_owner) == worker_id,
+        )
+        .values(
+            status=DeliveryStatus.HELD,
+            attempts=col(Delivery.attempts) + 1,
+            payload=payload,
+            next_attempt_at=probe_at,
+            last_error=error[:_MAX_ERROR],
+            lease_owner=None,
+            lease_until=None,
+        )
+        .returning(col(Delivery.id))
+    )
+    return settled.first() is not None, new
+
+
+async def park(
+    *, session: AsyncSession, claimed: Sequence[Delivery], held: dict[str, str], probe_at: datetime
+) -> list[Delivery]:
+    """Of items just claimed (leased, uncommitted), hold those whose workspace or channel is
+    held instead of calling the platform; returns the rest. A probe passes."""
+    free: list[Delivery] = []
+    for delivery in claimed:
+        key = next((k for k in (workspace_key(delivery), channel_key(delivery)) if k in held), None)
+        if key is None or delivery.payload.get(HOLD) == key:
+            free.append(delivery)
+            continue
+        reason = held[key]
+        delivery.payload = {**delivery.payload, HOLD: key, HOLD_REASON: reason}
+        delivery.status = DeliveryStatus.HELD
+        delivery.next_attempt_at = probe_at
+        delivery.last_error = f"held with {key} ({reason})"
+        delivery.lease_owner = None
+        delivery.lease_until = None
+        session.add(delivery)
+    await session.flush()
+    return free
+
+
+async def start_probes(*, session: AsyncSession, now: datetime, every: timedelta) -> list[int]:
+    """For each hold with no probe under way and due (its items' next attempt has come),
+    set its oldest item pending; the others wait `every` more. Returns the probes' ids."""
+    due = await session.exec(
+        select(_hold_of, func.min(col(Delivery.id)))
+        .where(col(Delivery.status) == DeliveryStatus.HELD, _hold_of.is_not(None))
+        .group_by(_hold_of)
+        .having(func.min(col(Delivery.next_attempt_at)) <= now)
+    )
+    probing = await _probing(session)
+    started: list[int] = []
+    for key, first in due.all():
+        if key in probing or first is None:
+            continue
+        await session.exec(
+            update(Delivery)
+            .where(_hold_of == key, col(Delivery.status) == DeliveryStatus.HELD)
+            .values(next_attempt_at=now + every)
+        )
+        await session.exec(
+            update(Delivery)
+            .where(col(Delivery.id) == first, col(Delivery.status) == DeliveryStatus.HELD)
+            .values(status=DeliveryStatus.PENDING, next_attempt_at=now)
+        )
+        started.append(first)
+    return started
+
+
+async def _probing(session: AsyncSession) -> set[str]:
+    rows = await session.exec(
+        select(_hold_of).where(
+            col(Delivery.status) == DeliveryStatus.PENDING, _hold_of.is_not(None)
+        )
+    )
+    return {key for key in rows.all() if key}
+
+
+async def release(*, session: AsyncSession, key: str, now: datetime) -> list[int]:
+    """End hold `key`: every item it held is pending again, due now, its attempts reset."""
+    rows = await session.exec(
+        select(Delivery).where(_hold_of == key, col(Delivery.status).in_(_WAITING))
+    )
+    return await repend(session=session, deliveries=rows.all(), now=now)
+
+
+async def repend(
+    *, session: AsyncSession, deliveries: Sequence[Delivery], now: datetime, **payload: Any
+) -> list[int]:
+    """Set held or failed items (and pending ones: their hold is cleared) pending again,
+    due now, attempts reset; `payload` entries replace the stored ones. Returns the ids
+    changed. An item another caller re-pended first (or a worker holds) is left alone."""
+    done: list[int] = []
+    for delivery in deliveries:
+        values = {
+            "status": DeliveryStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "done_at": None,
+            "payload": {**without_hold(delivery.payload), **payload},
+        }
+        changed = await session.exec(
+            update(Delivery)
+            .where(
+                col(Delivery.id) == delivery.id,
+                col(Delivery.status) == delivery.status,
+                col(Delivery.lease_owner).is_(None),
+            )
+            .values(**values)
+            .returning(col(Delivery.id))
+        )
+        if changed.first() is not None and delivery.id is not None:
+            done.append(delivery.id)
+    return done
+
+
+async def held_counts(*, session: AsyncSession) -> dict[tuple[str, str], int]:
+    """Held items per (scope, reason), for /metrics."""
+    rows = await session.exec(
+        select(_hold_of, _reason_of, func.count())
+        .where(col(Delivery.status) == DeliveryStatus.HELD)
+        .group_by(_hold_of, _reason_of)
+    )
+    counts: dict[tuple[str, str], int] = {}
+    for key, reason, count in rows.all():
+        scope = (key or "unknown").split(":", 1)[0]
+        counts[(scope, reason or "unknown")] = counts.get((scope, reason or "unknown"), 0) + count
+    return counts
