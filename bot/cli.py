@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.config import Config, load_config
 from bot.core import Core
 from bot.errors import CxbotError
+from bot.logs import configure_logging
 from bot.settings import Settings, build_settings
 from storage.engine import create_engine, session_factory
 from storage.migrate import ensure_migrated, upgrade
@@ -47,15 +48,24 @@ def fail(message: str) -> NoReturn:
 
 
 @click.group()
-@click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
-def main(verbose: bool) -> None:
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Log cxbot's debug details (other libraries: INFO)."
+)
+@click.option(
+    "--debug-logger",
+    "debug_loggers",
+    multiple=True,
+    metavar="NAME",
+    help="Log this library's debug lines too, e.g. slack_sdk, aiosqlite, sqlalchemy.engine "
+    "(repeatable; secrets are still masked, but customers' data is not).",
+)
+def main(verbose: bool, debug_loggers: tuple[str, ...]) -> None:
     """cxbot: customer feedback in Slack and Microsoft Teams."""
     # Commands print their own results; logs are for warnings unless asked (`serve` logs
     # at INFO because its log is its output).
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    undo = configure_logging(verbose=verbose, debug_loggers=debug_loggers, environ=os.environ)
+    # Several commands may run in one process (tests): each leaves logging as it found it.
+    click.get_current_context().call_on_close(undo)
 
 
 @main.command()

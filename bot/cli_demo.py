@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 )
 def demo_command(path: Path, seed: int) -> None:
     """Run 12 simulated weeks of the whole loop with sample accounts; print a report."""
-    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+    if logging.getLogger("bot").getEffectiveLevel() > logging.DEBUG:
         # Every survey logs a line at INFO; the demo's story is what it prints, not its log.
         for name in ("bot", "storage", "adapters", "alembic"):
             logging.getLogger(name).setLevel(logging.WARNING)

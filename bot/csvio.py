@@ -29,6 +29,7 @@ cannot be asked (the survey is suppressed as `no_route`).
 from __future__ import annotations
 
 import csv
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -51,7 +52,14 @@ COLUMNS = (
 )
 # OWASP "CSV Injection": a cell starting with one of these is a formula to a spreadsheet.
 # Line feed is not on OWASP's list, but some spreadsheets trim it and then read a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+_CONTROL_START = ("\t", "\r", "\n")
+# Compared after NFKC normalisation, which folds the full-width (＝ ＋ － ＠), small
+# (﹦ ﹢ ﹣ ﹫) and super/subscript (⁼ ⁺ ₌ ₊) forms to these, as spreadsheets that normalise
+# input do. The minus sign U+2212 has no ASCII fold but is a minus to them all the same.
+_FORMULA_CHARS = frozenset("=+-@\u2212")
+# Unicode categories of characters a spreadsheet shows as nothing: format (zero-width,
+# BOM, bidi marks), control, and separators.
+_INVISIBLE = frozenset({"Cf", "Cc", "Zs", "Zl", "Zp"})
 _NO_CONTACT = "the row has no contact: fill contact_platform and contact_user_id, or contact_email"
 
 FieldErrors = list[dict[str, str]]
@@ -71,7 +79,30 @@ def neutralise(cell: object) -> str:
     if isinstance(cell, int | float | Decimal) and not isinstance(cell, bool):
         return str(cell)
     text = _as_text(cell)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
+    return f"'{text}" if _is_formula(text) else text
+
+
+def _is_formula(text: str) -> bool:
+    """Whether a spreadsheet may read `text` as a formula: its first visible character, as
+    written or NFKC-normalised, is a formula character.
+
+    Leading spaces (any Unicode space), zero-width characters, BOMs, bidi marks and other
+    invisible format or control characters are skipped first: LibreOffice's "trim spaces"
+    import and users' own TRIM/CLEAN clean-ups remove them and leave the formula, and a
+    needless `'` on a text cell costs nothing while a missed one runs a formula."""
+    if text.startswith(_CONTROL_START):
+        return True
+    return any(
+        _first_visible(form) in _FORMULA_CHARS
+        for form in (text, unicodedata.normalize("NFKC", text))
+    )
+
+
+def _first_visible(text: str) -> str:
+    for char in text:
+        if not (char.isspace() or unicodedata.category(char) in _INVISIBLE):
+            return char
+    return ""
 
 
 def _as_text(cell: object) -> str:

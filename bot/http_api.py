@@ -14,25 +14,27 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot import openapi, surveys
 from bot.core import Core
+from bot.health import HealthCheck
 from bot.metrics import render_metrics
 from bot.schemas import InteractionCreate
-from storage.queries import stats
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
 CORE_KEY: web.AppKey[Core] = web.AppKey("core", Core)
 TOKEN_KEY: web.AppKey[str | None] = web.AppKey("api_token")
+HEALTH_KEY: web.AppKey[HealthCheck] = web.AppKey("health", HealthCheck)
 _BATCH = TypeAdapter(list[InteractionCreate])
 
 
 def add_routes(app: web.Application, *, core: Core, api_token: str | None) -> None:
     app[CORE_KEY] = core
     app[TOKEN_KEY] = api_token
+    app[HEALTH_KEY] = HealthCheck(sessions=core.sessions)
+    app.on_cleanup.append(_close_health)
     app.router.add_post(openapi.INTERACTIONS, log_interactions)
     app.router.add_get(openapi.PATH, openapi.handler(max_batch=MAX_BATCH))
     app.router.add_get("/healthz", healthz)
@@ -160,13 +162,15 @@ def _public(entry: surveys.Logged) -> dict[str, Any]:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    try:
-        async with request.app[CORE_KEY].sessions() as session:
-            await stats.ping(session=session)
-    except (SQLAlchemyError, OSError) as exc:
-        logger.warning("health check: database unreachable: %s", exc)
-        return web.json_response({"status": "unhealthy", "database": "unreachable"}, status=503)
+    """200 when the database answers and takes a write (rolled back), else 503 with why."""
+    state = await request.app[HEALTH_KEY].database()
+    if state != "ok":
+        return web.json_response({"status": "unhealthy", "database": state}, status=503)
     return web.json_response({"status": "ok", "database": "ok"})
+
+
+async def _close_health(app: web.Application) -> None:
+    await app[HEALTH_KEY].aclose()
 
 
 async def metrics(request: web.Request) -> web.Response:
