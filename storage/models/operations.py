@@ -75,6 +75,7 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # no longer wanted (the contact opted out); never sent
 
 
 class Delivery(SQLModel, table=True):
