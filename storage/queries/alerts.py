@@ -13,8 +13,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Alert, AlertEvent, Response, Survey
 
 
-async def alert_for_survey(*, session: AsyncSession, survey_id: int) -> Alert | None:
-    result = await session.exec(select(Alert).where(Alert.survey_id == survey_id))
+async def alert_for_survey(
+    *, session: AsyncSession, survey_id: int, lock: bool = False
+) -> Alert | None:
+    """The survey's alert; with `lock`, as last committed and locked until the transaction
+    ends (someone may be acknowledging or resolving it at this moment)."""
+    statement = select(Alert).where(Alert.survey_id == survey_id)
+    if lock:
+        statement = statement.with_for_update()
+    result = await session.exec(statement, execution_options={"populate_existing": lock})
     return result.first()
 
 
