@@ -197,6 +197,10 @@ async def resolve(
     async def step(alert: Alert, now: datetime) -> str | None:
         if alert.status == AlertStatus.RESOLVED:
             return None
+        if notify_customer and alert.survey_id is None:
+            # A "no response" alert has no survey, so no thread to answer the customer
+            # in: say so before anything changes (the transaction rolls back).
+            raise InvalidInput(texts.t("notify_no_survey", "en"), field="notify")
         if alert.status == AlertStatus.OPEN:
             alert.acknowledged_at, alert.acknowledged_by = now, actor_of(by)
         alert.status, alert.resolved_at, alert.resolved_by = AlertStatus.RESOLVED, now, actor_of(by)
@@ -211,8 +215,9 @@ async def resolve(
 
 async def _thank_customer(core: Core, alert: Alert) -> None:
     async with core.sessions() as session, session.begin():
-        survey = await session.get(Survey, alert.survey_id)
-        assert survey is not None
+        survey = await session.get(Survey, alert.survey_id) if alert.survey_id else None
+        if survey is None:
+            return
         contact = await session.get(Contact, survey.contact_id)
         interaction = await session.get(Interaction, survey.interaction_id)
         assert contact is not None and interaction is not None
