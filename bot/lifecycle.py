@@ -113,18 +113,11 @@ async def expire(core: Core, *, limit: int = 500) -> int:
             survey.closed_at = now
             if survey.status == SurveyStatus.SENT:
                 survey.status = SurveyStatus.EXPIRED
-                await _replace_survey_messages(core, session, survey, now, "closed")
+                closed = await _current_message(core, session, survey)
+                assert closed is not None  # an expired survey shows "closed"
+                await update_survey_messages(session, survey, closed[0], "closed", now)
             session.add(survey)
     return len(due)
-
-
-async def _replace_survey_messages(
-    core: Core, session: AsyncSession, survey: Survey, now: datetime, state: str
-) -> None:
-    contact = await feedback.get_contact(session=session, contact_id=survey.contact_id)
-    assert contact is not None and survey.id is not None
-    notice = SurveyClosedNotice(survey_id=survey.id, locale=contact_locale(core, contact))
-    await update_survey_messages(session, survey, notice, state, now)
 
 
 async def update_survey_messages(
