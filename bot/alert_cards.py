@@ -18,6 +18,8 @@ from storage.queries.surveys import get_response
 
 logger = logging.getLogger(__name__)
 
+SCORE_CHANGED = "score_changed"  # bot.alerts.Outcome.SCORE_CHANGED (alerts imports this module)
+
 
 async def card(core: Core, session: AsyncSession, alert: Alert) -> AlertCard:
     assert alert.id is not None
@@ -37,7 +39,8 @@ async def card(core: Core, session: AsyncSession, alert: Alert) -> AlertCard:
     if alert.survey_id is None:
         summary = await _silence(session, alert, str(common["locale"]))
         return AlertCard(kind="no_response", summary=summary, **common)
-    return AlertCard(**common, **await _answer_fields(session, alert.survey_id))
+    fields = await _answer_fields(session, alert.survey_id)
+    return AlertCard(**common, **fields, notice=_notice(alert, fields, str(common["locale"])))
 
 
 async def _answer_fields(session: AsyncSession, survey_id: int) -> dict[str, object]:
@@ -70,6 +73,14 @@ async def _silence(session: AsyncSession, alert: Alert, locale: str) -> str:
         asked=str(opened.detail.get("asked", "?")),
         days=str(opened.detail.get("days", "?")),
     )
+
+
+def _notice(alert: Alert, fields: dict[str, object], locale: str) -> str | None:
+    """An alert cxbot closed because the customer's new score is no detractor says so."""
+    if alert.status != AlertStatus.RESOLVED or alert.outcome != SCORE_CHANGED:
+        return None
+    score = f"{str(fields['metric']).upper()} {fields['score']} / {fields['scale_max']}"
+    return texts.t("alert_score_changed", locale, score=score)
 
 
 def _describe(interaction: Interaction) -> str:

@@ -48,6 +48,12 @@ class Outcome(StrEnum):
     FIXED = "fixed"
     NO_ACTION = "no_action_needed"
     OTHER = "other"
+    SCORE_CHANGED = "score_changed"
+    """Closed by cxbot: the customer changed their score out of the detractor range."""
+
+
+CHOOSABLE_OUTCOMES = tuple(o for o in Outcome if o is not Outcome.SCORE_CHANGED)
+"""The outcomes a person resolving an alert picks from."""
 
 
 def actor_of(person: PersonRef) -> str:
@@ -57,27 +63,54 @@ def actor_of(person: PersonRef) -> str:
 async def on_answer(
     core: Core, session: AsyncSession, survey: Survey, response: Response, now: datetime
 ) -> int | None:
-    """Open an alert for a detractor score; on a changed score, note it on the open alert."""
+    """Open an alert for a detractor score; on a changed score, note it on the alert, and
+    let the alert follow it: closed as "score changed" when the score leaves the detractor
+    range, reopened when it comes back (one case per survey, with its history)."""
     assert survey.id is not None
-    alert = await alert_rows.alert_for_survey(session=session, survey_id=survey.id)
+    detractor = is_detractor(Metric(survey.metric), response.score)
+    alert = await alert_rows.alert_for_survey(session=session, survey_id=survey.id, lock=True)
     if alert is None:
-        if not is_detractor(Metric(survey.metric), response.score):
+        if not detractor:
             return None
         alert = await open_alert(
             core, session, account_key=survey.account_key, now=now, survey_id=survey.id
         )
         return alert.id
     assert alert.id is not None
+    score = {"score": response.score}
     alert_rows.add_event(
-        session=session,
-        alert_id=alert.id,
-        action="score_changed",
-        actor=SYSTEM,
-        at=now,
-        detail={"score": response.score},
-    )
+        session=session, alert_id=alert.id, action="score_changed", actor=SYSTEM, at=now,
+        detail=score,
+    )  # fmt: skip
+    followed = _follow_score(core, alert, detractor=detractor, now=now)
+    if followed is not None:
+        session.add(alert)
+        detail = {**score, "outcome": Outcome.SCORE_CHANGED} if followed == "resolved" else score
+        alert_rows.add_event(
+            session=session, alert_id=alert.id, action=followed, actor=SYSTEM, at=now,
+            detail=detail,
+        )  # fmt: skip
     await refresh_card(core, session, alert, now, cause=f"score{response.revision}")
     return alert.id
+
+
+def _follow_score(core: Core, alert: Alert, *, detractor: bool, now: datetime) -> str | None:
+    """Close an alert whose reason went away, reopen one that cxbot closed so when the
+    reason comes back; the action done, if any. A person's resolution stands."""
+    if not detractor and alert.status != AlertStatus.RESOLVED:
+        alert.status, alert.resolved_at, alert.resolved_by = AlertStatus.RESOLVED, now, SYSTEM
+        alert.outcome = Outcome.SCORE_CHANGED
+        return "resolved"
+    if detractor and alert.outcome == Outcome.SCORE_CHANGED:
+        alert.resolved_at = alert.resolved_by = alert.outcome = None
+        if alert.acknowledged_at is not None:
+            alert.status = AlertStatus.ACKNOWLEDGED
+        else:
+            # Open again, with a fresh deadline: the case needs someone's attention now.
+            alert.status, alert.sla_reminded_at = AlertStatus.OPEN, None
+            alert.sla_due_at = sla_due(core, alert.account_key, now)
+        return "reopened"
+    return None
 
 
 async def open_alert(
@@ -178,13 +211,17 @@ async def resolve(
 ) -> Alert:
     """Close the loop. With `notify_customer`, a short "thanks, here is what we did" goes to
     the thread (or DM) where the customer was asked, quoting the note."""
-    if outcome not in set(Outcome):
+    if outcome not in CHOOSABLE_OUTCOMES:
         raise InvalidInput(f"unknown outcome {outcome!r}", field="outcome")
     note = no_nul(note, field="note")
 
     async def step(alert: Alert, now: datetime) -> str | None:
         if alert.status == AlertStatus.RESOLVED:
             return None
+        if notify_customer and alert.survey_id is None:
+            # A "no response" alert has no survey, so no thread to answer the customer
+            # in: say so before anything changes (the transaction rolls back).
+            raise InvalidInput(texts.t("notify_no_survey", "en"), field="notify")
         if alert.status == AlertStatus.OPEN:
             alert.acknowledged_at, alert.acknowledged_by = now, actor_of(by)
         alert.status, alert.resolved_at, alert.resolved_by = AlertStatus.RESOLVED, now, actor_of(by)
@@ -199,8 +236,9 @@ async def resolve(
 
 async def _thank_customer(core: Core, alert: Alert) -> None:
     async with core.sessions() as session, session.begin():
-        survey = await session.get(Survey, alert.survey_id)
-        assert survey is not None
+        survey = await session.get(Survey, alert.survey_id) if alert.survey_id else None
+        if survey is None:
+            return
         contact = await session.get(Contact, survey.contact_id)
         interaction = await session.get(Interaction, survey.interaction_id)
         assert contact is not None and interaction is not None

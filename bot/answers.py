@@ -17,13 +17,14 @@ from bot import alerts, prompts, questions
 from bot.config import PersonRef
 from bot.core import Core
 from bot.errors import InvalidInput, NotFound, NotYourSurvey, SurveyClosed
-from bot.lifecycle import update_survey_messages
+from bot.lifecycle import PROMPT, delivery_key, open_for_answers, update_survey_messages
+from bot.messages import MessageRef
 from bot.schemas import no_nul
 from bot.scoring import Metric, is_detractor
 from bot.surveys import contact_locale
-from storage.models import Response, Survey, SurveyStatus
+from storage.models import DeliveryStatus, Response, Survey, SurveyStatus
 from storage.queries import alerts as alert_rows
-from storage.queries import surveys
+from storage.queries import deliveries, surveys
 
 logger = logging.getLogger(__name__)
 
@@ -38,16 +39,33 @@ class Answer:
     alert_id: int | None
 
 
-async def record_answer(core: Core, *, survey_id: int, score: int, respondent: PersonRef) -> Answer:
+async def record_answer(
+    core: Core,
+    *,
+    survey_id: int,
+    score: int,
+    respondent: PersonRef,
+    shown_in: MessageRef | None = None,
+) -> Answer:
     """Store `score` for the survey. Clicking again before expiry changes the score of the
     one response; clicking the same score again changes nothing. A first answer takes four
     statements: the survey with what it needs, the response (an upsert, so that parallel
-    clicks agree without reading it first), the survey's status and the thank-you."""
+    clicks agree without reading it first), the survey's status and the thank-you.
+
+    `shown_in` is the message the clicked buttons are in, as the platform says. A click can
+    arrive before the delivery worker learns that its post landed (the call is still under
+    way, or timed out and landed all the same): the click proves the prompt is there, so
+    the survey is taken as sent in that message, and the settle step later keeps it so."""
     now = core.now()
     async with core.sessions() as session, session.begin():
-        found = await _open_survey(core, session, survey_id, respondent, now)
+        found = await _open_survey(core, session, survey_id, respondent, now, in_flight_ok=True)
         survey = found.survey
         _check_score(survey, score)
+        if survey.status == SurveyStatus.SCHEDULED:
+            ref = _shown_ref(core, survey, found, shown_in)
+            open_for_answers(core, survey, found.contact, ref, now)
+            await _drop_held_prompt(session, survey_id, now)
+            logger.info("survey %s answered while its prompt was in flight", survey_id)
         saved = await surveys.save_score(
             session=session, values=_new_response(found, score, respondent, now), now=now
         )
@@ -59,8 +77,27 @@ async def record_answer(core: Core, *, survey_id: int, score: int, respondent: P
     return Answer(survey_id=survey_id, score=score, changed=changed, alert_id=alert_id)
 
 
+async def _drop_held_prompt(session: AsyncSession, survey_id: int, now: datetime) -> None:
+    """A held prompt whose message the customer just clicked is shown already: releasing
+    the hold must not post it a second time."""
+    await deliveries.cancel(
+        session=session,
+        purposes=(PROMPT,),
+        subject_ids=(survey_id,),
+        reason="cancelled: the customer answered the prompt it would post",
+        now=now,
+        statuses=(DeliveryStatus.HELD,),
+    )
+
+
 async def _open_survey(
-    core: Core, session: AsyncSession, survey_id: int, respondent: PersonRef, now: datetime
+    core: Core,
+    session: AsyncSession,
+    survey_id: int,
+    respondent: PersonRef,
+    now: datetime,
+    *,
+    in_flight_ok: bool = False,
 ) -> surveys.SurveyToAnswer:
     found = await surveys.lock_survey_to_answer(session=session, survey_id=survey_id)
     if found is None:
@@ -73,9 +110,15 @@ async def _open_survey(
             contact_user_id=contact.platform_user_id,
             locale=locale,
         )
-    if not _is_open(found.survey, now):
-        raise SurveyClosed(f"survey {survey_id} is closed", locale=locale)
-    return found
+    if contact.opted_out and found.survey.status == SurveyStatus.SENT:
+        # Opting out closed the question (its buttons were replaced): a stale client's
+        # click does not answer it.
+        raise SurveyClosed(f"survey {survey_id} is closed: opted out", locale=locale)
+    if _is_open(found.survey, now):
+        return found
+    if in_flight_ok and await _prompt_in_flight(session, found.survey):
+        return found
+    raise SurveyClosed(f"survey {survey_id} is closed", locale=locale)
 
 
 @dataclass(frozen=True)
@@ -107,6 +150,31 @@ def _is_open(survey: Survey, now: datetime) -> bool:
     if survey.status not in (SurveyStatus.SENT, SurveyStatus.ANSWERED):
         return False
     return survey.closed_at is None and (survey.expires_at is None or now < survey.expires_at)
+
+
+async def _prompt_in_flight(session: AsyncSession, survey: Survey) -> bool:
+    """Whether the survey's prompt may be in the customer's chat although the survey is not
+    marked sent yet: it was queued, and its delivery was neither given up nor cancelled."""
+    if survey.status != SurveyStatus.SCHEDULED or survey.enqueued_at is None:
+        return False
+    if survey.closed_at is not None or survey.id is None:
+        return False
+    key = delivery_key(survey.id, PROMPT)
+    status = await surveys.delivery_status(session=session, dedupe_key=key)
+    # A held prompt (its workspace's token was refused since) may still have landed in an
+    # earlier attempt: the click proves it did.
+    return status in (DeliveryStatus.PENDING, DeliveryStatus.HELD, DeliveryStatus.DONE)
+
+
+def _shown_ref(
+    core: Core, survey: Survey, found: surveys.SurveyToAnswer, shown_in: MessageRef | None
+) -> MessageRef | None:
+    """The clicked message as the survey's prompt, on the contact's platform and in the
+    account's workspace (a Slack Connect payload names the clicker's own workspace)."""
+    if shown_in is None or shown_in.platform != found.contact.platform:
+        return None
+    account = core.account(survey.account_key)
+    return shown_in.model_copy(update={"workspace": account.workspace if account else None})
 
 
 def _check_score(survey: Survey, score: int) -> None:

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import re
 
-from sqlmodel import select
-
-from bot import report_command, surveys, texts
+from bot import consent, report_command, surveys, texts
 from bot.command_base import Invocation, Reply, help_reply
 from bot.config import ChannelRef
 from bot.core import Core
 from bot.messages import TextMessage
 from bot.roles import may_log_interactions
 from bot.schemas import ContactCreate, InteractionCreate, Where, as_invalid_input
-from storage.models import Contact
 
 _KIND = re.compile(r"^[a-z0-9_]{1,64}$")
 
@@ -104,23 +101,13 @@ def logged_text(logged: surveys.Logged, *, kind: str, locale: str) -> str:
 
 async def _opt(core: Core, invocation: Invocation, *, opted_out: bool) -> Reply:
     """A customer's own choice: no more surveys (or surveys again)."""
-    person = invocation.caller.person
-    async with core.sessions() as session, session.begin():
-        query = select(Contact).where(
-            Contact.platform == person.platform, Contact.platform_user_id == person.user_id
-        )
-        contact = (await session.exec(query)).first()
-        account = account_of_channel(core, invocation.channel)
-        if contact is None and account is not None:
-            contact = Contact(
-                account_key=account,
-                platform=person.platform,
-                platform_user_id=person.user_id,
-                created_at=core.now(),
-            )
-        if contact is None:
-            return Reply(TextMessage(text=texts.t("opt_unknown", invocation.locale)))
-        contact.opted_out = opted_out
-        session.add(contact)
+    known = await consent.set_opted_out(
+        core,
+        person=invocation.caller.person,
+        account_key=account_of_channel(core, invocation.channel),
+        opted_out=opted_out,
+    )
+    if not known:
+        return Reply(TextMessage(text=texts.t("opt_unknown", invocation.locale)))
     key = "opted_out" if opted_out else "opted_in"
     return Reply(TextMessage(text=texts.t(key, invocation.locale)))

@@ -77,8 +77,12 @@ def _who_acts(alert: Alert, manager: str | None, platform: str) -> tuple[str, ..
 
 
 async def flag_silent_accounts(core: Core) -> int:
-    """Open a "no response" alert for each key account that was asked but has not answered
-    anything for `alerts.no_response_days`: once per silence (until it answers again)."""
+    """Open a "no response" alert for each key account that has not answered anything for
+    `alerts.no_response_days`: once per silence (until it answers again).
+
+    Silent means asked over the whole window (first asked at least that long ago, and
+    asked in it) with every survey closed unanswered: an account asked for the first time
+    a minute ago, or one whose surveys can still be answered, has not stopped answering."""
     options = core.config.alerts
     if options.no_response_days is None:
         return 0
@@ -91,15 +95,22 @@ async def flag_silent_accounts(core: Core) -> int:
     return opened
 
 
+def _is_silent(found: alert_rows.Silence, since: datetime) -> bool:
+    if found.asked == 0 or found.first_sent_at is None or found.first_sent_at > since:
+        return False
+    if found.still_open > 0:
+        return False
+    return found.last_answer_at is None or found.last_answer_at < since
+
+
 async def _flag_if_silent(
     core: Core, account_key: str, since: datetime, now: datetime, days: int
 ) -> int:
     async with core.sessions() as session, session.begin():
-        asked, last_answer = await alert_rows.silence(
-            session=session, account_key=account_key, since=since
-        )
-        if asked == 0 or (last_answer is not None and last_answer >= since):
+        found = await alert_rows.silence(session=session, account_key=account_key, since=since)
+        if not _is_silent(found, since):
             return 0
+        asked, last_answer = found.asked, found.last_answer_at
         key = f"no_response:{account_key}:{last_answer.isoformat() if last_answer else 'never'}"
         if await alert_rows.alert_exists(session=session, dedupe_key=key):
             return 0

@@ -18,7 +18,7 @@ from bot.core import Core
 from bot.messages import Message, MessageRef, SurveyClosedNotice
 from bot.programs import Suppression
 from bot.surveys import contact_locale, contact_tz
-from storage.models import Alert, Delivery, Survey, SurveyStatus
+from storage.models import Alert, Contact, Delivery, Survey, SurveyStatus
 from storage.queries import deliveries, feedback, surveys
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,11 @@ async def _enqueue_prompt(
         contact=contact, interaction=interaction, workspace=account.workspace if account else None
     )
     if target is None or contact.opted_out:
-        _suppress(survey, Suppression.NO_ROUTE if target is None else Suppression.OPTED_OUT)
+        if reminder:
+            # A sent survey stays sent (it was asked); its contact just gets no reminder.
+            logger.info("survey %s: no reminder (opted out or no route)", survey.id)
+        else:
+            _suppress(survey, Suppression.NO_ROUTE if target is None else Suppression.OPTED_OUT)
         return
     message = prompts.survey_prompt(
         survey=survey,
@@ -79,7 +83,7 @@ async def _enqueue_prompt(
     purpose = REMINDER if reminder else PROMPT
     await deliveries.enqueue(
         session=session,
-        dedupe_key=f"survey:{survey.id}:{purpose}",
+        dedupe_key=delivery_key(survey.id, purpose),
         action="post",
         purpose=purpose,
         subject_id=survey.id,
@@ -87,6 +91,11 @@ async def _enqueue_prompt(
         target=target,
         now=now,
     )
+
+
+def delivery_key(survey_id: int, purpose: str) -> str:
+    """The dedupe key of a survey's prompt (or reminder) post."""
+    return f"survey:{survey_id}:{purpose}"
 
 
 def _suppress(survey: Survey, reason: Suppression) -> None:
@@ -104,18 +113,11 @@ async def expire(core: Core, *, limit: int = 500) -> int:
             survey.closed_at = now
             if survey.status == SurveyStatus.SENT:
                 survey.status = SurveyStatus.EXPIRED
-                await _replace_survey_messages(core, session, survey, now, "closed")
+                closed = await _current_message(core, session, survey)
+                assert closed is not None  # an expired survey shows "closed"
+                await update_survey_messages(session, survey, closed[0], "closed", now)
             session.add(survey)
     return len(due)
-
-
-async def _replace_survey_messages(
-    core: Core, session: AsyncSession, survey: Survey, now: datetime, state: str
-) -> None:
-    contact = await feedback.get_contact(session=session, contact_id=survey.contact_id)
-    assert contact is not None and survey.id is not None
-    notice = SurveyClosedNotice(survey_id=survey.id, locale=contact_locale(core, contact))
-    await update_survey_messages(session, survey, notice, state, now)
 
 
 async def update_survey_messages(
@@ -180,37 +182,51 @@ async def _reminder_posted(
 ) -> None:
     """Keep the reminder's ref; if the customer answered (or the survey closed) while the
     reminder waited in the queue, its buttons are replaced at once."""
-    survey = await session.get(Survey, survey_id)
+    survey = await surveys.lock_survey(session=session, survey_id=survey_id)
     if survey is None:
         return
     survey.reminder_ref = ref.model_dump(mode="json")
     session.add(survey)
-    if survey.status == SurveyStatus.EXPIRED:
-        await _replace_survey_messages(core, session, survey, core.now(), "closed")
-    elif survey.status == SurveyStatus.ANSWERED:
-        await _thank_on_reminder(core, session, survey, ref)
+    await _catch_up(core, session, survey, ref, "reminder")
 
 
-async def _thank_on_reminder(
-    core: Core, session: AsyncSession, survey: Survey, ref: MessageRef
+async def _catch_up(
+    core: Core, session: AsyncSession, survey: Survey, ref: MessageRef, slot: str
 ) -> None:
-    response = await surveys.get_response(session=session, survey_id=survey.id or 0)
+    """Bring a message that has just landed up to date with its survey: a thank-you if the
+    survey was answered meanwhile, "this survey has closed" if it closed; a survey still
+    waiting for its answer keeps its buttons."""
+    current = await _current_message(core, session, survey)
+    if current is not None:
+        await deliveries.enqueue(
+            session=session,
+            dedupe_key=f"survey:{survey.id}:{slot}:late-{current[1]}:{ref.message_id}"[:200],
+            action="update",
+            purpose=SURVEY_UPDATE,
+            subject_id=survey.id,
+            message=current[0],
+            ref=ref,
+            now=core.now(),
+        )
+
+
+async def _current_message(
+    core: Core, session: AsyncSession, survey: Survey
+) -> tuple[Message, str] | None:
+    """What the survey's posted messages should show now, and a version for its key; None
+    while it still asks its question."""
     contact = await feedback.get_contact(session=session, contact_id=survey.contact_id)
-    if response is None or contact is None:
-        return
-    message = prompts.thank_you(
-        survey=survey, score=response.score, locale=contact_locale(core, contact)
-    )
-    await deliveries.enqueue(
-        session=session,
-        dedupe_key=f"survey:{survey.id}:reminder:late-r{response.revision}",
-        action="update",
-        purpose=SURVEY_UPDATE,
-        subject_id=survey.id,
-        message=message,
-        ref=ref,
-        now=core.now(),
-    )
+    assert contact is not None and survey.id is not None
+    locale = contact_locale(core, contact)
+    if survey.status == SurveyStatus.ANSWERED:
+        response = await surveys.get_response(session=session, survey_id=survey.id)
+        if response is None:
+            return None
+        message = prompts.thank_you(survey=survey, score=response.score, locale=locale)
+        return message, f"r{response.revision}"
+    if survey.status == SurveyStatus.SENT and not contact.opted_out:
+        return None
+    return SurveyClosedNotice(survey_id=survey.id, locale=locale), "closed"
 
 
 async def _alert_posted(
@@ -229,21 +245,47 @@ async def _alert_posted(
 
 
 async def _mark_sent(core: Core, session: AsyncSession, survey_id: int, ref: MessageRef) -> None:
-    survey = await session.get(Survey, survey_id)
-    if survey is None or survey.status != SurveyStatus.SCHEDULED:
+    """The prompt landed. A click may have come first (it proves the prompt landed, so the
+    survey was answered and taken as sent then): its ref and times stay, and this message
+    is only brought up to date."""
+    survey = await surveys.lock_survey(session=session, survey_id=survey_id)
+    if survey is None:
+        return
+    if survey.status != SurveyStatus.SCHEDULED:
+        await _reconcile(core, session, survey, ref)
         return
     contact = await feedback.get_contact(session=session, contact_id=survey.contact_id)
     assert contact is not None
+    open_for_answers(core, survey, contact, ref, core.now())
+    session.add(survey)
+
+
+async def _reconcile(core: Core, session: AsyncSession, survey: Survey, ref: MessageRef) -> None:
+    """A prompt whose survey moved on while the post was in flight: a survey answered from a
+    click that named no message takes this one; the message loses its buttons when the
+    survey no longer asks (answered, closed, suppressed)."""
+    known = survey.message_ref
+    if known is not None and known.get("message_id") == ref.message_id:
+        return  # the click named this message: its thank-you is on its way there already
+    if known is None and survey.status != SurveyStatus.SUPPRESSED:
+        survey.message_ref = ref.model_dump(mode="json")
+        session.add(survey)
+    await _catch_up(core, session, survey, ref, "prompt")
+
+
+def open_for_answers(
+    core: Core, survey: Survey, contact: Contact, ref: MessageRef | None, sent_at: datetime
+) -> None:
+    """Mark the survey sent at `sent_at` in `ref` (None: the message is not known yet), with
+    its expiry and its reminder in the contact's time zone."""
     program = program_of(core, survey)
-    sent_at = core.now()
     survey.status = SurveyStatus.SENT
     survey.sent_at = sent_at
-    survey.message_ref = ref.model_dump(mode="json")
+    survey.message_ref = ref.model_dump(mode="json") if ref else None
     survey.expires_at = programs.expires_at(sent_at=sent_at, program=program)
     survey.remind_at = programs.reminder_time(
         sent_at=sent_at, program=program, tz=contact_tz(core, contact)
     )
-    session.add(survey)
 
 
 async def on_delivery_failed(core: Core, session: AsyncSession, delivery: Delivery) -> None:

@@ -105,6 +105,8 @@ class AlertCard(_Frozen):
     acknowledged_by: str | None = None
     account_manager_user_id: str | None = None
     resolution: str | None = None
+    notice: str | None = None
+    """Why cxbot itself changed the alert (the customer's score left the detractor range)."""
     opened_at: datetime
 
 

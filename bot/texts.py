@@ -217,6 +217,18 @@ TEXTS: Mapping[str, Mapping[str, str]] = _catalogue(
         "outcome_fixed": {"en": "Fixed the issue", "fi": "Ongelma korjattiin"},
         "outcome_no_action_needed": {"en": "No action needed", "fi": "Ei vaadi toimenpiteitä"},
         "outcome_other": {"en": "Other", "fi": "Muu"},
+        "outcome_score_changed": {"en": "Score changed", "fi": "Arvio muuttui"},
+        "notify_no_survey": {
+            "en": "This alert has no customer thread to answer in: untick this to resolve it.",
+            "fi": "Tällä hälytyksellä ei ole asiakkaan keskustelua, johon vastata: poista "
+            "valinta ratkaistaksesi sen.",
+        },
+        "alert_score_changed": {
+            "en": "The customer changed their score to {score}, no longer a low score: "
+            "the alert was closed automatically.",
+            "fi": "Asiakas muutti arvionsa: {score}. Arvio ei ole enää heikko, joten "
+            "hälytys suljettiin automaattisesti.",
+        },
         "digest_alerts": {
             "en": "Alerts: {open} open, {overdue} overdue",
             "fi": "Hälytykset: {open} avoinna, {overdue} myöhässä",

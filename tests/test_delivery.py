@@ -631,7 +631,7 @@ async def test_pending_counts_by_status(
     await make_worker(sessions, adapter, clock).run_once()
     async with sessions() as session:
         counts = await deliveries.pending_counts(session=session)
-    assert counts == {"pending": 1, "done": 1, "failed": 1, "held": 0}
+    assert counts == {"pending": 1, "done": 1, "failed": 1, "held": 0, "cancelled": 0}
 
 
 async def test_a_retried_item_keeps_its_place_before_newer_ones_in_its_channel(

@@ -114,35 +114,59 @@ async def test_the_assignee_is_reminded_rather_than_the_manager(world: World) ->
     assert list(actions) == ["opened", "assigned", "sla_reminded"]
 
 
-async def test_a_silent_key_account_gets_one_no_response_alert(world: World) -> None:
-    now = world.clock()
+async def unanswered(
+    world: World, *, days_ago: float, expired: bool = True, account: str = "acme"
+) -> None:
+    """A survey sent `days_ago` days ago and never answered; `expired`: closed since."""
+    at = world.clock() - timedelta(days=days_ago)
     async with world.sessions() as session, session.begin():
-        for days in (3, 12, 25):
-            await answered(
-                session, account="acme", metric="csat", score=None, at=now - timedelta(days=days)
-            )
+        survey = await answered(session, account=account, metric="csat", score=None, at=at)
+        if expired:
+            survey.status, survey.closed_at = "expired", at + timedelta(days=3)
+        session.add(survey)
+
+
+async def test_a_silent_key_account_gets_one_no_response_alert(world: World) -> None:
+    for days in (40, 12, 25):  # asked over the whole 30-day window, all closed unanswered
+        await unanswered(world, days_ago=days)
     assert await escalation.flag_silent_accounts(world.core) == 1
     assert await escalation.flag_silent_accounts(world.core) == 0
     await world.run()
     [card] = [p.message for p in world.adapter.posts if isinstance(p.message, AlertCard)]
     assert card.kind == "no_response" and card.account_name == "Acme Oy"
-    assert card.summary is not None and "3 palautekysymyksestä" in card.summary
+    assert card.summary is not None and "2 palautekysymyksestä" in card.summary
+
+
+async def test_an_account_asked_for_the_first_time_a_minute_ago_is_not_silent(
+    world: World,
+) -> None:
+    await unanswered(world, days_ago=1 / 1440, expired=False)
+    assert await escalation.flag_silent_accounts(world.core) == 0
+
+
+async def test_an_account_first_asked_within_the_window_is_not_silent(world: World) -> None:
+    for days in (12, 25):  # closed unanswered, but asked for 25 of the 30 days only
+        await unanswered(world, days_ago=days)
+    assert await escalation.flag_silent_accounts(world.core) == 0
+
+
+async def test_an_account_with_a_survey_still_open_is_not_silent(world: World) -> None:
+    await unanswered(world, days_ago=40)
+    await unanswered(world, days_ago=20)
+    await unanswered(world, days_ago=1, expired=False)  # may still be answered
+    assert await escalation.flag_silent_accounts(world.core) == 0
 
 
 async def test_an_account_that_answered_recently_is_not_silent(world: World) -> None:
-    now = world.clock()
+    for days in (40, 3):
+        await unanswered(world, days_ago=days)
     async with world.sessions() as session, session.begin():
-        await answered(
-            session, account="acme", metric="csat", score=None, at=now - timedelta(days=3)
-        )
-        await answered(session, account="acme", metric="csat", score=4, at=now - timedelta(days=20))
+        at = world.clock() - timedelta(days=20)
+        await answered(session, account="acme", metric="csat", score=4, at=at)
     assert await escalation.flag_silent_accounts(world.core) == 0
 
 
 async def test_a_non_key_account_is_not_watched(world: World) -> None:
-    now = world.clock()
-    async with world.sessions() as session, session.begin():
-        await answered(
-            session, account="globex", metric="csat", score=None, at=now - timedelta(days=3)
-        )
+    for days in (40, 3):
+        await unanswered(world, days_ago=days, account="globex")
     assert await escalation.flag_silent_accounts(world.core) == 0

@@ -22,7 +22,7 @@ from typing import Any, get_args
 import pytest
 
 from adapters.slack import blocks, ids
-from bot.alerts import Outcome
+from bot.alerts import CHOOSABLE_OUTCOMES
 from bot.messages import (
     AlertCard,
     DigestMessage,
@@ -105,6 +105,13 @@ def resolved_card() -> AlertCard:
     return alert_card(status="resolved", assignee=f"slack:{ASSIGNEE}", resolution=note)
 
 
+def score_changed_card(locale: str) -> AlertCard:
+    """Closed by cxbot: the customer changed 2 to 7 (issue 12, item 5)."""
+    notice = t("alert_score_changed", locale, score="CES 7 / 7")
+    changes = {"score": 7, "resolution": "score_changed", "notice": notice}
+    return alert_card(status="resolved", **changes)
+
+
 def silent_card() -> AlertCard:
     return AlertCard(
         alert_id=78,
@@ -182,6 +189,10 @@ GOLDEN_CASES: Mapping[str, Callable[[], Payload]] = MappingProxyType(
         **both("alert_acknowledged", lambda loc: blocks.alert(acknowledged_card(), locale=loc)),
         **both("alert_resolved", lambda loc: blocks.alert(resolved_card(), locale=loc)),
         **both("alert_no_response", lambda loc: blocks.alert(silent_card(), locale=loc)),
+        **both(
+            "alert_score_changed",
+            lambda loc: blocks.alert(score_changed_card(loc), locale=loc),
+        ),
         "resolve_modal.json": lambda: blocks.resolve_modal(alert_id=77),
         "resolve_modal_fi.json": lambda: blocks.resolve_modal(alert_id=77, locale="fi"),
         **both("report", lambda loc: blocks.report(report_msg(loc))),
@@ -353,7 +364,7 @@ def test_why_modal_offers_every_driver_and_carries_the_survey() -> None:
 def test_resolve_modal_offers_every_outcome() -> None:
     view = blocks.resolve_modal(alert_id=77)
     assert ids.parse_metadata(view["private_metadata"], "alert_id") == 77
-    assert [o["value"] for o in view["blocks"][0]["element"]["options"]] == list(Outcome)
+    assert [o["value"] for o in view["blocks"][0]["element"]["options"]] == list(CHOOSABLE_OUTCOMES)
     assert [b["block_id"] for b in view["blocks"]] == ["outcome", "note", "notify"]
 
 

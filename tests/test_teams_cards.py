@@ -23,7 +23,7 @@ from typing import Any, get_args
 import pytest
 
 from adapters.teams import card_ids, cards, markdown
-from bot.alerts import Outcome
+from bot.alerts import CHOOSABLE_OUTCOMES
 from bot.messages import (
     AlertCard,
     DigestMessage,
@@ -115,6 +115,12 @@ def resolved_card(locale: str = "en") -> AlertCard:
     return alert_card(locale, status="resolved", resolution=note, **changes)
 
 
+def score_changed_card(locale: str = "en") -> AlertCard:
+    """Closed by cxbot: the customer changed 2 to 7 (issue 12, item 5)."""
+    notice = t("alert_score_changed", locale, score="CES 7 / 7")
+    return alert_card(locale, status="resolved", score=7, resolution="score_changed", notice=notice)
+
+
 def silent_card(locale: str = "en") -> AlertCard:
     summary = t("no_response_summary", locale, asked="4", days="30")
     fields: dict[str, Any] = {"alert_id": 78, "kind": "no_response", "status": "open"}
@@ -182,6 +188,7 @@ GOLDEN_CASES: Mapping[str, Callable[[], Card]] = MappingProxyType(
         **both("alert_acknowledged", lambda loc: cards.alert(acknowledged_card(loc), names=NAMES)),
         **both("alert_resolved", lambda loc: cards.alert(resolved_card(loc))),
         **both("alert_no_response", lambda loc: cards.alert(silent_card(loc), names=NAMES)),
+        **both("alert_score_changed", lambda loc: cards.alert(score_changed_card(loc))),
         **both("report", lambda loc: cards.report(report_msg(loc))),
         **both("digest", lambda loc: cards.digest(digest_msg(loc), chart_url=CHART_URL)),
         # A text has no locale: its mention word is English.
@@ -418,7 +425,7 @@ def test_alert_actions_and_manager_mention_follow_the_status() -> None:
 def test_resolve_form_offers_every_outcome() -> None:
     resolve = cards.alert(alert_card("fi"))["actions"][2]["card"]
     outcome, note, notify = resolve["body"]
-    assert [choice["value"] for choice in outcome["choices"]] == list(Outcome)
+    assert [choice["value"] for choice in outcome["choices"]] == list(CHOOSABLE_OUTCOMES)
     assert (outcome["id"], outcome["isRequired"], note["id"], note["maxLength"]) == (
         "outcome",
         True,

@@ -50,7 +50,7 @@ from adapters.slack.blocks_text import (
     slack_date,
     t_md,
 )
-from bot.alerts import Outcome
+from bot.alerts import CHOOSABLE_OUTCOMES, Outcome
 from bot.messages import AlertCard
 from bot.questions import driver_label
 from bot.texts import t
@@ -90,6 +90,8 @@ def _fallback(msg: AlertCard, locale: str) -> str:
     else:
         score = f"{msg.metric.upper()} {msg.score} / {msg.scale_max}"
         text = f"{t('alert_title', locale)} · {msg.account_name} — {score}"
+        if msg.notice:  # closed by cxbot: the notification must not read as a new alert
+            text += f" · {t('outcome_score_changed', locale)}"
     summary = fit(text, FALLBACK_MAX - 40)
     manager = _manager_mention(msg)
     return f"{manager} {summary}" if manager else summary
@@ -156,6 +158,8 @@ def _status(msg: AlertCard, locale: str) -> SectionBlock:
     line = " · ".join(parts)
     if msg.resolution:
         line += "\n" + _resolution(msg.resolution, locale, SECTION_MAX - len(line) - 1)
+    if msg.notice:
+        line += "\n_" + fit(msg.notice, max(0, SECTION_MAX - len(line) - 3)) + "_"
     return section(line)
 
 
@@ -216,7 +220,7 @@ def resolve_modal(*, alert_id: int, locale: str = "en") -> Payload:
 def _outcome_input(locale: str) -> InputBlock:
     options = [
         Option(value=outcome.value, text=plain(t(f"outcome_{outcome.value}", locale), OPTION_MAX))
-        for outcome in Outcome
+        for outcome in CHOOSABLE_OUTCOMES
     ]
     return InputBlock(
         block_id=ids.OUTCOME_BLOCK,

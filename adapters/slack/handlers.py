@@ -19,6 +19,7 @@ from bot import answers, texts
 from bot.config import PersonRef
 from bot.core import Core
 from bot.errors import NotFound, NotYourSurvey, SurveyClosed
+from bot.messages import MessageRef
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,27 @@ async def open_modal(
         await say_privately(respond, texts.t("try_again", locale))
 
 
+def clicked_message(body: dict[str, Any]) -> MessageRef | None:
+    """The message whose button was clicked: a block_actions payload's `container`
+    (`message_ts`, `channel_id`, `thread_ts`), else its `message.ts` and `channel.id`.
+    None for an ephemeral message (it cannot be updated) or a payload without either."""
+    container = _object(body.get("container"))
+    message, channel = _object(body.get("message")), _object(body.get("channel"))
+    if container.get("is_ephemeral") is True:
+        return None
+    ts = container.get("message_ts") or message.get("ts")
+    channel_id = container.get("channel_id") or channel.get("id")
+    thread = container.get("thread_ts") or message.get("thread_ts")
+    if not (isinstance(ts, str) and ts and isinstance(channel_id, str) and channel_id):
+        return None
+    thread_id = thread if isinstance(thread, str) and thread != ts else None
+    return MessageRef(platform="slack", channel_id=channel_id, message_id=ts, thread_id=thread_id)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def refusal(exc: NotYourSurvey | SurveyClosed | NotFound) -> str:
     if isinstance(exc, NotYourSurvey):
         name = (
@@ -69,7 +91,11 @@ def register_survey_handlers(bolt: AsyncApp, core: Core) -> None:
             raise MalformedPayload(str(exc)) from exc
         try:
             await answers.record_answer(
-                core, survey_id=survey_id, score=score, respondent=person(body)
+                core,
+                survey_id=survey_id,
+                score=score,
+                respondent=person(body),
+                shown_in=clicked_message(body),
             )
         except (NotYourSurvey, SurveyClosed, NotFound) as exc:
             await ack()

@@ -18,11 +18,18 @@ from bot import alerts, commands, report_texts, texts
 from bot.command_base import Invocation, Reply
 from bot.config import ChannelRef
 from bot.core import Core
-from bot.errors import DeliveryError, NotAllowed
+from bot.errors import DeliveryError, InvalidInput, NotAllowed
 from bot.messages import ReportMessage
 from bot.roles import Caller, assignment_refusal, may_act_on_alert, refusal
 
 logger = logging.getLogger(__name__)
+
+# The resolve modal's input blocks by the core's field names (`InvalidInput.field`).
+_RESOLVE_BLOCKS = {
+    "outcome": ids.OUTCOME_BLOCK,
+    "note": ids.NOTE_BLOCK,
+    "notify": ids.NOTIFY_BLOCK,
+}
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
@@ -87,15 +94,21 @@ def register_alert_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
             await ack(response_action="errors", errors={ids.NOTE_BLOCK: refusal(caller)})
             return
         values = field(view, "state", "values")
-        await alerts.resolve(
-            core,
-            alert_id=alert_id,
-            by=caller.person,
-            outcome=state_value(values, ids.OUTCOME_BLOCK, ids.OUTCOME_ACTION) or "",
-            note=state_value(values, ids.NOTE_BLOCK, ids.NOTE_ACTION),
-            notify_customer=ids.NOTIFY_VALUE
-            in state_options(values, ids.NOTIFY_BLOCK, ids.NOTIFY_ACTION),
-        )
+        try:
+            await alerts.resolve(
+                core,
+                alert_id=alert_id,
+                by=caller.person,
+                outcome=state_value(values, ids.OUTCOME_BLOCK, ids.OUTCOME_ACTION) or "",
+                note=state_value(values, ids.NOTE_BLOCK, ids.NOTE_ACTION),
+                notify_customer=ids.NOTIFY_VALUE
+                in state_options(values, ids.NOTIFY_BLOCK, ids.NOTIFY_ACTION),
+            )
+        except InvalidInput as exc:
+            # The modal stays open with the reason under the field it is about.
+            block = _RESOLVE_BLOCKS.get(exc.field or "", ids.NOTE_BLOCK)
+            await ack(response_action="errors", errors={block: str(exc)})
+            return
         await ack()
 
 

@@ -10,7 +10,7 @@ from adapters.teams import card_ids, cards
 from bot import alerts, answers, questions, texts
 from bot.core import Core
 from bot.errors import InvalidInput, NotAllowed, NotFound, NotYourSurvey, SurveyClosed
-from bot.messages import ThankYou
+from bot.messages import MessageRef, ThankYou
 from bot.roles import Caller, assignment_refusal, may_act_on_alert
 from bot.scoring import Metric
 
@@ -28,12 +28,19 @@ Members = Callable[[str], Awaitable[Caller]]
 
 
 async def run_action(
-    core: Core, action: card_ids.Action, caller: Caller, *, members: Members
+    core: Core,
+    action: card_ids.Action,
+    caller: Caller,
+    *,
+    members: Members,
+    shown_in: MessageRef | None = None,
 ) -> ActionResult:
+    """`members` places an assignee picked on a card; `shown_in` is the message the clicked
+    card is in, when the activity says."""
     try:
         match action:
             case card_ids.ScoreAction():
-                return await _score(core, action, caller)
+                return await _score(core, action, caller, shown_in)
             case card_ids.WhyAction():
                 return await _why(core, action, caller)
             case _:
@@ -47,9 +54,15 @@ async def run_action(
         return ActionResult(note=str(exc))
 
 
-async def _score(core: Core, action: card_ids.ScoreAction, caller: Caller) -> ActionResult:
+async def _score(
+    core: Core, action: card_ids.ScoreAction, caller: Caller, shown_in: MessageRef | None
+) -> ActionResult:
     await answers.record_answer(
-        core, survey_id=action.survey_id, score=action.score, respondent=caller.person
+        core,
+        survey_id=action.survey_id,
+        score=action.score,
+        respondent=caller.person,
+        shown_in=shown_in,
     )
     return await _thank_you(core, action.survey_id, caller, reasons_saved=False)
 

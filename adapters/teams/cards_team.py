@@ -33,7 +33,7 @@ from adapters.teams.markdown import (
     text_block,
     utc_time,
 )
-from bot.alerts import Outcome
+from bot.alerts import CHOOSABLE_OUTCOMES, Outcome
 from bot.messages import AlertCard, DigestMessage, ReportMessage, ReportRow, Verbatim
 from bot.questions import driver_label
 from bot.texts import t
@@ -67,6 +67,8 @@ def alert(msg: AlertCard, *, names: Names = None) -> Card:
     if msg.comment and msg.comment.strip():
         body.append(_quote(msg.comment))
     body.append(text_block(_status(msg, names), spacing="Medium"))
+    if msg.notice:
+        body.append(text_block(md(msg.notice, LONG_MAX), isSubtle=True))
     actions = _actions(msg) if msg.status != _RESOLVED else None
     return card(body, actions=actions, entities=[manager[1]] if manager else None)
 
@@ -164,7 +166,9 @@ def _assign(msg: AlertCard) -> Element:
 def _resolve(msg: AlertCard) -> Element:
     """How it was closed (required), what was done, and whether to tell the customer."""
     locale = msg.locale
-    outcomes = [(t(f"outcome_{outcome.value}", locale), outcome.value) for outcome in Outcome]
+    outcomes = [
+        (t(f"outcome_{outcome.value}", locale), outcome.value) for outcome in CHOOSABLE_OUTCOMES
+    ]
     inputs = [
         card_ids.outcome_input(t("outcome_label", locale), outcomes),
         card_ids.long_text_input(card_ids.NOTE_INPUT, t("note_label", locale)),

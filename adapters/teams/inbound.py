@@ -22,7 +22,7 @@ from bot import commands, conversations, inbound, outbox, texts
 from bot.command_base import Invocation
 from bot.config import ChannelRef, PersonRef
 from bot.core import Core
-from bot.messages import ReportMessage, Target, TextMessage
+from bot.messages import MessageRef, ReportMessage, Target, TextMessage
 from bot.roles import Caller
 
 logger = logging.getLogger(__name__)
@@ -142,7 +142,11 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
             except ValueError as exc:
                 return _bad_invoke(str(exc))
             caller, members = await self.caller(turn_context), partial(self._member, turn_context)
-            return _invoke_answer(await run_action(self._core, action, caller, members=members))
+            shown_in = card_message(turn_context.activity)
+            result = await run_action(
+                self._core, action, caller, members=members, shown_in=shown_in
+            )
+            return _invoke_answer(result)
         if name == file_cards.INVOKE_NAME:
             return await self._files.answer(turn_context, await self.caller(turn_context))
         if name == "composeExtension/submitAction":
@@ -231,6 +235,16 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
             purpose="report",
             dedupe_key=f"teams-report:{caller.actor}:{asked}",
         )
+
+
+def card_message(activity: Activity) -> MessageRef | None:
+    """The message whose card was clicked: an invoke's `replyToId` in its conversation."""
+    conversation = activity.conversation
+    if not activity.reply_to_id or conversation is None or not conversation.id:
+        return None
+    return MessageRef(
+        platform=PLATFORM, channel_id=str(conversation.id), message_id=str(activity.reply_to_id)
+    )
 
 
 def _personal(activity: Activity) -> bool:

@@ -76,6 +76,7 @@ class DeliveryStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"
     HELD = "held"  # refused until an admin fixes something; never dropped
+    CANCELLED = "cancelled"  # no longer wanted (the contact opted out); never sent
 
 
 class Delivery(SQLModel, table=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,11 +11,18 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Alert, AlertEvent, Response, Survey
+from storage.models import Alert, AlertEvent, Response, Survey, SurveyStatus
 
 
-async def alert_for_survey(*, session: AsyncSession, survey_id: int) -> Alert | None:
-    result = await session.exec(select(Alert).where(Alert.survey_id == survey_id))
+async def alert_for_survey(
+    *, session: AsyncSession, survey_id: int, lock: bool = False
+) -> Alert | None:
+    """The survey's alert; with `lock`, as last committed and locked until the transaction
+    ends (someone may be acknowledging or resolving it at this moment)."""
+    statement = select(Alert).where(Alert.survey_id == survey_id)
+    if lock:
+        statement = statement.with_for_update()
+    result = await session.exec(statement, execution_options={"populate_existing": lock})
     return result.first()
 
 
@@ -67,17 +75,35 @@ async def alert_exists(*, session: AsyncSession, dedupe_key: str) -> bool:
     return result.first() is not None
 
 
-async def silence(
-    *, session: AsyncSession, account_key: str, since: datetime
-) -> tuple[int, datetime | None]:
-    """Surveys sent to the account since `since`, and when it last answered at all
-    (ever), both in one round trip each as aggregates."""
-    asked = await session.exec(
-        select(func.count())
-        .select_from(Survey)
-        .where(Survey.account_key == account_key, col(Survey.sent_at) >= since)
+@dataclass(frozen=True)
+class Silence:
+    """What says whether a key account stopped answering."""
+
+    asked: int
+    """Surveys sent to the account since the window began."""
+    first_sent_at: datetime | None
+    """When the account was first asked at all."""
+    still_open: int
+    """Sent surveys that may still be answered (not answered, not expired)."""
+    last_answer_at: datetime | None
+    """When the account last answered anything (ever)."""
+
+
+async def silence(*, session: AsyncSession, account_key: str, since: datetime) -> Silence:
+    """The account's silence figures since `since`, as aggregates in one statement."""
+
+    def of_account(*where: Any) -> Any:
+        return select(*where).select_from(Survey).where(Survey.account_key == account_key)
+
+    statement = select(
+        of_account(func.count()).where(col(Survey.sent_at) >= since).scalar_subquery(),
+        of_account(func.min(Survey.sent_at)).scalar_subquery(),
+        of_account(func.count()).where(Survey.status == SurveyStatus.SENT).scalar_subquery(),
+        select(func.max(Response.answered_at))
+        .where(Response.account_key == account_key)
+        .scalar_subquery(),
     )
-    last = await session.exec(
-        select(func.max(Response.answered_at)).where(Response.account_key == account_key)
+    asked, first, still_open, last = (await session.exec(statement)).one()
+    return Silence(
+        asked=int(asked), first_sent_at=first, still_open=int(still_open), last_answer_at=last
     )
-    return int(asked.one()), last.one()

@@ -15,7 +15,7 @@ posting again (`in_doubt_since`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -316,6 +316,34 @@ async def _settle(
         .returning(col(Delivery.id))
     )
     return (await session.exec(statement)).first() is not None
+
+
+async def cancel(
+    *,
+    session: AsyncSession,
+    purposes: Collection[str],
+    subject_ids: Collection[int],
+    reason: str,
+    now: datetime,
+    statuses: Collection[DeliveryStatus] = (DeliveryStatus.PENDING, DeliveryStatus.HELD),
+) -> int:
+    """Cancel the waiting (pending or held) items of these purposes about these subjects;
+    returns how many. A cancelled item is never claimed again, and one in flight at this
+    moment cannot be settled (`_settle` matches pending items only), so its outcome changes
+    nothing."""
+    if not subject_ids:
+        return 0
+    result = await session.exec(
+        update(Delivery)
+        .where(
+            col(Delivery.status).in_(statuses),
+            col(Delivery.purpose).in_(purposes),
+            col(Delivery.subject_id).in_(subject_ids),
+        )
+        .values(status=DeliveryStatus.CANCELLED, last_error=reason[:_MAX_ERROR], done_at=now)
+        .returning(col(Delivery.id))
+    )
+    return len(result.all())
 
 
 async def _hold_channel(session: AsyncSession, channel_key: str, *, until: datetime) -> None:

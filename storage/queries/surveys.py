@@ -11,7 +11,7 @@ from sqlalchemy import case, func, insert, literal, union_all
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Contact, Interaction, Response, Survey, SurveyStatus
+from storage.models import Contact, Delivery, Interaction, Response, Survey, SurveyStatus
 from storage.queries.upsert import chunks, dialect_module, table_of
 
 _ASKED = (SurveyStatus.SCHEDULED, SurveyStatus.SENT, SurveyStatus.ANSWERED, SurveyStatus.EXPIRED)
@@ -154,6 +154,33 @@ async def lock_survey_to_answer(*, session: AsyncSession, survey_id: int) -> Sur
     )
     row = result.first()
     return None if row is None else SurveyToAnswer(*row)
+
+
+async def lock_survey(*, session: AsyncSession, survey_id: int) -> Survey | None:
+    """The survey as last committed, its row locked until the transaction ends: a click may
+    be changing it at this very moment."""
+    result = await session.exec(
+        select(Survey).where(Survey.id == survey_id).with_for_update(),
+        execution_options={"populate_existing": True},
+    )
+    return result.first()
+
+
+async def lock_unanswered(*, session: AsyncSession, contact_id: int) -> Sequence[Survey]:
+    """The contact's surveys that still wait for an answer (scheduled or sent), locked."""
+    result = await session.exec(
+        select(Survey)
+        .where(Survey.contact_id == contact_id, col(Survey.status).in_(_OPEN))
+        .order_by(col(Survey.id))
+        .with_for_update()
+    )
+    return result.all()
+
+
+async def delivery_status(*, session: AsyncSession, dedupe_key: str) -> str | None:
+    """The status of the queued platform call with this key, or None if none was queued."""
+    result = await session.exec(select(Delivery.status).where(Delivery.dedupe_key == dedupe_key))
+    return result.first()
 
 
 async def save_score(

@@ -18,6 +18,7 @@ from bot.app import Runtime, build_app
 from bot.config import parse_config
 from bot.settings import build_settings
 from storage.engine import Sessions
+from tests.fakes.clock import FrozenClock
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.slack_signing import (
     command_body,
@@ -110,10 +111,13 @@ class SlackWorld:
 
 @pytest.fixture
 async def slack(sessions: Sessions) -> AsyncIterator[SlackWorld]:
-    fake = FakeSlackAPI()
+    clock = FrozenClock()
+    # Message ts follow the clock, as Slack's follow real time: a retried post looks for
+    # its message in the history since its first attempt.
+    fake = FakeSlackAPI(clock=lambda: clock().timestamp())
     base_url = await fake.start()
     fake.add_user(CUSTOMER, team_id=CUSTOMER_TEAM, real_name="Maija Meikäläinen")
-    world = World(sessions=sessions, config=parse_config(slack_config()))
+    world = World(sessions=sessions, config=parse_config(slack_config()), clock=clock)
     settings = build_settings(
         {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": base_url}
     )
