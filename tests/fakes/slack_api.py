@@ -165,6 +165,10 @@ class FakeSlackAPI(SlackMethods):
         self._last_ts = 0
         self.conversations = Conversations()
 
+    def clear_responses(self) -> None:
+        """Drop the answers still queued by `add_response`: every method answers as usual."""
+        self._canned.clear()
+
     def add_response(
         self,
         method: str,

@@ -131,3 +131,39 @@ async def test_a_click_on_a_prompt_whose_delivery_failed_is_refused(slack: Slack
     assert (responses, survey.status) == ([], "suppressed")
     [note] = slack.fake.responses_posted
     assert note["response_type"] == "ephemeral"
+
+
+async def test_a_click_on_a_prompt_held_after_it_landed_is_stored_and_not_posted_again(
+    slack: SlackWorld,
+) -> None:
+    # The post lands but its answer is lost; by the retry the token has been revoked
+    # (Slack's documented `{"ok": false, "error": "token_revoked"}`), so the lookup and
+    # the post are refused and the prompt is held, although the customer can see it.
+    survey_id = await queued_prompt(slack)
+    slack.fake.cut_after("chat.postMessage")
+    await drain(slack)
+    ts = str((await landed(slack))["ts"])
+    revoked = {"ok": False, "error": "token_revoked"}
+    for method in ("conversations.replies", "conversations.history", "chat.postMessage"):
+        slack.fake.add_response(method, body=revoked, times=3)
+    slack.world.clock.advance(timedelta(seconds=31))
+    await drain(slack)
+    async with slack.world.sessions() as session:
+        prompt = (await session.exec(select(Delivery))).one()
+    assert prompt.status == "held"
+
+    assert await click(slack, survey_id, 6, ts) == 200
+    [response], survey = await state(slack)
+    assert (response.score, survey.status, survey.message_ref["message_id"]) == (6, "answered", ts)
+
+    # The app is reinstalled and the hold released: the prompt is not posted a second time.
+    slack.fake.clear_responses()
+    slack.world.clock.advance(timedelta(minutes=10))
+    await lifecycle.tick(slack.world.core)
+    await drain(slack)
+    async with slack.world.sessions() as session:
+        prompt = (
+            await session.exec(select(Delivery).where(Delivery.purpose == "survey_prompt"))
+        ).one()
+    assert prompt.status == "cancelled"
+    assert len(slack.fake.conversations.messages(CHANNEL)) == 1

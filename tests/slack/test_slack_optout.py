@@ -86,3 +86,24 @@ async def test_a_reminder_queued_before_the_opt_out_is_cancelled(slack: SlackWor
     keys = await deliveries_by_purpose(slack)
     assert keys[f"survey:{survey_id}:survey_reminder"] == "cancelled"
     assert (await survey_row(slack)).status == "sent"
+
+
+async def test_a_prompt_held_for_its_workspace_is_never_posted_after_an_opt_out(
+    slack: SlackWorld,
+) -> None:
+    # Slack's documented refusal of a revoked token: HTTP 200, {"ok": false, "error": ...}.
+    survey_id = await queued_prompt(slack)
+    slack.fake.add_response("chat.postMessage", body={"ok": False, "error": "token_revoked"})
+    await drain(slack)
+    key = f"survey:{survey_id}:survey_prompt"
+    assert (await deliveries_by_purpose(slack))[key] == "held"
+
+    await opt_out(slack)
+    slack.world.clock.advance(timedelta(minutes=10))  # past the next probe of the hold
+    await lifecycle.tick(slack.world.core)
+    await drain(slack)
+
+    assert (await deliveries_by_purpose(slack))[key] == "cancelled"
+    assert len(slack.fake.calls("chat.postMessage")) == 1  # the refused attempt only
+    survey = await survey_row(slack)
+    assert (survey.status, survey.suppressed_reason) == ("suppressed", "opted_out")
