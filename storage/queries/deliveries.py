@@ -238,10 +238,18 @@ async def complete(
     now: datetime,
     hold_channel_until: datetime | None = None,
 ) -> bool:
-    """Mark done; False (and nothing changed) if `worker_id` no longer holds the lease.
+    """Mark done (an item cancelled meanwhile keeps its status and gets the result); False
+    (and nothing changed) if `worker_id` no longer holds the lease.
     `hold_channel_until` pushes the channel's next free instant (never pulls it earlier)."""
     values = {"status": DeliveryStatus.DONE, "result": result, "done_at": now}
     settled = await _settle(session, delivery, worker_id, values)
+    if not settled:
+        # Cancelled while its call was under way (the contact opted out), and it landed all
+        # the same: it stays cancelled, but its follow-up must still take the buttons away.
+        landed = {"result": result}
+        settled = await _settle(
+            session, delivery, worker_id, landed, status=DeliveryStatus.CANCELLED
+        )
     if settled and hold_channel_until is not None:
         await _hold_channel(session, delivery.channel_key, until=hold_channel_until)
     return settled
@@ -294,6 +302,7 @@ async def _settle(
     values: dict[str, Any],
     *,
     count: bool = True,
+    status: DeliveryStatus = DeliveryStatus.PENDING,
 ) -> bool:
     """Record an attempt's outcome and release the lease, only if `worker_id` still holds it.
 
@@ -304,7 +313,7 @@ async def _settle(
         update(Delivery)
         .where(
             col(Delivery.id) == delivery.id,
-            col(Delivery.status) == DeliveryStatus.PENDING,
+            col(Delivery.status) == status,
             col(Delivery.lease_owner) == worker_id,
         )
         .values(

@@ -4,6 +4,7 @@ limit is never posted, a sent survey stays sent but loses its buttons and its re
 from __future__ import annotations
 
 import json
+import asyncio
 from datetime import timedelta
 
 from sqlmodel import select
@@ -12,7 +13,7 @@ from bot import lifecycle
 from storage.models import Delivery, Survey
 from storage.queries import reports
 from tests.slack.conftest import CUSTOMER, SlackWorld
-from tests.slack.test_slack_click_in_flight import CHANNEL, click, drain, queued_prompt
+from tests.slack.test_slack_click_in_flight import CHANNEL, click, drain, landed, queued_prompt
 from tests.slack.test_slack_flows import delivered_survey
 
 
@@ -105,5 +106,25 @@ async def test_a_prompt_held_for_its_workspace_is_never_posted_after_an_opt_out(
 
     assert (await deliveries_by_purpose(slack))[key] == "cancelled"
     assert len(slack.fake.calls("chat.postMessage")) == 1  # the refused attempt only
+    survey = await survey_row(slack)
+    assert (survey.status, survey.suppressed_reason) == ("suppressed", "opted_out")
+
+
+async def test_a_prompt_that_lands_after_the_opt_out_loses_its_buttons(slack: SlackWorld) -> None:
+    survey_id = await queued_prompt(slack)
+    # Slack stores the message at once; its answer comes only after the customer opted out.
+    answer = slack.fake.hold("chat.postMessage", carried_out=True)
+    posting = asyncio.create_task(slack.world.worker().run_once())
+    ts = str((await landed(slack))["ts"])
+    await opt_out(slack)
+    answer.set()
+    await posting
+    await drain(slack)
+
+    assert (await deliveries_by_purpose(slack))[f"survey:{survey_id}:survey_prompt"] == "cancelled"
+    [update] = [c.params for c in slack.fake.calls("chat.update")]
+    assert update["ts"] == ts
+    [message] = slack.fake.conversations.messages(CHANNEL)
+    assert "cx_score" not in json.dumps(message.get("blocks", []))
     survey = await survey_row(slack)
     assert (survey.status, survey.suppressed_reason) == ("suppressed", "opted_out")
