@@ -38,6 +38,12 @@ async def enqueue_due(core: Core, *, limit: int = 500) -> int:
         for survey in due:
             await _enqueue_prompt(core, session, survey, now, reminder=False)
             survey.enqueued_at = now
+            if survey.status == SurveyStatus.SCHEDULED:
+                # A prompt that cannot go out within its expiry (its workspace is held, the
+                # platform is down) is not asked late: `expire` then drops it as stale.
+                survey.expires_at = programs.expires_at(
+                    sent_at=now, program=program_of(core, survey)
+                )
             session.add(survey)
     return len(due)
 
@@ -111,13 +117,27 @@ async def expire(core: Core, *, limit: int = 500) -> int:
         due = await surveys.due_for_expiry(session=session, now=now, limit=limit)
         for survey in due:
             survey.closed_at = now
-            if survey.status == SurveyStatus.SENT:
+            if survey.status == SurveyStatus.SCHEDULED:
+                await _drop_unsent_prompt(session, survey, now)
+            elif survey.status == SurveyStatus.SENT:
                 survey.status = SurveyStatus.EXPIRED
                 closed = await _current_message(core, session, survey)
                 assert closed is not None  # an expired survey shows "closed"
                 await update_survey_messages(session, survey, closed[0], "closed", now)
             session.add(survey)
     return len(due)
+
+
+async def _drop_unsent_prompt(session: AsyncSession, survey: Survey, now: datetime) -> None:
+    """A prompt still waiting when its survey would have expired is never posted."""
+    _suppress(survey, Suppression.STALE)
+    await deliveries.cancel(
+        session=session,
+        purposes=(PROMPT,),
+        subject_ids=(survey.id or 0,),
+        reason="cancelled: not delivered before the survey expired",
+        now=now,
+    )
 
 
 async def update_survey_messages(

@@ -121,7 +121,12 @@ async def due_for_reminder(*, session: AsyncSession, now: datetime, limit: int) 
 async def due_for_expiry(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[Survey]:
     result = await session.exec(
         select(Survey)
-        .where(col(Survey.status).in_((SurveyStatus.SENT, SurveyStatus.ANSWERED)))
+        # A scheduled survey has an expiry once its prompt is queued (and until it lands).
+        .where(
+            col(Survey.status).in_(
+                (SurveyStatus.SCHEDULED, SurveyStatus.SENT, SurveyStatus.ANSWERED)
+            )
+        )
         .where(col(Survey.closed_at).is_(None), col(Survey.expires_at) <= now)
         .order_by(col(Survey.expires_at))
         .limit(limit)

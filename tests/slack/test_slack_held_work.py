@@ -190,3 +190,27 @@ async def delivered(slack: SlackWorld) -> int:
     logged = await slack.log("T-1")
     await slack.world.advance(timedelta(minutes=15))
     return int(logged["surveys"][0]["survey_id"])
+
+
+async def test_a_prompt_held_past_its_expiry_is_dropped_as_stale_not_asked_late(
+    slack: SlackWorld,
+) -> None:
+    await slack.log("T-1")
+    # The token stays revoked for four days (every probe refused): the question would come
+    # days after the ticket, so it is not asked at all once its survey would have expired.
+    slack.fake.add_response("chat.postMessage", body=refusal("token_revoked"), times=1000)
+    await slack.world.advance(timedelta(minutes=15))
+    for _ in range(4):
+        await slack.world.advance(timedelta(days=1))
+    [survey] = await surveys(slack)
+    assert (survey.status, survey.suppressed_reason) == ("suppressed", "stale")
+    [prompt] = await deliveries(slack, "survey_prompt")
+    assert prompt.status == "cancelled"
+
+    tried = len(slack.fake.calls("chat.postMessage"))
+    slack.fake.clear_responses()  # the app is reinstalled
+    done = await redelivery.retry(slack.world.sessions, now=slack.world.clock(), all_held=True)
+    assert done.retried == []
+    await slack.world.advance(timedelta(minutes=10))
+    assert len(slack.fake.calls("chat.postMessage")) == tried
+    assert slack.fake.conversations.messages("C0SHARED01") == []

@@ -3,8 +3,8 @@ limit is never posted, a sent survey stays sent but loses its buttons and its re
 
 from __future__ import annotations
 
-import json
 import asyncio
+import json
 from datetime import timedelta
 
 from sqlmodel import select
