@@ -91,13 +91,21 @@ RATE_LIMITED = frozenset({"ratelimited", "rate_limited"})
 
 def as_delivery_error(exc: SlackApiError) -> DeliveryError:
     response = exc.response
-    code = str(response.get("error", "unknown_error")) if response is not None else "unknown"
-    status = int(getattr(response, "status_code", 0) or 0)
+    # slack_sdk puts its own answer here, or, for a body that is not JSON, the raw aiohttp
+    # response (which has `status`, not `status_code`, and no `.get`).
+    data = getattr(response, "data", None)
+    answer = data if isinstance(data, dict) else {}
+    status = int(getattr(response, "status_code", None) or getattr(response, "status", 0) or 0)
+    code = answer.get("error")
     if status == 429 or code in RATE_LIMITED:
         retry_after = _retry_after(getattr(response, "headers", {}) or {})
         return DeliveryError(f"slack: ratelimited ({code})", retry_after=retry_after)
+    if not isinstance(code, str):
+        # Not Slack's own answer (a proxy's HTML page, a body cut short): nothing says the
+        # call was not carried out.
+        return DeliveryError(f"slack: unreadable answer (HTTP {status})", maybe_delivered=True)
     kind, scope = CODES.get(code, (FailureKind.TRANSIENT, None))
-    needed = response.get("needed") if response is not None else None
+    needed = answer.get("needed")
     detail = f" (needs {needed})" if needed else ""
     return DeliveryError(
         f"slack: {code} (HTTP {status}){detail}",

@@ -88,3 +88,27 @@ async def test_a_429_is_a_rate_limit_with_its_retry_after() -> None:
         )
         error = await _failure(_client(fake.base_url))
     assert (error.kind, error.retry_after) == (FailureKind.TRANSIENT, 7.0)
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type", "status"),
+    [
+        # What a proxy or load balancer in front of Slack serves when it fails.
+        (b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html", 502),
+        (b"<html><body>upstream timed out</body></html>", "text/html", 200),
+        # A body cut short under Slack's own content type.
+        (b'{"ok": true, "channel": "C0SHA', "application/json", 200),
+    ],
+)
+async def test_an_answer_that_is_not_slacks_own_is_transient_and_may_have_landed(
+    raw: bytes, content_type: str, status: int
+) -> None:
+    fake = FakeSlackAPI()
+    base_url = await fake.start()
+    try:
+        fake.add_raw_response("chat.postMessage", raw, content_type=content_type, status=status)
+        error = await _failure(_client(base_url))
+    finally:
+        await fake.close()
+    assert error.kind is FailureKind.TRANSIENT
+    assert error.maybe_delivered  # no answer of Slack's says it did not post
