@@ -88,9 +88,9 @@ async def test_a_hanging_new_conversation_ends_within_the_call_timeout(teams: Te
     assert teams.fake.calls(SEND_TO_CONVERSATION) == []
 
 
-def test_the_slack_client_uses_the_platform_call_timeout() -> None:
+async def test_the_slack_client_uses_the_platform_call_timeout(teams: TeamsWorld) -> None:
     settings = build_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"})
-    adapter = SlackAdapter(core=None, settings=settings)  # type: ignore[arg-type]
+    adapter = SlackAdapter(core=teams.world.core, settings=settings)
     assert adapter.client.timeout == PLATFORM_CALL_TIMEOUT
 
 
