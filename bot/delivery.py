@@ -49,8 +49,12 @@ from storage.queries.deliveries import Payload
 
 logger = logging.getLogger(__name__)
 
-# Room left on a lease for one more platform call: above the adapters' call timeouts (15 s).
-CALL_BUDGET = timedelta(seconds=20)
+# The one timeout of every platform call (a Slack Web API call, a Bot Framework connector
+# call): an adapter gives up on a call after this many seconds, so that a call never outlasts
+# its delivery's lease (`cxbot serve` refuses a lease shorter than `CALL_BUDGET`).
+PLATFORM_CALL_TIMEOUT = 15.0
+# Room left on a lease for one more platform call: its timeout, and time to settle it.
+CALL_BUDGET = timedelta(seconds=PLATFORM_CALL_TIMEOUT + 5)
 _MAX_IDLE_BACKOFF = 30.0  # seconds between rounds while the database keeps failing
 
 

@@ -10,13 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import Runtime, build_app
 from bot.core import Core
+from bot.delivery import CALL_BUDGET, PLATFORM_CALL_TIMEOUT
+from bot.errors import ConfigError
 from bot.messages import ChatAdapter
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-# The Slack adapter's per-call timeout (adapters/slack/adapter.py) plus room for the claim.
-_SAFE_LEASE = 20.0
 
 
 def chat_adapters(core: Core, settings: Settings, engine: AsyncEngine) -> dict[str, ChatAdapter]:
@@ -44,19 +43,24 @@ def chat_adapters(core: Core, settings: Settings, engine: AsyncEngine) -> dict[s
     return adapters
 
 
+def check_lease(settings: Settings) -> None:
+    """Refuse a lease that a platform call may outlast: another replica would take the item
+    over while the call is still running, and post it a second time."""
+    if settings.delivery_lease < CALL_BUDGET.total_seconds():
+        raise ConfigError(
+            f"CXBOT_DELIVERY_LEASE={settings.delivery_lease:g} s is too short: a platform call "
+            f"may take {PLATFORM_CALL_TIMEOUT:g} s, so the lease must be at least "
+            f"{CALL_BUDGET.total_seconds():g} s (default 60)"
+        )
+
+
 def build_runtime(*, core: Core, settings: Settings, engine: AsyncEngine) -> web.Application:
+    check_lease(settings)
     runtime = Runtime(
         core=core,
         adapters=chat_adapters(core, settings, engine),
         lease=timedelta(seconds=settings.delivery_lease),
     )
-    if settings.delivery_lease < _SAFE_LEASE:
-        logger.warning(
-            "CXBOT_DELIVERY_LEASE=%.0f s is shorter than a platform call may take (%.0f s): "
-            "a call still running when its lease ends may be posted twice",
-            settings.delivery_lease,
-            _SAFE_LEASE,
-        )
     if settings.api_token is None:
         logger.warning("CXBOT_API_TOKEN is not set: POST /api/v1/interactions refuses every call")
     token = settings.api_token.get_secret_value() if settings.api_token else None

@@ -27,6 +27,7 @@ from adapters.slack.oauth import WorkspaceClients, build_oauth_flow, mount_oauth
 from adapters.slack.people import People
 from adapters.slack.posted import PostFinder
 from bot.core import Core
+from bot.delivery import PLATFORM_CALL_TIMEOUT
 from bot.errors import InvalidInput, NotAllowed, NotFound, SurveyClosed
 from bot.inbound import was_delivered
 from bot.messages import Message, MessageRef, Target
@@ -51,10 +52,13 @@ class SlackAdapter:
         # No retry handler at all on the client (slack_sdk's default re-sends a call after a
         # dropped connection, which could post a message twice behind the queue's back): a
         # 429 must reach the delivery queue, which holds the channel back for Retry-After, and
-        # a post whose answer was lost is looked for before it is tried again. 15 s per call
-        # keeps a delivery batch well inside its 60 s lease.
+        # a post whose answer was lost is looked for before it is tried again. The timeout
+        # keeps every call inside its delivery's lease.
         self.client = AsyncWebClient(
-            token=token, base_url=settings.slack_api_url, timeout=15, retry_handlers=[]
+            token=token,
+            base_url=settings.slack_api_url,
+            timeout=int(PLATFORM_CALL_TIMEOUT),
+            retry_handlers=[],
         )
         self._oauth = None
         if settings.slack_oauth:

@@ -19,11 +19,15 @@ from botbuilder.integration.aiohttp import (
     ConfigurationBotFrameworkAuthentication,
 )
 from botbuilder.schema import Activity
+from botframework.connector.auth import AuthenticationConstants
 
+from adapters.teams.auth import KeysUnavailable, TeamsAuthentication, Unauthorized
 from adapters.teams.file_consent import CsvFiles
 from adapters.teams.inbound import CxTeamsBot
 from adapters.teams.outbound import Sender
+from adapters.teams.signing_keys import FAILURE_REMEMBERED_FOR, FETCH_TIMEOUT, SigningKeys
 from bot.core import Core
+from bot.delivery import PLATFORM_CALL_TIMEOUT
 from bot.messages import Message, MessageRef, Target
 from bot.settings import Settings
 
@@ -45,7 +49,18 @@ class _BotConfig:
 class TeamsAdapter:
     platform: ClassVar[str] = "teams"
 
-    def __init__(self, *, core: Core, settings: Settings) -> None:
+    def __init__(
+        self,
+        *,
+        core: Core,
+        settings: Settings,
+        openid_metadata_url: str | None = None,
+        auth_timeout: float = FETCH_TIMEOUT,
+        auth_failure_ttl: float = FAILURE_REMEMBERED_FOR,
+        call_timeout: float = PLATFORM_CALL_TIMEOUT,
+    ) -> None:
+        """`openid_metadata_url` (default: the Bot Framework's), the key fetch's timeout and
+        failure memory, and the connector calls' timeout can be changed for tests."""
         if settings.teams_dev:
             logger.warning(
                 "CXBOT_TEAMS_DEV=1: Teams requests are accepted WITHOUT authentication; "
@@ -59,10 +74,27 @@ class TeamsAdapter:
             APP_TYPE=settings.microsoft_app_type,
             APP_TENANTID=settings.microsoft_app_tenant_id,
         )
-        self.cloud = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
+        keys = SigningKeys(
+            metadata_url=openid_metadata_url
+            or AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL,
+            timeout=auth_timeout,
+            failure_ttl=auth_failure_ttl,
+        )
+        self.auth = TeamsAuthentication(
+            inner=ConfigurationBotFrameworkAuthentication(config),
+            app_id=app_id,
+            keys=keys,
+            call_timeout=call_timeout,
+        )
+        self.cloud = CloudAdapter(self.auth)
+        self._retry_after = str(max(1, round(auth_failure_ttl)))
         self.cloud.on_turn_error = _on_turn_error
         self._sender = Sender(
-            core=core, cloud=self.cloud, app_id=app_id, tenant=settings.microsoft_app_tenant_id
+            core=core,
+            cloud=self.cloud,
+            app_id=app_id,
+            tenant=settings.microsoft_app_tenant_id,
+            timeout=call_timeout,
         )
         files = CsvFiles(core=core, sender=self._sender, allow_http=settings.teams_dev)
         self.bot = CxTeamsBot(core=core, home_tenant=settings.microsoft_app_tenant_id, files=files)
@@ -71,19 +103,29 @@ class TeamsAdapter:
         app.router.add_post(MESSAGES_PATH, self.handle)
 
     async def handle(self, request: web.Request) -> web.Response:
-        """Thin translation: JSON to an Activity, the auth header to botbuilder (which
-        validates the JWT whenever an app id is set), its invoke response back."""
+        """Thin translation: JSON to an Activity, the auth header checked (whenever an app id
+        is set) before botbuilder sees the activity, its invoke response back."""
         activity = _activity(await request.read())
         if activity is None:
             return web.json_response(
                 {"error": "the body is not a Bot Framework activity"}, status=400
             )
         try:
-            invoke = await self.cloud.process_activity(
-                request.headers.get("Authorization", ""), activity, self.bot.on_turn
+            authenticated = await self.auth.authenticate_request(
+                activity, request.headers.get("Authorization", "")
             )
-        except PermissionError:
+        except Unauthorized as exc:
+            logger.info("Teams request refused: %s", exc)
             return web.json_response({"error": "unauthorized"}, status=401)
+        except KeysUnavailable:
+            # The Bot Framework retries a 503; the key fetch's failure is logged where it is.
+            return web.json_response(
+                {"error": "the Bot Framework's signing keys are unavailable; try again"},
+                status=503,
+                headers={"Retry-After": self._retry_after},
+            )
+        # An authenticated result: process_activity does not validate the token again.
+        invoke = await self.cloud.process_activity(authenticated, activity, self.bot.on_turn)
         if invoke is None:
             return web.Response(status=201)
         return web.json_response(invoke.body, status=invoke.status)

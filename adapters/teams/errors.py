@@ -5,6 +5,7 @@ docs/platform-faults.md)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 import aiohttp
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
+from bot.delivery import PLATFORM_CALL_TIMEOUT
 from bot.errors import DeliveryError, FailureKind, HoldScope
 
 logger = logging.getLogger(__name__)
@@ -54,12 +56,20 @@ STATUSES: Mapping[int, tuple[FailureKind, HoldScope | None]] = MappingProxyType(
 )
 
 
-async def call_teams(operation: Callable[[], Awaitable[T]]) -> T:
+async def call_teams(
+    operation: Callable[[], Awaitable[T]], *, within: float = PLATFORM_CALL_TIMEOUT
+) -> T:
+    """Run one platform operation within `within` seconds. A timeout, or a request
+    that failed on its way (msrest's `ClientRequestError`: a read timeout, a connection lost
+    after sending), may have been carried out all the same."""
     try:
-        return await operation()
+        return await asyncio.wait_for(operation(), within)
     except HttpOperationError as exc:
         raise as_delivery_error(exc) from exc
-    except (aiohttp.ClientError, ClientRequestError, TimeoutError) as exc:
+    except (ClientRequestError, TimeoutError) as exc:
+        message = f"teams: {type(exc).__name__}: {exc}"[:500]
+        raise DeliveryError(message, maybe_delivered=True) from exc
+    except aiohttp.ClientError as exc:
         raise DeliveryError(f"teams: {type(exc).__name__}: {exc}") from exc
 
 

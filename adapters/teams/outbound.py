@@ -14,7 +14,6 @@ import logging
 from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
-from botbuilder.core.cloud_adapter_base import CloudAdapterBase
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import (
     Activity,
@@ -28,6 +27,7 @@ from adapters.teams import cards
 from adapters.teams.errors import call_teams, refused
 from bot import conversations
 from bot.core import Core
+from bot.delivery import PLATFORM_CALL_TIMEOUT
 from bot.errors import DeliveryError, FailureKind, HoldScope
 from bot.messages import DigestMessage, Message, MessageRef, Target
 
@@ -47,23 +47,24 @@ def message_activity(message: Message) -> Activity:
 
 
 def _prepare(turn: TurnContext) -> None:
-    """Make a proactive turn send plainly and fail loudly.
-
-    botbuilder sends a proactive message as a reply to its own made-up continuation event
-    unless that event has no id; and the connector client would retry a 429 or 5xx itself,
-    sleeping a worker thread and hiding Retry-After from the delivery queue, unless its
-    retry policy is told not to (changing the policy object in place is what takes)."""
+    """Make a proactive turn send plainly: botbuilder sends a proactive message as a reply to
+    its own made-up continuation event unless that event has no id. (The connector client
+    already has the call timeout and no retries of its own: `connector_timeout`.)"""
     turn.activity.id = None
-    client = turn.turn_state.get(CloudAdapterBase.BOT_CONNECTOR_CLIENT_KEY)
-    policy = getattr(getattr(getattr(client, "config", None), "retry_policy", None), "policy", None)
-    if policy is not None:
-        policy.status_forcelist = set()
-        policy.respect_retry_after_header = False
 
 
 class Sender:
-    def __init__(self, *, core: Core, cloud: CloudAdapter, app_id: str, tenant: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        core: Core,
+        cloud: CloudAdapter,
+        app_id: str,
+        tenant: str | None,
+        timeout: float = PLATFORM_CALL_TIMEOUT,
+    ) -> None:
         self._core = core
+        self._timeout = timeout
         self._cloud = cloud
         self._app_id = app_id
         self._tenant = tenant
@@ -83,7 +84,10 @@ class Sender:
             response = await turn.send_activity(activity)
             sent["id"] = response.id if response else ""
 
-        await call_teams(lambda: self._cloud.continue_conversation(reference, send, self._app_id))
+        await call_teams(
+            lambda: self._cloud.continue_conversation(reference, send, self._app_id),
+            within=self._timeout,
+        )
         return MessageRef(
             platform=PLATFORM,
             channel_id=reference.conversation.id,
@@ -111,7 +115,8 @@ class Sender:
             await turn.update_activity(activity)
 
         await call_teams(
-            lambda: self._cloud.continue_conversation(reference, replace, self._app_id)
+            lambda: self._cloud.continue_conversation(reference, replace, self._app_id),
+            within=self._timeout,
         )
 
     async def _reference(self, target: Target) -> ConversationReference:
@@ -164,7 +169,8 @@ class Sender:
         await call_teams(
             lambda: self._cloud.create_conversation(
                 self._app_id, capture, parameters, "msteams", service_url, None
-            )
+            ),
+            within=self._timeout,
         )
         reference: ConversationReference = created["reference"]
         await conversations.remember(

@@ -104,7 +104,7 @@ async def test_database_connection_loss_is_survived_without_a_crash_loop(
 ) -> None:
     db = Database(cluster.database_url)
     clock = Stopwatch()
-    replica = await cluster.start("a", http, CXBOT_DELIVERY_LEASE="15")
+    replica = await cluster.start("a", http, CXBOT_DELIVERY_LEASE="20")
     items = world.interactions(150)
     survey_ids = await log_batch(http, replica, items[:100])
     clock.lap("started, 100 logged")

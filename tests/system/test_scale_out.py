@@ -9,14 +9,15 @@ import asyncio
 import aiohttp
 import pytest
 
+from bot.delivery import CALL_BUDGET
 from tests.system.replicas import Cluster, Stopwatch, token_of, wait_until
 from tests.system.timed_slack import POST, UPDATE, TimedSlackAPI, closest_gap, pacing_problems
 from tests.system.world import Database, World, click, log_batch, log_split
 
 pytestmark = [pytest.mark.postgres, pytest.mark.system]
 
-# Short, so that the survivor takes over soon; still longer than the slow calls below.
-LEASE = 10
+# Short, so that the survivor takes over soon: the shortest lease `cxbot serve` accepts.
+LEASE = int(CALL_BUDGET.total_seconds())
 SLOW_SLACK = 2.0
 SLOW_CALLS = 60  # a claim round or so of each replica
 
