@@ -6,6 +6,7 @@ answer is stored before `ack()`, so a click that Slack shows as done is never lo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -24,6 +25,9 @@ from bot.messages import MessageRef
 logger = logging.getLogger(__name__)
 
 SCORE_ACTION = re.compile(rf"^{re.escape(ids.SCORE_ACTION_PREFIX)}\d+$")
+# Slack waits 3 s for a request's answer, and bolt answers only once the listener returns
+# (process_before_response): a response_url that hangs must not hold the answer past that.
+PRIVATE_NOTE_SECONDS = 2.0
 
 
 def person(body: dict[str, Any]) -> PersonRef:
@@ -34,7 +38,16 @@ async def say_privately(respond: Any, text: str) -> None:
     """Through the request's response_url, which every real request we answer so carries."""
     if not respond.response_url:
         raise MalformedPayload("the payload has no response_url to answer through")
-    await respond(text=text, response_type="ephemeral", replace_original=False)
+    try:
+        async with asyncio.timeout(PRIVATE_NOTE_SECONDS):
+            answer = await respond(text=text, response_type="ephemeral", replace_original=False)
+    except CALL_FAILURES as exc:
+        # The request itself was handled (an answer is stored first): only the note is lost.
+        # The type alone: a response_url is a credential for the clicker's message.
+        logger.warning("private note through response_url failed: %s", type(exc).__name__)
+        return
+    if answer.status_code >= 400:
+        logger.warning("private note through response_url refused: HTTP %s", answer.status_code)
 
 
 async def open_modal(

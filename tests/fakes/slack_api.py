@@ -213,8 +213,9 @@ class FakeSlackAPI(SlackMethods):
         return gate
 
     def cut_after(self, method: str) -> None:
-        """Carry out the next call of `method`, then drop the connection without an answer,
-        as a network reset between Slack and the client does."""
+        """Carry out the next call of `method` (or a post to a `response_url`: `RESPONSE_URL`),
+        then drop the connection without an answer, as a network reset between Slack and the
+        client does."""
         self._cuts.append(method)
 
     def rate_limit_per_channel(self, per_second: float | None) -> None:
@@ -271,9 +272,7 @@ class FakeSlackAPI(SlackMethods):
     async def _api(self, request: web.Request) -> web.StreamResponse:
         call = await self._record(request.match_info["method"], request)
         response = await self._answer(call, self._api_default)
-        if call.method in self._cuts and request.transport is not None:
-            self._cuts.remove(call.method)
-            request.transport.close()
+        self._cut_if_asked(call, request)
         return response
 
     async def _upload(self, request: web.Request) -> web.StreamResponse:
@@ -282,7 +281,14 @@ class FakeSlackAPI(SlackMethods):
 
     async def _response_url(self, request: web.Request) -> web.StreamResponse:
         call = await self._record(RESPONSE_URL, request)
-        return await self._answer(call, lambda _: web.Response(text="ok"))
+        response = await self._answer(call, lambda _: web.Response(text="ok"))
+        self._cut_if_asked(call, request)
+        return response
+
+    def _cut_if_asked(self, call: Call, request: web.Request) -> None:
+        if call.method in self._cuts and request.transport is not None:
+            self._cuts.remove(call.method)
+            request.transport.close()
 
     async def _record(self, method: str, request: web.Request) -> Call:
         raw, params = await _read_body(request)
