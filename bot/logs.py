@@ -62,6 +62,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], _Replacement], ...] = (
     (re.compile(rf"(?i)\b({_SECRET_KEY}[\"']?\s*[:=]\s*)({_VALUE})"), _mask_value),
     # OAuth codes and states in query strings (access logs of /slack/oauth_redirect).
     (re.compile(r"([?&](?:code|state)=)[^&\s\"']+"), rf"\1{MASK}"),
+    # Slack's response URLs and incoming webhooks: the path is the credential.
+    (re.compile(r"(https?://hooks\.slack\.com/)[^\s\"'<>]+"), rf"\1{MASK}"),
     # The password of a URL: `postgresql://user:password@host`, `smtp://user:pass@host`.
     (re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^@\s/]+(@)"), rf"\1{MASK}\2"),
 )

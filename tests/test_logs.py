@@ -47,6 +47,14 @@ redact = Redactor(secrets=configured_secrets(ENVIRON))
 # dict, so Python's repr; aiosqlite's (0.22, aiosqlite/core.py `_connection_worker_thread`) is
 # `LOG.debug("executing %s", function)` with a functools.partial holding the SQL's parameters.
 LEAKS = [
+    # slack_sdk 3.47's webhook client (slack_sdk/webhook/async_client.py) at INFO when it
+    # retries a response_url after a dropped connection; the URL's path is the credential.
+    (
+        "A retry handler found: ConnectionErrorRetryHandler for POST "
+        "https://hooks.slack.com/actions/T0CXBOT01/5093713094961/Q3xAmPLeSecReT0kEn - "
+        "ServerDisconnectedError",
+        ["5093713094961/Q3xAmPLeSecReT0kEn"],
+    ),
     (
         "Received the following response - status: 200, headers: {'Content-Type': "
         "'application/json'}, body: {'ok': True, 'app_id': 'A0CXBOT', 'access_token': "
