@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import texts
+from bot import alert_threads, texts
 from bot.alerts import open_alert
 from bot.core import Core
-from bot.messages import MessageRef, Target, TextMessage
+from bot.messages import TextMessage
 from storage.models import Alert
 from storage.queries import alerts as alert_rows
 from storage.queries import deliveries
@@ -36,16 +36,10 @@ async def remind_unacknowledged(core: Core, *, limit: int = 200) -> int:
 async def _enqueue_reminder(core: Core, session: AsyncSession, alert: Alert, now: datetime) -> None:
     assert alert.id is not None
     account = core.account(alert.account_key)
-    if account is None or account.team_channel is None:
+    target = alert_threads.thread_target(core, alert)
+    if account is None or account.team_channel is None or target is None:
         return
     team = core.config.team(account.team_channel)
-    ref = MessageRef.model_validate(alert.message_ref) if alert.message_ref else None
-    target = Target(
-        platform=account.team_channel.platform,
-        channel_id=account.team_channel.channel_id,
-        thread_id=ref.message_id if ref else None,
-        workspace=account.workspace,
-    )
     hours = f"{team.alert_sla.total_seconds() / 3600:g}"
     message = TextMessage(
         text=texts.t("sla_reminder", team.locale or "en", hours=hours),
