@@ -17,10 +17,12 @@ from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
+    ConfigurationServiceClientCredentialFactory,
 )
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticationConstants
 
+from adapters.teams.app_credentials import CachedCredentialsFactory
 from adapters.teams.auth import KeysUnavailable, TeamsAuthentication, Unauthorized
 from adapters.teams.file_consent import CsvFiles
 from adapters.teams.inbound import CxTeamsBot
@@ -28,6 +30,7 @@ from adapters.teams.outbound import Sender
 from adapters.teams.signing_keys import FAILURE_REMEMBERED_FOR, FETCH_TIMEOUT, SigningKeys
 from bot.core import Core
 from bot.delivery import PLATFORM_CALL_TIMEOUT
+from bot.errors import DeliveryError
 from bot.messages import Message, MessageRef, Target
 from bot.settings import Settings
 
@@ -58,9 +61,13 @@ class TeamsAdapter:
         auth_timeout: float = FETCH_TIMEOUT,
         auth_failure_ttl: float = FAILURE_REMEMBERED_FOR,
         call_timeout: float = PLATFORM_CALL_TIMEOUT,
+        token_timeout: float | None = None,
     ) -> None:
         """`openid_metadata_url` (default: the Bot Framework's), the key fetch's timeout and
-        failure memory, and the connector calls' timeout can be changed for tests."""
+        failure memory, and the connector calls' and Entra token fetch's timeouts can be
+        changed for tests. The token fetch is part of a call, so it gets a third of the
+        call's time by default: a fetch that hangs then ends as "nothing sent" before the
+        call's own timeout, which cannot tell whether anything was."""
         if settings.teams_dev:
             logger.warning(
                 "CXBOT_TEAMS_DEV=1: Teams requests are accepted WITHOUT authentication; "
@@ -80,8 +87,12 @@ class TeamsAdapter:
             timeout=auth_timeout,
             failure_ttl=auth_failure_ttl,
         )
+        credentials = CachedCredentialsFactory(
+            inner=ConfigurationServiceClientCredentialFactory(config),
+            timeout=call_timeout / 3 if token_timeout is None else token_timeout,
+        )
         self.auth = TeamsAuthentication(
-            inner=ConfigurationBotFrameworkAuthentication(config),
+            inner=ConfigurationBotFrameworkAuthentication(config, credentials_factory=credentials),
             app_id=app_id,
             keys=keys,
             call_timeout=call_timeout,
@@ -124,8 +135,17 @@ class TeamsAdapter:
                 status=503,
                 headers={"Retry-After": self._retry_after},
             )
-        # An authenticated result: process_activity does not validate the token again.
-        invoke = await self.cloud.process_activity(authenticated, activity, self.bot.on_turn)
+        try:
+            # An authenticated result: process_activity does not validate the token again.
+            invoke = await self.cloud.process_activity(authenticated, activity, self.bot.on_turn)
+        except DeliveryError:
+            # A reply the turn could not send (the turn's error hook logged why): the Bot
+            # Framework delivers the activity again later.
+            return web.json_response(
+                {"error": "the bot could not answer; try again"},
+                status=503,
+                headers={"Retry-After": self._retry_after},
+            )
         if invoke is None:
             return web.Response(status=201)
         return web.json_response(invoke.body, status=invoke.status)
