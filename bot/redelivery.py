@@ -42,10 +42,21 @@ def fix_for(key: str, reason: str) -> str:
         )
     workspace = "the workspace" if where == "-" else f"workspace {where}"
     return (
-        f"{platform} refuses cxbot's credentials in {workspace} ({reason}): reinstall the app "
-        f"(or renew its token, grant the missing scope); every delivery there is held and goes "
-        f"out once a probe succeeds, or run `cxbot deliveries retry --all-held`"
+        f"{platform} refuses cxbot's credentials in {workspace} ({reason}): {_remedy(platform)}; "
+        f"every delivery there is held and goes out once a probe succeeds, or run "
+        f"`cxbot deliveries retry --all-held`"
     )
+
+
+def _remedy(platform: str) -> str:
+    if platform == "slack":
+        return "reinstall the app (or renew its token, grant the missing scope)"
+    if platform == "teams":
+        return (
+            "check MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD and the app registration in Entra "
+            "(or whether an admin blocked the app)"
+        )
+    return "renew its credentials"
 
 
 async def probe_holds(core: Core) -> int:

@@ -210,6 +210,7 @@ async def test_refused_credentials_hold_the_work_until_entra_accepts_them(
     assert str(delivery.payload[HOLD]).startswith("workspace:teams:")
     assert str(delivery.last_error).startswith("needs an admin: teams: Entra refused")
     assert "credentials_refused" in caplog.text  # the operator is told, once
+    assert "MICROSOFT_APP_PASSWORD" in caplog.text  # and what to check
     assert cards_sent(teams) == []
 
     entra.refusal = None  # an admin put the right secret in
