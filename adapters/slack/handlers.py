@@ -16,11 +16,12 @@ from slack_bolt.async_app import AsyncApp
 from adapters.slack import blocks, ids
 from adapters.slack.context import MalformedPayload, field, text_field
 from adapters.slack.people import CALL_FAILURES
-from bot import answers, texts
-from bot.config import PersonRef
+from bot.config.types import PersonRef
 from bot.core import Core
 from bot.errors import NotFound, NotYourSurvey, SurveyClosed
+from bot.i18n import texts
 from bot.messages import MessageRef
+from bot.surveys import answers
 
 logger = logging.getLogger(__name__)
 

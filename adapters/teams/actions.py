@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.teams import card_ids, cards
-from bot import alerts, answers, questions, texts
+from bot.alerts import workflow
 from bot.core import Core
+from bot.domain import questions
+from bot.domain.roles import Caller, assignment_refusal, may_act_on_alert
+from bot.domain.scoring import Metric
 from bot.errors import InvalidInput, NotAllowed, NotFound, NotYourSurvey, SurveyClosed
+from bot.i18n import texts
 from bot.messages import MessageRef, ThankYou
-from bot.roles import Caller, assignment_refusal, may_act_on_alert
-from bot.scoring import Metric
+from bot.surveys import answers
 
 
 @dataclass(frozen=True)
@@ -102,18 +105,18 @@ async def _alert_step(
         return ActionResult(note=texts.t("not_for_customers", "en"))
     match action:
         case card_ids.AckAction():
-            await alerts.acknowledge(core, alert_id=action.alert_id, by=caller.person)
+            await workflow.acknowledge(core, alert_id=action.alert_id, by=caller.person)
         case card_ids.AssignAction():
             # The people picker offers the whole directory, guests included.
             assignee = await members(action.assignee)
             try:
-                await alerts.assign(
+                await workflow.assign(
                     core, alert_id=action.alert_id, by=caller.person, assignee=assignee
                 )
             except NotAllowed:
                 return ActionResult(note=assignment_refusal(assignee))
         case card_ids.ResolveAction():
-            await alerts.resolve(
+            await workflow.resolve(
                 core,
                 alert_id=action.alert_id,
                 by=caller.person,

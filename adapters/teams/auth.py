@@ -31,7 +31,7 @@ from botframework.connector.auth import (
 
 from adapters.teams.connector_timeout import TimedConnectorFactory
 from adapters.teams.signing_keys import KeysUnavailable, SigningKeys
-from bot.delivery import PLATFORM_CALL_TIMEOUT
+from bot.delivery.worker import PLATFORM_CALL_TIMEOUT
 from bot.errors import CxbotError
 
 logger = logging.getLogger(__name__)

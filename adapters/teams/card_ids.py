@@ -39,8 +39,8 @@ from pydantic import (
     ValidationError,
 )
 
-from bot.alerts import Outcome
-from bot.questions import DRIVERS
+from bot.alerts.workflow import Outcome
+from bot.domain.questions import DRIVERS
 
 VERB = "cx"
 KEY = "cx"

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import aiohttp
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from bot.delivery import PLATFORM_CALL_TIMEOUT
+from bot.delivery.worker import PLATFORM_CALL_TIMEOUT
 from bot.errors import DeliveryError, FailureKind, HoldScope
 
 logger = logging.getLogger(__name__)

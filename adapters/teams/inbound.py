@@ -18,12 +18,15 @@ from adapters.teams.actions import ActionResult, run_action
 from adapters.teams.ask import ask_for_feedback, json_object
 from adapters.teams.file_consent import CsvFiles
 from adapters.teams.outbound import message_activity
-from bot import commands, conversations, inbound, outbox, texts
-from bot.command_base import Invocation
-from bot.config import ChannelRef, PersonRef
+from bot.commands import router
+from bot.commands.base import Invocation
+from bot.config.types import ChannelRef, PersonRef
 from bot.core import Core
+from bot.delivery import conversations, outbox
+from bot.domain.roles import Caller
+from bot.i18n import texts
+from bot.interfaces import inbound
 from bot.messages import MessageRef, ReportMessage, Target, TextMessage
-from bot.roles import Caller
 
 logger = logging.getLogger(__name__)
 
@@ -192,9 +195,9 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
             mentions=mentions,
             customers=await self._customers(turn_context, mentions),
             request_id=str(activity.id or ""),
-            locale=commands.channel_locale(self._core, channel),
+            locale=router.channel_locale(self._core, channel),
         )
-        reply = await commands.run(self._core, invocation)
+        reply = await router.run(self._core, invocation)
         if isinstance(reply.message, ReportMessage) and not _personal(activity):
             await self._send_privately(caller, reply.message, activity)
             note = TextMessage(text=texts.t("report_sent_privately", invocation.locale))

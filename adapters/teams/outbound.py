@@ -25,9 +25,9 @@ from botbuilder.schema import (
 
 from adapters.teams import cards
 from adapters.teams.errors import call_teams, refused
-from bot import conversations
 from bot.core import Core
-from bot.delivery import PLATFORM_CALL_TIMEOUT
+from bot.delivery import conversations
+from bot.delivery.worker import PLATFORM_CALL_TIMEOUT
 from bot.errors import DeliveryError, FailureKind, HoldScope
 from bot.messages import DigestMessage, Message, MessageRef, Target
 
