@@ -28,10 +28,9 @@ from adapters.slack.people import People
 from adapters.slack.posted import PostFinder
 from bot.config.settings import Settings
 from bot.core import Core
-from bot.delivery.worker import PLATFORM_CALL_TIMEOUT
 from bot.errors import InvalidInput, NotAllowed, NotFound, SurveyClosed
-from bot.interfaces.inbound import was_delivered
-from bot.messages import Message, MessageRef, Target
+from bot.interfaces.chat import was_delivered
+from bot.messages import PLATFORM_CALL_TIMEOUT, Message, MessageRef, Target
 
 logger = logging.getLogger(__name__)
 

@@ -50,9 +50,9 @@ from adapters.slack.blocks_text import (
     slack_date,
     t_md,
 )
-from bot.alerts.workflow import CHOOSABLE_OUTCOMES, Outcome
 from bot.domain.questions import driver_label
 from bot.i18n.texts import t
+from bot.interfaces.chat import CHOOSABLE_OUTCOMES, Outcome
 from bot.messages import AlertCard
 
 _OPEN = "open"

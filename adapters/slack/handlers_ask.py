@@ -18,8 +18,7 @@ from bot.core import Core
 from bot.domain.roles import Caller, refusal
 from bot.errors import CxbotError
 from bot.i18n import texts
-from bot.interfaces.inbound import first_delivery
-from bot.surveys.from_chat import CustomerMessage, ask_about_message
+from bot.interfaces.chat import CustomerMessage, ask_about_message, first_delivery
 
 logger = logging.getLogger(__name__)
 

@@ -28,8 +28,7 @@ from adapters.teams.outbound import Sender
 from adapters.teams.signing_keys import FAILURE_REMEMBERED_FOR, FETCH_TIMEOUT, SigningKeys
 from bot.config.settings import Settings
 from bot.core import Core
-from bot.delivery.worker import PLATFORM_CALL_TIMEOUT
-from bot.messages import Message, MessageRef, Target
+from bot.messages import PLATFORM_CALL_TIMEOUT, Message, MessageRef, Target
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from botbuilder.core import TurnContext
 from bot.core import Core
 from bot.domain.roles import Caller
 from bot.i18n import texts
-from bot.surveys.from_chat import CustomerMessage, ask_about_message
+from bot.interfaces.chat import CustomerMessage, ask_about_message
 
 PLATFORM = "teams"
 

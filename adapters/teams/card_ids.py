@@ -39,8 +39,8 @@ from pydantic import (
     ValidationError,
 )
 
-from bot.alerts.workflow import Outcome
 from bot.domain.questions import DRIVERS
+from bot.interfaces.chat import Outcome
 
 VERB = "cx"
 KEY = "cx"

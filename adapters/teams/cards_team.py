@@ -33,9 +33,9 @@ from adapters.teams.markdown import (
     text_block,
     utc_time,
 )
-from bot.alerts.workflow import CHOOSABLE_OUTCOMES, Outcome
 from bot.domain.questions import driver_label
 from bot.i18n.texts import t
+from bot.interfaces.chat import CHOOSABLE_OUTCOMES, Outcome
 from bot.messages import AlertCard, DigestMessage, ReportMessage, ReportRow, Verbatim
 
 _OPEN, _RESOLVED = "open", "resolved"

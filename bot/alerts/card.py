@@ -9,13 +9,12 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import Core
-from bot.delivery import redelivery
+from bot.delivery import queue, redelivery
 from bot.domain import questions
 from bot.i18n import texts
 from bot.messages import AlertCard, MessageRef, Target
 from storage.models import Alert, AlertStatus, Contact, Interaction, Survey
 from storage.queries import alerts as alert_rows
-from storage.queries import deliveries
 from storage.queries.surveys import get_response
 
 logger = logging.getLogger(__name__)
@@ -118,7 +117,7 @@ async def post_card(core: Core, session: AsyncSession, alert: Alert, now: dateti
         return
     key = f"alert:{alert.id}:post"
     message = await card(core, session, alert)
-    queued = await deliveries.enqueue(
+    queued = await queue.enqueue(
         session=session,
         dedupe_key=key,
         action="post",
@@ -142,7 +141,7 @@ async def refresh_card(
     if alert.message_ref is None:
         await post_card(core, session, alert, now)
         return
-    await deliveries.enqueue(
+    await queue.enqueue(
         session=session,
         dedupe_key=f"alert:{alert.id}:update:{cause}:{now.timestamp()}",
         action="update",

@@ -12,11 +12,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.alerts import threads
 from bot.alerts.workflow import open_alert
 from bot.core import Core
+from bot.delivery import queue
 from bot.i18n import texts
 from bot.messages import TextMessage
 from storage.models import Alert
 from storage.queries import alerts as alert_rows
-from storage.queries import deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ async def _enqueue_reminder(core: Core, session: AsyncSession, alert: Alert, now
     alert_rows.add_event(
         session=session, alert_id=alert.id, action="sla_reminded", actor="cxbot", at=now
     )
-    await deliveries.enqueue(
+    await queue.enqueue(
         session=session,
         dedupe_key=f"alert:{alert.id}:sla",
         action="post",

@@ -7,10 +7,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config.types import PersonRef
 from bot.core import Core
+from bot.delivery import queue
 from bot.i18n import texts
 from bot.messages import MessageRef, Target, TextMessage
 from storage.models import Alert, AlertEvent
-from storage.queries import deliveries
 
 
 def thread_target(core: Core, alert: Alert) -> Target | None:
@@ -43,7 +43,7 @@ async def tell_assignee(
     locale = core.config.team(account.team_channel).locale or "en"
     message = TextMessage(text=texts.t("alert_assigned", locale), mentions=(assignee.user_id,))
     await session.flush()  # gives the event its id
-    await deliveries.enqueue(
+    await queue.enqueue(
         session=session,
         dedupe_key=f"alert:{alert.id}:assigned:{event.id}",
         action="post",

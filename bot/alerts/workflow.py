@@ -15,6 +15,7 @@ from bot.alerts.card import post_card, refresh_card
 from bot.alerts.threads import tell_assignee
 from bot.config.types import PersonRef
 from bot.core import Core
+from bot.delivery import queue
 from bot.domain.business_time import add_business_time
 from bot.domain.roles import Caller, may_be_assigned
 from bot.domain.scoring import Metric, is_detractor
@@ -33,7 +34,6 @@ from storage.models import (
     Survey,
 )
 from storage.queries import alerts as alert_rows
-from storage.queries import deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +249,7 @@ async def _thank_customer(core: Core, alert: Alert) -> None:
             return
         locale = contact.locale or (account.locale if account else "en")
         text = texts.t("follow_up_thanks", locale, note=alert.resolution_note or "")
-        await deliveries.enqueue(
+        await queue.enqueue(
             session=session,
             dedupe_key=f"alert:{alert.id}:follow_up",
             action="post",

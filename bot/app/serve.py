@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app.runtime import Runtime, build_app
 from bot.config.settings import Settings
 from bot.core import Core
-from bot.delivery.worker import CALL_BUDGET, PLATFORM_CALL_TIMEOUT
+from bot.delivery.worker import CALL_BUDGET
 from bot.errors import ConfigError
-from bot.messages import ChatAdapter
+from bot.messages import PLATFORM_CALL_TIMEOUT, ChatAdapter
 
 logger = logging.getLogger(__name__)
 

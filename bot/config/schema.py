@@ -24,26 +24,17 @@ from bot.config.types import (
     Strict,
     TimeZoneName,
     Weekday,
-    parse_duration,
 )
 from bot.domain.scoring import Metric
 from bot.errors import ConfigError
 
 __all__ = [
     "AccountConfig",
-    "ChannelRef",
     "Config",
-    "Duration",
-    "Locale",
-    "PersonRef",
     "ProgramConfig",
-    "SendWindow",
     "TeamConfig",
-    "TimeZoneName",
-    "Weekday",
     "load_config",
     "parse_config",
-    "parse_duration",
 ]
 
 

@@ -4,8 +4,8 @@ the delivery queue, like every other platform call."""
 from __future__ import annotations
 
 from bot.core import Core
+from bot.delivery import queue
 from bot.messages import Message, Target
-from storage.queries import deliveries
 
 
 async def post(
@@ -13,7 +13,7 @@ async def post(
 ) -> bool:
     """Enqueue once per `dedupe_key`; True if it was new."""
     async with core.sessions() as session, session.begin():
-        return await deliveries.enqueue(
+        return await queue.enqueue(
             session=session,
             dedupe_key=dedupe_key,
             action="post",

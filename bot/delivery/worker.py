@@ -39,20 +39,16 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 
 from bot.delivery.outcomes import Callback, Outcomes, RetryPolicy
+from bot.delivery.queue import Payload, payload_of
 from bot.errors import DeliveryError
-from bot.messages import ChatAdapter, FindsOwnPosts, MessageRef
+from bot.messages import PLATFORM_CALL_TIMEOUT, ChatAdapter, FindsOwnPosts, MessageRef
 from storage.engine import Sessions
 from storage.models import Delivery
 from storage.queries import deliveries
 from storage.queries import delivery_holds as holds
-from storage.queries.deliveries import Payload
 
 logger = logging.getLogger(__name__)
 
-# The one timeout of every platform call (a Slack Web API call, a Bot Framework connector
-# call): an adapter gives up on a call after this many seconds, so that a call never outlasts
-# its delivery's lease (`cxbot serve` refuses a lease shorter than `CALL_BUDGET`).
-PLATFORM_CALL_TIMEOUT = 15.0
 # Room left on a lease for one more platform call: its timeout, and time to settle it.
 CALL_BUDGET = timedelta(seconds=PLATFORM_CALL_TIMEOUT + 5)
 _MAX_IDLE_BACKOFF = 30.0  # seconds between rounds while the database keeps failing
@@ -195,7 +191,7 @@ class DeliveryWorker:
             await self._outcomes.fail(delivery, missing)
             return True
         try:
-            payload = deliveries.payload_of(delivery)
+            payload = payload_of(delivery)
         except (ValidationError, KeyError, TypeError) as error:
             await self._outcomes.fail(delivery, f"unreadable payload: {error}")
             return True

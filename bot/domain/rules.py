@@ -11,67 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.config.schema import ProgramConfig
 from bot.config.types import SendWindow, Weekday
+from bot.domain.calendar import as_utc, wall_to_utc
 
 # Today plus a full week: enough to reach the next allowed day whatever `days` holds.
 _DAYS_TO_SCAN = 8
 
 
-def _as_utc(value: datetime, name: str) -> datetime:
-    """Reject naive datetimes (their meaning depends on the server) and normalise to UTC."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
-    return value.astimezone(UTC)
-
-
-def _wall_to_utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
-    """The UTC instant at which the local clock in `tz` shows `day` `wall`.
-
-    An ambiguous wall time (the repeated hour when clocks go back) means its first occurrence
-    (fold=0). A wall time that does not exist (the hour skipped when clocks go forward) means the
-    first instant after the gap, i.e. the moment of the transition: a survey planned for 03:30 on
-    the day Helsinki jumps from 03:00 to 04:00 goes out at 04:00, not at 04:30 as zoneinfo's
-    fold=0 reading of the same wall time would give.
-    """
-    naive = datetime.combine(day, wall.replace(tzinfo=None))
-    aware = naive.replace(tzinfo=tz, fold=0)
-    if aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == naive:
-        return aware.astimezone(UTC)
-    return _gap_end(naive, tz)
-
-
-def _gap_end(naive: datetime, tz: ZoneInfo) -> datetime:
-    """The transition instant of the gap that swallows the wall time `naive`.
-
-    zoneinfo exposes no transition table, so bisect between the two readings of `naive` (with the
-    offset after and before the jump); offsets change on whole seconds, so this is exact.
-    """
-    low = math.floor(naive.replace(tzinfo=tz, fold=1).timestamp())  # before the transition
-    high = math.ceil(naive.replace(tzinfo=tz, fold=0).timestamp())  # at or after it
-    after = _offset_at(high, tz)
-    while high - low > 1:
-        middle = (low + high) // 2
-        if _offset_at(middle, tz) == after:
-            high = middle
-        else:
-            low = middle
-    return datetime.fromtimestamp(high, UTC)
-
-
-def _offset_at(timestamp: int, tz: ZoneInfo) -> timedelta | None:
-    return datetime.fromtimestamp(timestamp, tz).utcoffset()
-
-
 def _window_on(day: date, window: SendWindow, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The window of `day` as UTC instants, `[start, end)`."""
-    return _wall_to_utc(day, window.start, tz), _wall_to_utc(day, window.end, tz)
+    return wall_to_utc(day, window.start, tz), wall_to_utc(day, window.end, tz)
 
 
 def next_send_time(*, earliest: datetime, tz: ZoneInfo, window: SendWindow) -> datetime:
@@ -79,9 +34,9 @@ def next_send_time(*, earliest: datetime, tz: ZoneInfo, window: SendWindow) -> d
 
     Inside the window on an allowed day, `earliest` itself (in UTC); otherwise the next window
     start on an allowed day. The window end is exclusive. Window starts in a DST gap or in the
-    repeated hour are resolved as `_wall_to_utc` documents.
+    repeated hour are resolved as `calendar.wall_to_utc` documents.
     """
-    earliest = _as_utc(earliest, "earliest")
+    earliest = as_utc(earliest, "earliest")
     # Not `Weekday.index`: as a property it shadows `str.index`, which mypy --strict rejects.
     allowed = {number for number, day in enumerate(Weekday) if day in window.days}
     first_day = earliest.astimezone(tz).date()
@@ -99,13 +54,8 @@ def next_send_time(*, earliest: datetime, tz: ZoneInfo, window: SendWindow) -> d
 
 def window_end(*, at: datetime, tz: ZoneInfo, window: SendWindow) -> datetime:
     """The end of the window that `at` (an instant inside it) belongs to."""
-    _, end = _window_on(_as_utc(at, "at").astimezone(tz).date(), window, tz)
+    _, end = _window_on(as_utc(at, "at").astimezone(tz).date(), window, tz)
     return end
-
-
-def wall_time(*, day: date, at: time, tz: ZoneInfo) -> datetime:
-    """A local wall-clock time on `day` as a UTC instant (DST gaps resolved forward)."""
-    return _wall_to_utc(day, at, tz)
 
 
 def sampled_in(*, program: str, interaction_key: str, contact_key: str, rate: float) -> bool:
@@ -130,18 +80,6 @@ def _unit_interval(*parts: str) -> float:
     payload = json.dumps(list(parts), ensure_ascii=False, separators=(",", ":"))
     digest = hashlib.sha256(payload.encode("utf-8")).digest()
     return (int.from_bytes(digest[:8], "big") >> 11) / 2**53
-
-
-def week_bounds(*, at: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """The ISO week containing `at` in `tz`: local Monday 00:00 up to the next one, in UTC.
-
-    The week is 167 or 169 hours long when it contains a DST change; counting by instants (not by
-    "7 days") keeps the weekly cap on the account's own calendar.
-    """
-    local = _as_utc(at, "at").astimezone(tz)
-    monday = local.date() - timedelta(days=local.weekday())
-    next_monday = monday + timedelta(days=7)
-    return _wall_to_utc(monday, time(0, 0), tz), _wall_to_utc(next_monday, time(0, 0), tz)
 
 
 class Suppression(StrEnum):
@@ -171,7 +109,7 @@ class ScheduleFacts:
 
     def __post_init__(self) -> None:
         if self.last_surveyed_at is not None:
-            _as_utc(self.last_surveyed_at, "last_surveyed_at")
+            as_utc(self.last_surveyed_at, "last_surveyed_at")
         if self.account_surveys_in_week < 0:
             raise ValueError("account_surveys_in_week cannot be negative")
 
@@ -189,7 +127,7 @@ class Decision:
 
     @classmethod
     def due(cls, due_at: datetime) -> Decision:
-        return cls(due_at=_as_utc(due_at, "due_at"), suppressed=None)
+        return cls(due_at=as_utc(due_at, "due_at"), suppressed=None)
 
     @classmethod
     def suppress(cls, reason: Suppression) -> Decision:
@@ -204,8 +142,8 @@ def plan_due_time(
     An interaction logged late (it occurred days ago) is asked about from `now` on, not at a due
     time that has already passed.
     """
-    after_delay = _as_utc(occurred_at, "occurred_at") + program.delay
-    earliest = max(after_delay, _as_utc(now, "now"))
+    after_delay = as_utc(occurred_at, "occurred_at") + program.delay
+    earliest = max(after_delay, as_utc(now, "now"))
     return next_send_time(earliest=earliest, tz=tz, window=program.send_window)
 
 
@@ -218,7 +156,7 @@ def decide(
     contact_key: str,
 ) -> Decision:
     """Send at `due_at`, or the first suppression reason that applies."""
-    due_at = _as_utc(due_at, "due_at")
+    due_at = as_utc(due_at, "due_at")
     reason = _first_reason(program, due_at, facts, interaction_key, contact_key)
     return Decision.due(due_at) if reason is None else Decision.suppress(reason)
 
@@ -262,7 +200,7 @@ def _in_cooldown(program: ProgramConfig, due_at: datetime, last: datetime | None
     """Exactly `cooldown` after the last survey is allowed again; a later survey also counts."""
     if last is None:
         return False
-    return due_at - _as_utc(last, "last_surveyed_at") < program.cooldown
+    return due_at - as_utc(last, "last_surveyed_at") < program.cooldown
 
 
 def reminder_time(*, sent_at: datetime, program: ProgramConfig, tz: ZoneInfo) -> datetime | None:
@@ -273,11 +211,11 @@ def reminder_time(*, sent_at: datetime, program: ProgramConfig, tz: ZoneInfo) ->
     """
     if program.reminder_after is None:
         return None
-    earliest = _as_utc(sent_at, "sent_at") + program.reminder_after
+    earliest = as_utc(sent_at, "sent_at") + program.reminder_after
     at = next_send_time(earliest=earliest, tz=tz, window=program.send_window)
     return at if at < expires_at(sent_at=sent_at, program=program) else None
 
 
 def expires_at(*, sent_at: datetime, program: ProgramConfig) -> datetime:
     """When an unanswered survey expires: `expiry` of real time after it was sent."""
-    return _as_utc(sent_at, "sent_at") + program.expiry
+    return as_utc(sent_at, "sent_at") + program.expiry

@@ -23,13 +23,13 @@ from zoneinfo import ZoneInfo
 from bot.config.schema import AccountConfig
 from bot.config.types import ChannelRef, Weekday
 from bot.core import Core
-from bot.domain import rules, scoring
+from bot.delivery import queue
+from bot.domain import calendar, scoring
 from bot.domain.scoring import Metric
 from bot.i18n import texts
 from bot.insights import charts, digest_table, report
 from bot.messages import DigestMessage, Target
 from storage.engine import READ_ONLY
-from storage.queries import deliveries
 from storage.queries import digests as queries
 
 logger = logging.getLogger(__name__)
@@ -55,14 +55,15 @@ def due_slot(core: Core, channel: ChannelRef, now: datetime) -> Slot | None:
     if team.digest is None:
         return None
     tz = ZoneInfo(team.timezone or "UTC")
-    week_start, _ = rules.week_bounds(at=now, tz=tz)
+    week_start, _ = calendar.week_bounds(at=now, tz=tz)
     monday = week_start.astimezone(tz).date()
     day = monday + timedelta(days=list(Weekday).index(team.digest.day))
-    if now < rules.wall_time(day=day, at=team.digest.time, tz=tz):
+    if now < calendar.wall_time(day=day, at=team.digest.time, tz=tz):
         return None
-    since, until = rules.week_bounds(at=week_start - timedelta(seconds=1), tz=tz)
-    year, week, _ = since.astimezone(tz).date().isocalendar()
-    return Slot(channel, f"{year}-W{week:02d}", since, until, tz, team.locale or "en")
+    since, until = calendar.week_bounds(at=week_start - timedelta(seconds=1), tz=tz)
+    return Slot(
+        channel, calendar.week_label(at=since, tz=tz), since, until, tz, team.locale or "en"
+    )
 
 
 async def post_due_digests(core: Core) -> int:
@@ -98,7 +99,7 @@ async def _claim_and_enqueue(core: Core, slot: Slot, message: DigestMessage, now
         )
         if not claimed:
             return 0
-        await deliveries.enqueue(
+        await queue.enqueue(
             session=session,
             dedupe_key=f"digest:{channel.platform}:{channel.channel_id}:{slot.period}",
             action="post",

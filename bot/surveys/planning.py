@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config.schema import ProgramConfig
 from bot.core import Core
-from bot.domain import questions, rules
+from bot.domain import calendar, questions, rules
 from bot.domain.scoring import Metric
 from storage.models import Contact, SurveyStatus
 from storage.queries import surveys
@@ -86,7 +86,7 @@ def _window(core: Core, ask: Ask) -> Window | None:
     if ask.program.weekly_cap is None:
         return None
     account = ask.contact.account_key
-    start, end = rules.week_bounds(at=ask.due_at, tz=core.account_tz(account))
+    start, end = calendar.week_bounds(at=ask.due_at, tz=core.account_tz(account))
     return account, start, end
 
 

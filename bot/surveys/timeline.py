@@ -16,7 +16,7 @@ from bot.alerts import card as alert_cards
 from bot.alerts import escalation
 from bot.config.schema import ProgramConfig
 from bot.core import Core
-from bot.delivery import redelivery
+from bot.delivery import queue, redelivery
 from bot.domain import rules
 from bot.domain.rules import Suppression
 from bot.insights import digests
@@ -90,7 +90,7 @@ async def _enqueue_prompt(
         reminder=reminder,
     )
     purpose = REMINDER if reminder else PROMPT
-    await deliveries.enqueue(
+    await queue.enqueue(
         session=session,
         dedupe_key=delivery_key(survey.id, purpose),
         action="post",
@@ -151,7 +151,7 @@ async def update_survey_messages(
     for name, ref in (("prompt", survey.message_ref), ("reminder", survey.reminder_ref)):
         if ref is None:
             continue
-        await deliveries.enqueue(
+        await queue.enqueue(
             session=session,
             dedupe_key=f"survey:{survey.id}:{name}:{version}",
             action="update",
@@ -221,7 +221,7 @@ async def _catch_up(
     waiting for its answer keeps its buttons."""
     current = await _current_message(core, session, survey)
     if current is not None:
-        await deliveries.enqueue(
+        await queue.enqueue(
             session=session,
             dedupe_key=f"survey:{survey.id}:{slot}:late-{current[1]}:{ref.message_id}"[:200],
             action="update",
@@ -263,7 +263,7 @@ async def _alert_posted(
     alert.message_ref = ref.model_dump(mode="json")
     session.add(alert)
     current = await alert_cards.card(core, session, alert)
-    if deliveries.payload_of(delivery).message != current:
+    if queue.payload_of(delivery).message != current:
         await alert_cards.refresh_card(core, session, alert, core.now(), cause="caught-up")
 
 

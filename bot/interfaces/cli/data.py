@@ -32,7 +32,7 @@ from bot.surveys import privacy
 from bot.surveys.intake import Logged, log_interactions
 from bot.surveys.schemas import InteractionCreate
 from storage.engine import create_engine, session_factory
-from storage.migrate import ensure_migrated
+from storage.migrate import DatabaseNotMigrated, ensure_migrated
 from storage.models import Contact
 from storage.queries import exports, feedback
 
@@ -61,7 +61,7 @@ def _user_errors() -> Iterator[None]:
 
     try:
         yield
-    except CxbotError as exc:
+    except (CxbotError, DatabaseNotMigrated) as exc:
         fail(str(exc))
 
 

@@ -18,7 +18,7 @@ from bot.config.settings import Settings, build_settings
 from bot.core import Core
 from bot.errors import CxbotError
 from storage.engine import create_engine, session_factory
-from storage.migrate import ensure_migrated, upgrade
+from storage.migrate import DatabaseNotMigrated, ensure_migrated, upgrade
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def serve(ctx: Context) -> None:
         engine = create_engine(settings.database_url)
         core = Core(sessions=session_factory(engine), config=config)
         app = build_runtime(core=core, settings=settings, engine=engine)
-    except CxbotError as exc:
+    except (CxbotError, DatabaseNotMigrated) as exc:
         fail(str(exc))
     except (SQLAlchemyError, OSError) as exc:
         fail(f"cannot reach the database {_safe_url(settings.database_url)}: {exc}")

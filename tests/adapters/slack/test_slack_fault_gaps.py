@@ -22,9 +22,8 @@ from typing import Any
 import pytest
 
 from adapters.slack.adapter import SlackAdapter
-from bot.delivery import redelivery
+from bot.delivery import queue, redelivery
 from bot.messages import DigestMessage, ReportRow, Target
-from storage.queries import deliveries as queue
 from storage.queries.delivery_holds import HOLD
 from tests.adapters.slack.conftest import CUSTOMER, SlackWorld
 from tests.adapters.slack.test_slack_held_work import (

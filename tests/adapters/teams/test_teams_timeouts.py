@@ -1,4 +1,4 @@
-"""One platform-call timeout, declared once (`bot.delivery.worker.PLATFORM_CALL_TIMEOUT`): a Teams
+"""One platform-call timeout, declared once (`bot.messages.PLATFORM_CALL_TIMEOUT`): a Teams
 connector call that hangs ends within it as a `DeliveryError(maybe_delivered=True)`, with no
 hidden re-send by msrest, the Slack client uses it, and `cxbot serve` refuses a delivery
 lease that a call may outlast.
@@ -21,10 +21,10 @@ from adapters.slack.adapter import SlackAdapter
 from adapters.teams.adapter import TeamsAdapter
 from bot.app.serve import check_lease
 from bot.config.settings import build_settings
-from bot.delivery.worker import CALL_BUDGET, PLATFORM_CALL_TIMEOUT
+from bot.delivery.worker import CALL_BUDGET
 from bot.errors import ConfigError, DeliveryError, FailureKind
 from bot.interfaces.cli.main import main
-from bot.messages import MessageRef, Target, TextMessage
+from bot.messages import PLATFORM_CALL_TIMEOUT, MessageRef, Target, TextMessage
 from tests.adapters.teams.conftest import GUEST_AAD, TeamsWorld
 from tests.core.interfaces.test_cli import env_for
 from tests.fakes.bot_connector import (

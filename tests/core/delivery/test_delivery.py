@@ -13,6 +13,7 @@ import pytest
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.delivery import queue
 from bot.delivery.worker import DeliveryWorker, RetryPolicy
 from bot.errors import DeliveryError, FailureKind
 from bot.messages import Message, MessageRef, Target, TextMessage
@@ -35,7 +36,7 @@ async def enqueue(
     **kwargs: Any,
 ) -> bool:
     async with sessions() as session, session.begin():
-        return await deliveries.enqueue(
+        return await queue.enqueue(
             session=session,
             dedupe_key=key,
             action="post",
@@ -114,7 +115,7 @@ async def test_enqueue_needs_target_for_post_and_ref_for_update(
 ) -> None:
     async with sessions() as session, session.begin():
         with pytest.raises(ValueError, match="target"):
-            await deliveries.enqueue(
+            await queue.enqueue(
                 session=session,
                 dedupe_key="a",
                 action="post",
@@ -124,7 +125,7 @@ async def test_enqueue_needs_target_for_post_and_ref_for_update(
                 now=clock(),
             )
         with pytest.raises(ValueError, match="ref"):
-            await deliveries.enqueue(
+            await queue.enqueue(
                 session=session,
                 dedupe_key="b",
                 action="update",
@@ -155,7 +156,7 @@ async def test_update_reaches_adapter_update_with_the_stored_ref(
     ref = MessageRef(platform="slack", channel_id="C9", message_id="1700.01", thread_id="1699.9")
     closed: Message = TextMessage(text="this survey has closed")
     async with sessions() as session, session.begin():
-        await deliveries.enqueue(
+        await queue.enqueue(
             session=session,
             dedupe_key="survey:1:closed",
             action="update",

@@ -21,11 +21,11 @@ from sqlmodel import col, select
 from adapters.slack import posted
 from adapters.slack.adapter import SlackAdapter
 from bot.config.settings import build_settings
+from bot.delivery import queue
 from bot.delivery.worker import DeliveryWorker, RetryPolicy
 from bot.messages import Target, TextMessage
 from storage.engine import Sessions
 from storage.models import Delivery, DeliveryStatus
-from storage.queries import deliveries
 from tests.fakes.clock import FrozenClock
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.support.world import World
@@ -60,7 +60,7 @@ class Slack:
     async def enqueue(self, key: str, *, channel: str = CHANNEL, thread: str | None = None) -> None:
         target = Target(platform="slack", channel_id=channel, thread_id=thread)
         async with self.sessions() as session, session.begin():
-            await deliveries.enqueue(
+            await queue.enqueue(
                 session=session,
                 dedupe_key=key,
                 action="post",
@@ -281,7 +281,7 @@ async def test_a_hanging_channel_does_not_hold_up_the_others(slack: Slack) -> No
 async def test_a_dm_post_is_looked_for_in_the_dm(slack: Slack) -> None:
     target = Target(platform="slack", user_id="U0MAIJA01")
     async with slack.sessions() as session, session.begin():
-        await deliveries.enqueue(
+        await queue.enqueue(
             session=session,
             dedupe_key="dm",
             action="post",

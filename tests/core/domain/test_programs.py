@@ -17,6 +17,7 @@ import pytest
 
 from bot.config.schema import ProgramConfig
 from bot.config.types import SendWindow, Weekday
+from bot.domain.calendar import week_bounds
 from bot.domain.rules import (
     Decision,
     ScheduleFacts,
@@ -27,7 +28,6 @@ from bot.domain.rules import (
     plan_due_time,
     reminder_time,
     sampled_in,
-    week_bounds,
 )
 from bot.domain.scoring import Metric
 
