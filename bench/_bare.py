@@ -146,7 +146,7 @@ async def digest_reads(
     driver: Driver, keys: Sequence[str], since: datetime, until: datetime, now: datetime
 ) -> int:
     """Everything the digests of one week read besides their charts, for all their accounts
-    at once (as `bot.digests` reads them): `reads`, the unresolved and overdue alerts per
+    at once (as `bot.insights.digests` reads them): `reads`, the unresolved and overdue alerts per
     account, and per account the best and worst comments (`storage.queries.digests`)."""
     counted = await reads(driver, keys, since, until)
     where, params = _accounts(keys)

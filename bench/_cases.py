@@ -12,13 +12,14 @@ import _bare
 from _timing import Case
 from _world import LEAD, NOW
 
-from bot import digests, report_command
-from bot.command_base import Invocation
-from bot.config import PersonRef
+from bot.commands import report as report_command
+from bot.commands.base import Invocation
+from bot.config.types import PersonRef
 from bot.core import Core
-from bot.digests import Slot
+from bot.domain.roles import Caller
+from bot.insights import digests
+from bot.insights.digests import Slot
 from bot.messages import ReportMessage
-from bot.roles import Caller
 
 DAYS = 90
 LEAD_CALLER = Caller(person=PersonRef(platform="slack", user_id=LEAD), external=False)

@@ -9,7 +9,7 @@ Shape, for the default 1,000,000 responses over 500 accounts and 52 weeks:
 - CES 1-7 on support tickets, CSAT 1-5 on meetings and projects, NPS 0-10 on relationship
   surveys; one answer in five has a comment; detractors of the last four weeks have alerts.
 
-Accounts and question versions are not here: `bot.prepare.prepare_database` writes them.
+Accounts and question versions are not here: `bot.app.sync.prepare_database` writes them.
 """
 
 from __future__ import annotations

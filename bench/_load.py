@@ -1,6 +1,6 @@
 """Bulk loading of the generated tables: SQLite `executemany` in one transaction, PostgreSQL
 `COPY` through asyncpg. The schema comes from the migrations and the accounts and question
-versions from `bot.prepare.prepare_database`, as in a real installation; only the bulk rows
+versions from `bot.app.sync.prepare_database`, as in a real installation; only the bulk rows
 bypass the ORM.
 """
 
@@ -19,8 +19,8 @@ import asyncpg
 import numpy as np
 from _data import Table, public_columns
 
+from bot.app.sync import prepare_database
 from bot.core import Core
-from bot.prepare import prepare_database
 from storage.migrate import upgrade
 
 TimeConverter = Callable[[np.ndarray], list[Any]]

@@ -69,7 +69,7 @@ def _account(index: int) -> dict[str, Any]:
 
 
 def config_dict(params: Params) -> dict[str, Any]:
-    """The raw config (as `cxbot.yaml` would hold it) for `bot.config.parse_config`."""
+    """The raw config (as `cxbot.yaml` would hold it) for `bot.config.schema.parse_config`."""
     return {
         "vendor": "Bench Oy",
         "min_group_size": 5,

@@ -42,15 +42,17 @@ from sqlmodel import SQLModel, select
 
 from adapters.slack.handlers import SCORE_ACTION
 from bench import common
-from bot import answers, questions
-from bot.app import Runtime, build_app
-from bot.config import PersonRef, load_config, parse_config
+from bot.app.runtime import Runtime, build_app
+from bot.app.serve import chat_adapters
+from bot.app.sync import prepare_database
+from bot.config.schema import load_config, parse_config
+from bot.config.settings import build_settings
+from bot.config.types import PersonRef
 from bot.core import Core
+from bot.domain import questions
+from bot.domain.scoring import Metric
 from bot.messages import MessageRef
-from bot.prepare import prepare_database
-from bot.scoring import Metric
-from bot.serve import chat_adapters
-from bot.settings import build_settings
+from bot.surveys import answers
 from storage.engine import create_engine, session_factory
 from storage.models import Contact, Interaction, InteractionContact, Response, Survey, SurveyStatus
 from tests.fakes.slack_signing import interactivity_body, load_payload, sign
@@ -131,7 +133,7 @@ def _sent_survey(index: int, user: str, account: str, now: datetime) -> Survey:
 
 
 async def in_process(url: str, config: dict[str, Any], clicks: list[Click]) -> str:
-    """`bot.answers.record_answer` called directly, one click after another, no HTTP: what
+    """`bot.surveys.answers.record_answer` called directly, one click after another, no HTTP: what
     the listener costs, and in how many statements."""
     engine = create_engine(url)
     core = Core(sessions=session_factory(engine), config=parse_config(config))
@@ -398,8 +400,8 @@ HEADER = (
 FRAMES = (
     ("whole click: SlackAdapter.handle", "SlackAdapter.handle (adapters/slack/adapter.py)"),
     ("  slack-bolt dispatch", "AsyncApp.async_dispatch (slack_bolt/app/async_app.py)"),
-    ("  our listener: record_answer", "record_answer (bot/answers.py)"),
-    ("delivery worker (thank-you updates)", "DeliveryWorker.run (bot/delivery.py)"),
+    ("  our listener: record_answer", "record_answer (bot/surveys/answers.py)"),
+    ("delivery worker (thank-you updates)", "DeliveryWorker.run (bot/delivery/worker.py)"),
     ("  its Web API calls", "AsyncBaseClient.api_call (slack_sdk/web/async_base_client.py)"),
     (
         "  SQLAlchemy's async bridge (every statement)",

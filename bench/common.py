@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 README = Path(__file__).resolve().parent / "README.md"
 BIN = Path(sys.executable).parent  # the virtualenv that runs the benchmark
 # Made-up credentials for loopback servers, as in the tests.
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105 -- tests/slack/conftest.py's secret
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105 -- tests/adapters/slack/conftest.py's secret
 API_TOKEN = "bench-api-token"  # noqa: S105
 BOT_TOKEN = "xoxb-bench"  # noqa: S105
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -9,7 +9,7 @@ Retry-After past it) (issue 6).
 
 Each run first queues `channels × per-channel` survey prompts through the core, in this
 process and with no server running: due surveys, each in a thread of one of the channels,
-and `lifecycle.enqueue_due` as the scheduler calls it. Then `cxbot serve` starts, as
+and `timeline.enqueue_due` as the scheduler calls it. Then `cxbot serve` starts, as
 deployed, and its delivery worker (`DeliveryWorker.run()`, default settings) drains the
 queue. The fake runs in a process of its own and logs when it accepted each post and when
 it answered 429; the rates come from that log, the "marked sent" count from the database.
@@ -41,14 +41,15 @@ from sqlmodel import SQLModel, col, select
 
 from adapters.slack.adapter import SlackAdapter
 from bench import common
-from bot import lifecycle, questions
-from bot.app import Runtime
-from bot.config import parse_config
+from bot.app.runtime import Runtime
+from bot.app.sync import prepare_database
+from bot.config.schema import parse_config
+from bot.config.settings import build_settings
 from bot.core import Core
-from bot.delivery import DeliveryWorker
-from bot.prepare import prepare_database
-from bot.scoring import Metric
-from bot.settings import build_settings
+from bot.delivery.worker import DeliveryWorker
+from bot.domain import questions
+from bot.domain.scoring import Metric
+from bot.surveys import timeline
 from storage.engine import create_engine, session_factory
 from storage.models import Contact, Interaction, InteractionContact, Survey, SurveyStatus
 
@@ -125,7 +126,7 @@ async def queue_prompts(url: str, config: dict[str, Any], count: int, *, offset:
             for model, rows in _tables(range(offset, offset + count), channels, now):
                 await (await session.connection()).execute(insert(model), rows)
         began = time.perf_counter()
-        while await lifecycle.enqueue_due(core):
+        while await timeline.enqueue_due(core):
             pass
         return time.perf_counter() - began
     finally:
@@ -258,8 +259,8 @@ class InProcess:
             clock=core.clock,
             worker_id=runtime.worker_id,
             lease=runtime.lease,
-            on_done=lambda s, d, r: lifecycle.on_delivered(core, s, d, r),
-            on_failed=lambda s, d, _r: lifecycle.on_delivery_failed(core, s, d),
+            on_done=lambda s, d, r: timeline.on_delivered(core, s, d, r),
+            on_failed=lambda s, d, _r: timeline.on_delivery_failed(core, s, d),
             **self._options(),
         )
         before = await asyncio.to_thread(slack.stats)
@@ -353,12 +354,12 @@ HEADER = (
 )  # fmt: skip
 
 FRAMES = (
-    ("claims: DeliveryWorker._claim", "DeliveryWorker._claim (bot/delivery.py)"),
-    ("items: DeliveryWorker._settled", "DeliveryWorker._settled (bot/delivery.py)"),
-    ("  Web API calls: DeliveryWorker._call", "DeliveryWorker._call (bot/delivery.py)"),
-    ("  settling: Outcomes.complete", "Outcomes.complete (bot/delivery_outcomes.py)"),
-    ("    the core's follow-up: on_delivered", "on_delivered (bot/lifecycle.py)"),
-    ("scheduler: lifecycle.tick", "tick (bot/lifecycle.py)"),
+    ("claims: DeliveryWorker._claim", "DeliveryWorker._claim (bot/delivery/worker.py)"),
+    ("items: DeliveryWorker._settled", "DeliveryWorker._settled (bot/delivery/worker.py)"),
+    ("  Web API calls: DeliveryWorker._call", "DeliveryWorker._call (bot/delivery/worker.py)"),
+    ("  settling: Outcomes.complete", "Outcomes.complete (bot/delivery/outcomes.py)"),
+    ("    the core's follow-up: on_delivered", "on_delivered (bot/surveys/timeline.py)"),
+    ("scheduler: timeline.tick", "tick (bot/surveys/timeline.py)"),
     ("SQLAlchemy async bridge", "greenlet_spawn (sqlalchemy/util/concurrency.py)"),
     ("aiosqlite connection threads", "_connection_worker_thread (aiosqlite/core.py)"),
     ("asyncpg", "Connection._execute (asyncpg/connection.py)"),

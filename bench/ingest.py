@@ -39,10 +39,10 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from bench import common
-from bot import surveys
-from bot.config import parse_config
+from bot.config.schema import parse_config
 from bot.core import Core
-from bot.schemas import InteractionCreate
+from bot.surveys import intake
+from bot.surveys.schemas import InteractionCreate
 from storage.engine import create_engine, session_factory
 from storage.models import Contact, Interaction, Survey
 
@@ -273,7 +273,7 @@ async def _steps(core: Core, body: bytes, timed: common.StatementTimes) -> list[
     parsed = time.perf_counter()
     items = ITEMS.validate_python(raw["interactions"])
     validated = time.perf_counter()
-    logged = await surveys.log_interactions(core, items)
+    logged = await intake.log_interactions(core, items)
     stored = time.perf_counter()
     json.dumps([_public(entry) for entry in logged])
     answered = time.perf_counter()
@@ -287,7 +287,7 @@ async def _steps(core: Core, body: bytes, timed: common.StatementTimes) -> list[
     ]
 
 
-def _public(entry: surveys.Logged) -> dict[str, Any]:
+def _public(entry: intake.Logged) -> dict[str, Any]:
     surveys_ = [{**s.__dict__, "due_at": s.due_at and s.due_at.isoformat()} for s in entry.surveys]
     return {"id": entry.interaction_id, "created": entry.created, "surveys": surveys_}
 
@@ -325,12 +325,12 @@ HEADER = (
 )  # fmt: skip
 
 FRAMES = (
-    ("POST /api/v1/interactions", "log_interactions (bot/http_api.py)"),
-    ("  JSON + pydantic validation", "_items (bot/http_api.py)"),
-    ("  bot.surveys.log_interactions", "log_interactions (bot/surveys.py)"),
-    ("    contacts: insert and lock", "claim_contacts (bot/contact_book.py)"),
-    ("    interactions: insert", "_store_interactions (bot/surveys.py)"),
-    ("    surveys: decide and insert", "plan_surveys (bot/schedule_batch.py)"),
+    ("POST /api/v1/interactions", "log_interactions (bot/interfaces/http/api.py)"),
+    ("  JSON + pydantic validation", "_items (bot/interfaces/http/api.py)"),
+    ("  bot.surveys.intake.log_interactions", "log_interactions (bot/surveys/intake.py)"),
+    ("    contacts: insert and lock", "claim_contacts (bot/surveys/contacts.py)"),
+    ("    interactions: insert", "_store_interactions (bot/surveys/intake.py)"),
+    ("    surveys: decide and insert", "plan_surveys (bot/surveys/planning.py)"),
     ("  SQLAlchemy statement execution", "Session.execute (sqlalchemy/orm/session.py)"),
     ("logging", "Logger._log (logging/__init__.py)"),
 )

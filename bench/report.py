@@ -33,7 +33,7 @@ from _timing import Result, cells, measure, plain_table
 from _world import NOW, Params, config_dict
 from sqlalchemy.engine import make_url
 
-from bot.config import Config, parse_config
+from bot.config.schema import Config, parse_config
 from bot.core import Core
 from storage.engine import create_engine, session_factory
 

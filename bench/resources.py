@@ -101,7 +101,7 @@ PACKAGES = (
     "matplotlib", "numpy", "sqlalchemy", "alembic", "slack_bolt", "slack_sdk", "aiohttp",
     "pydantic",
 )  # fmt: skip
-SERVE_IMPORTS = "import bot.cli, bot.serve, adapters.slack.adapter"
+SERVE_IMPORTS = "import bot.interfaces.cli.main, bot.app.serve, adapters.slack.adapter"
 _RSS = (
     "import json\n"
     "def rss():\n"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.config import AccountConfig, Config
+from bot.config.schema import AccountConfig, Config
 from storage.engine import Sessions
 
 Clock = Callable[[], datetime]

@@ -17,10 +17,6 @@ class ConfigError(CxbotError):
     """The configuration file or the environment is wrong; the message says where and how."""
 
 
-class DatabaseNotMigrated(CxbotError):
-    """The database schema is missing or older than the code."""
-
-
 class NotFound(CxbotError):
     """A referenced record does not exist."""
 

@@ -171,6 +171,12 @@ Message = Annotated[
 ]
 MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
 
+# The one timeout of every platform call (a Slack Web API call, a Bot Framework connector
+# call), part of the port's contract: an adapter gives up on a call after this many seconds,
+# so that a call never outlasts its delivery's lease (`cxbot serve` refuses a lease shorter
+# than `bot.delivery.worker.CALL_BUDGET`).
+PLATFORM_CALL_TIMEOUT = 15.0
+
 
 class ChatAdapter(Protocol):
     """The port every chat platform implements; the core never imports a platform SDK."""

@@ -11,9 +11,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.errors import DatabaseNotMigrated
-
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class DatabaseNotMigrated(Exception):
+    """The database schema is missing or older than the code.
+
+    Storage's own error, not a `bot.errors.CxbotError` (storage imports nothing from the core):
+    the CLI, which checks the schema, reports it like one."""
 
 
 def alembic_config(url: str) -> Config:

@@ -17,9 +17,20 @@ from storage.engine import create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORM_SDKS = ("slack_sdk", "slack_bolt", "botbuilder", "botframework")
+# The layers of README's Development section.
+KERNEL_MODULES = ("bot.errors", "bot.messages", "bot.config", "bot.domain", "bot.i18n")
+KERNEL = ("bot/errors.py", "bot/messages.py", "bot/config", "bot/domain", "bot/i18n")
+CAPABILITIES = tuple(
+    f"bot.{name}"
+    for name in (
+        "surveys", "alerts", "insights", "delivery", "commands", "interfaces", "app", "demo"
+    )
+)  # fmt: skip
 
 
 def imported_modules(path: Path) -> set[str]:
+    """Every module `path` imports; `from a.b import c` counts as `a.b` and as `a.b.c`, so that
+    `from bot import alerts` is seen as an import of `bot.alerts`."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -27,27 +38,81 @@ def imported_modules(path: Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
+
+
+def _within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == prefix or name.startswith(f"{prefix}.") for prefix in prefixes)
+
+
+def _sources(*places: str) -> list[Path]:
+    return sorted(
+        path
+        for place in places
+        for path in ([ROOT / place] if place.endswith(".py") else (ROOT / place).rglob("*.py"))
+    )
+
+
+def offenders(
+    places: tuple[str, ...], forbidden: tuple[str, ...], allowed: tuple[str, ...] = ()
+) -> list[str]:
+    """`path: name` for every import in `places` of a module under `forbidden` (and not under
+    `allowed`), each import once: `from a import b` shows as `a.b`, not also as `a`."""
+    found = []
+    for path in _sources(*places):
+        names = imported_modules(path)
+        # `from a import b` names `a` only as the package `b` comes from
+        modules = {name for name in names if not any(o.startswith(f"{name}.") for o in names)}
+        found += [
+            f"{path.relative_to(ROOT)}: {name}"
+            for name in sorted(modules)
+            if _within(name, forbidden) and not _within(name, allowed)
+        ]
+    return found
 
 
 @pytest.mark.parametrize("package", ["bot", "storage"])
 def test_core_and_storage_never_import_a_platform_sdk(package: str) -> None:
-    offenders = [
-        f"{path.relative_to(ROOT)}: {name}"
-        for path in (ROOT / package).rglob("*.py")
-        for name in imported_modules(path)
-        if name.split(".")[0] in PLATFORM_SDKS
-    ]
-    assert offenders == []
+    assert offenders((package,), PLATFORM_SDKS) == []
 
 
-def test_storage_does_not_depend_on_adapters() -> None:
-    offenders = [
+def test_storage_imports_nothing_from_the_core_or_the_adapters() -> None:
+    """Rule 1: the queue stores JSON (its codec is `bot.delivery.queue`), and storage's own
+    errors live in storage."""
+    assert offenders(("storage",), ("bot", "adapters")) == []
+
+
+def test_the_kernel_imports_no_storage_and_no_capability() -> None:
+    """Rule 2: errors, messages, config, domain and i18n stand on their own. `bot.core` (the
+    `Core` every use case gets: config, clock, sessions) may hold the storage engine's
+    `Sessions`, but no capability either."""
+    found = offenders(KERNEL, ("storage", *CAPABILITIES))
+    assert found + offenders(("bot/core.py",), CAPABILITIES) == []
+
+
+def test_delivery_imports_no_other_capability() -> None:
+    """Rule 3: the worker calls back into the core through `on_done` / `on_failed`, wired by
+    `bot.app`; it never imports the capabilities whose messages it carries."""
+    others = tuple(c for c in CAPABILITIES if c != "bot.delivery")
+    assert offenders(("bot/delivery",), others) == []
+
+
+def test_only_the_app_and_the_demo_import_adapters() -> None:
+    """Rule 4, first half: the core knows adapters through the `ChatAdapter` port."""
+    places = tuple(
         str(path.relative_to(ROOT))
-        for path in (ROOT / "storage").rglob("*.py")
-        if any(name.split(".")[0] == "adapters" for name in imported_modules(path))
-    ]
-    assert offenders == []
+        for path in (ROOT / "bot").iterdir()
+        if path.name not in ("app", "demo", "__pycache__")
+    )
+    assert offenders(places, ("adapters",)) == []
+
+
+def test_adapters_import_only_the_kernel_and_the_chat_facade() -> None:
+    """Rule 4, second half: adapters never reach storage or a capability's internals; every
+    use case they call is in `bot.interfaces.chat`."""
+    allowed = (*KERNEL_MODULES, "bot.core", "bot.interfaces.chat")
+    assert offenders(("adapters",), ("bot", "storage"), allowed) == []
 
 
 def _not_slack(name: str | None, type_: str, parent_names: object) -> bool:

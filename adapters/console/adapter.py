@@ -8,7 +8,7 @@ from typing import ClassVar, TextIO
 
 from aiohttp import web
 
-from bot import texts
+from bot.i18n import texts
 from bot.messages import (
     AlertCard,
     DigestMessage,

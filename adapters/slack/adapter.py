@@ -26,12 +26,11 @@ from adapters.slack.handlers_team import register_alert_handlers, register_comma
 from adapters.slack.oauth import WorkspaceClients, build_oauth_flow, mount_oauth
 from adapters.slack.people import People
 from adapters.slack.posted import PostFinder
+from bot.config.settings import Settings
 from bot.core import Core
-from bot.delivery import PLATFORM_CALL_TIMEOUT
 from bot.errors import InvalidInput, NotAllowed, NotFound, SurveyClosed
-from bot.inbound import was_delivered
-from bot.messages import Message, MessageRef, Target
-from bot.settings import Settings
+from bot.interfaces.chat import was_delivered
+from bot.messages import PLATFORM_CALL_TIMEOUT, Message, MessageRef, Target
 
 logger = logging.getLogger(__name__)
 

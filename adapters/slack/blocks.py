@@ -42,6 +42,9 @@ from adapters.slack.blocks_text import (
     score_text,
     section,
 )
+from bot.domain.questions import DRIVERS, driver_label, why_prompt
+from bot.domain.scoring import Metric
+from bot.i18n.texts import t
 from bot.messages import (
     AlertCard,
     DigestMessage,
@@ -53,9 +56,6 @@ from bot.messages import (
     TextMessage,
     ThankYou,
 )
-from bot.questions import DRIVERS, driver_label, why_prompt
-from bot.scoring import Metric
-from bot.texts import t
 
 __all__ = [
     "alert",

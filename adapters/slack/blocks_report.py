@@ -28,8 +28,8 @@ from adapters.slack.blocks_text import (
     section,
     t_md,
 )
+from bot.i18n.texts import t
 from bot.messages import DigestMessage, ReportMessage, ReportRow, Verbatim
-from bot.texts import t
 
 _CODE_FENCE = "```"
 # The fences and their line breaks around each table chunk.

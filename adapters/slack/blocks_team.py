@@ -50,10 +50,10 @@ from adapters.slack.blocks_text import (
     slack_date,
     t_md,
 )
-from bot.alerts import CHOOSABLE_OUTCOMES, Outcome
+from bot.domain.questions import driver_label
+from bot.i18n.texts import t
+from bot.interfaces.chat import CHOOSABLE_OUTCOMES, Outcome
 from bot.messages import AlertCard
-from bot.questions import driver_label
-from bot.texts import t
 
 _OPEN = "open"
 _RESOLVED = "resolved"
@@ -61,7 +61,7 @@ _STATUSES = frozenset({_OPEN, "acknowledged", _RESOLVED})
 # Room a field's value leaves for its bold label and the line break.
 _FIELD_VALUE_MAX = FIELD_MAX - 100
 _ACTOR_MAX = 200
-# How the core writes a resolution: "<outcome> — <note>" (bot.alerts._resolution).
+# How the core writes a resolution: "<outcome> — <note>" (bot.alerts.workflow._resolution).
 _RESOLUTION_SEPARATOR = " — "
 
 

@@ -22,8 +22,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.scoring import Metric, score_range
-from bot.texts import TEXTS, localized
+from bot.domain.scoring import Metric, score_range
+from bot.i18n.texts import TEXTS, localized
 
 Payload = dict[str, Any]
 

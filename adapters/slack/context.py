@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt.response import BoltResponse
 
 from adapters.slack.people import People
+from bot.domain.roles import Caller
 from bot.errors import InvalidInput
-from bot.roles import Caller
 
 
 class MalformedPayload(InvalidInput):

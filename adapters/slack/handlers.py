@@ -16,10 +16,11 @@ from slack_bolt.async_app import AsyncApp
 from adapters.slack import blocks, ids
 from adapters.slack.context import MalformedPayload, field, text_field
 from adapters.slack.people import CALL_FAILURES
-from bot import answers, texts
-from bot.config import PersonRef
+from bot.config.types import PersonRef
 from bot.core import Core
 from bot.errors import NotFound, NotYourSurvey, SurveyClosed
+from bot.i18n import texts
+from bot.interfaces import chat
 from bot.messages import MessageRef
 
 logger = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def register_survey_handlers(bolt: AsyncApp, core: Core) -> None:
         except ValueError as exc:
             raise MalformedPayload(str(exc)) from exc
         try:
-            await answers.record_answer(
+            await chat.record_answer(
                 core,
                 survey_id=survey_id,
                 score=score,
@@ -124,7 +125,7 @@ def register_survey_handlers(bolt: AsyncApp, core: Core) -> None:
             raise MalformedPayload(str(exc)) from exc
         await ack()
         try:
-            answered = await answers.answered_survey(
+            answered = await chat.answered_survey(
                 core, survey_id=survey_id, respondent=person(body)
             )
         except (NotYourSurvey, SurveyClosed, NotFound) as exc:
@@ -146,7 +147,7 @@ def register_survey_handlers(bolt: AsyncApp, core: Core) -> None:
             raise MalformedPayload(str(exc)) from exc
         values = field(view, "state", "values")
         try:
-            await answers.record_reasons(
+            await chat.record_reasons(
                 core,
                 survey_id=survey_id,
                 respondent=person(body),

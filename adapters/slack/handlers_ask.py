@@ -2,7 +2,7 @@
 and, when configured, a teammate's emoji reaction on a customer's message. Both log an
 interaction for the message's author with its thread as the place to ask; the message's
 channel and ts are the idempotency key, so asking twice (or a redelivered event) adds
-nothing (`bot.asking`)."""
+nothing (`bot.surveys.from_chat`)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,11 @@ from slack_bolt.async_app import AsyncApp
 from adapters.slack.context import caller_of, event_key, text_field
 from adapters.slack.handlers import say_privately
 from adapters.slack.people import People
-from bot import texts
-from bot.asking import CustomerMessage, ask_about_message
 from bot.core import Core
+from bot.domain.roles import Caller, refusal
 from bot.errors import CxbotError
-from bot.inbound import first_delivery
-from bot.roles import Caller, refusal
+from bot.i18n import texts
+from bot.interfaces.chat import CustomerMessage, ask_about_message, first_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +32,8 @@ class _Unplaced(CxbotError):
 async def ask_for_feedback(
     core: Core, people: People, *, caller: Caller, message: CustomerMessage, context: Any
 ) -> str:
-    """`bot.asking.ask_about_message`, with Slack's word on whether the author is external;
-    when Slack cannot place the caller or the author just now, a note to try again."""
+    """`bot.surveys.from_chat.ask_about_message`, with Slack's word on whether the author is
+    external; when Slack cannot place the caller or the author just now, a note to try again."""
     if caller.unverified:
         return refusal(caller)
 

@@ -14,13 +14,14 @@ from adapters.slack.context import MalformedPayload, caller_of, field, text_fiel
 from adapters.slack.delivery import call_slack
 from adapters.slack.handlers import open_modal, say_privately, state_options, state_value
 from adapters.slack.people import People
-from bot import alerts, commands, report_texts, texts
-from bot.command_base import Invocation, Reply
-from bot.config import ChannelRef
+from bot.config.types import ChannelRef
 from bot.core import Core
+from bot.domain.roles import Caller, assignment_refusal, may_act_on_alert, refusal
 from bot.errors import DeliveryError, InvalidInput, NotAllowed
+from bot.i18n import report_texts, texts
+from bot.interfaces import chat
+from bot.interfaces.chat import Invocation, Reply
 from bot.messages import ReportMessage
-from bot.roles import Caller, assignment_refusal, may_act_on_alert, refusal
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def register_alert_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
     async def on_ack(ack: Any, body: dict[str, Any], context: Any, respond: Any) -> None:
         alert_id = _alert_id(body)
         if caller := await staff(body, context, respond):
-            await alerts.acknowledge(core, alert_id=alert_id, by=caller.person)
+            await chat.acknowledge(core, alert_id=alert_id, by=caller.person)
         await ack()
 
     @bolt.action(ids.ALERT_ASSIGN_ACTION)
@@ -67,7 +68,7 @@ def register_alert_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
             # A users_select offers everyone in the channel's workspaces, customers too.
             assignee = await people.caller(user_id=chosen, user_team=None, context=context)
             try:
-                await alerts.assign(core, alert_id=alert_id, by=caller.person, assignee=assignee)
+                await chat.assign(core, alert_id=alert_id, by=caller.person, assignee=assignee)
             except NotAllowed:
                 await say_privately(respond, assignment_refusal(assignee))
         await ack()
@@ -95,7 +96,7 @@ def register_alert_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
             return
         values = field(view, "state", "values")
         try:
-            await alerts.resolve(
+            await chat.resolve(
                 core,
                 alert_id=alert_id,
                 by=caller.person,
@@ -118,7 +119,7 @@ def register_command_handlers(bolt: AsyncApp, core: Core, people: People) -> Non
         caller = await caller_of(body, context, people)
         raw = str(body.get("text") or "")
         channel = ChannelRef(platform="slack", channel_id=text_field(body, "channel_id"))
-        locale = commands.channel_locale(core, channel)
+        locale = chat.channel_locale(core, channel)
         mentions = tuple(MENTION.findall(raw))
         customers = await _customers(people, context, raw, mentions)
         if caller.unverified or customers is None:
@@ -134,7 +135,7 @@ def register_command_handlers(bolt: AsyncApp, core: Core, people: People) -> Non
             request_id=str(body.get("trigger_id") or ""),
             locale=locale,
         )
-        reply = await commands.run(core, invocation)
+        reply = await chat.run_command(core, invocation)
         await ack(response_type="ephemeral", **await _answer(core, client, caller, reply))
 
 

@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack.errors import refused
-from bot.settings import Settings
+from bot.config.settings import Settings
 
 logger = logging.getLogger(__name__)
 

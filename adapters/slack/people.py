@@ -1,4 +1,4 @@
-"""Who a Slack user is to us: the facts `bot.roles` decides on. A person's own workspace
+"""Who a Slack user is to us: the facts `bot.domain.roles` decides on. A person's own workspace
 (the user object's `team_id` in interactivity payloads, else `users.info`), and which
 workspaces are ours, read from the installation, never from a request's `team`: in a Slack
 Connect channel that is the acting user's workspace, so a customer's own request names the
@@ -13,8 +13,9 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import Config, PersonRef
-from bot.roles import Caller, caller_in, our_workspaces
+from bot.config.schema import Config
+from bot.config.types import PersonRef
+from bot.domain.roles import Caller, caller_in, our_workspaces
 
 logger = logging.getLogger(__name__)
 

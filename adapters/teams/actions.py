@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.teams import card_ids, cards
-from bot import alerts, answers, questions, texts
 from bot.core import Core
+from bot.domain import questions
+from bot.domain.roles import Caller, assignment_refusal, may_act_on_alert
+from bot.domain.scoring import Metric
 from bot.errors import InvalidInput, NotAllowed, NotFound, NotYourSurvey, SurveyClosed
+from bot.i18n import texts
+from bot.interfaces import chat
 from bot.messages import MessageRef, ThankYou
-from bot.roles import Caller, assignment_refusal, may_act_on_alert
-from bot.scoring import Metric
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ async def run_action(
 async def _score(
     core: Core, action: card_ids.ScoreAction, caller: Caller, shown_in: MessageRef | None
 ) -> ActionResult:
-    await answers.record_answer(
+    await chat.record_answer(
         core,
         survey_id=action.survey_id,
         score=action.score,
@@ -68,7 +70,7 @@ async def _score(
 
 
 async def _why(core: Core, action: card_ids.WhyAction, caller: Caller) -> ActionResult:
-    await answers.record_reasons(
+    await chat.record_reasons(
         core,
         survey_id=action.survey_id,
         respondent=caller.person,
@@ -83,7 +85,7 @@ async def _thank_you(
     core: Core, survey_id: int, caller: Caller, *, reasons_saved: bool
 ) -> ActionResult:
     """The clicker's card refreshed to the thank-you, in the customer's language."""
-    answered = await answers.answered_survey(core, survey_id=survey_id, respondent=caller.person)
+    answered = await chat.answered_survey(core, survey_id=survey_id, respondent=caller.person)
     message = ThankYou(
         survey_id=answered.survey_id,
         metric=answered.metric,
@@ -102,18 +104,18 @@ async def _alert_step(
         return ActionResult(note=texts.t("not_for_customers", "en"))
     match action:
         case card_ids.AckAction():
-            await alerts.acknowledge(core, alert_id=action.alert_id, by=caller.person)
+            await chat.acknowledge(core, alert_id=action.alert_id, by=caller.person)
         case card_ids.AssignAction():
             # The people picker offers the whole directory, guests included.
             assignee = await members(action.assignee)
             try:
-                await alerts.assign(
+                await chat.assign(
                     core, alert_id=action.alert_id, by=caller.person, assignee=assignee
                 )
             except NotAllowed:
                 return ActionResult(note=assignment_refusal(assignee))
         case card_ids.ResolveAction():
-            await alerts.resolve(
+            await chat.resolve(
                 core,
                 alert_id=action.alert_id,
                 by=caller.person,

@@ -28,11 +28,10 @@ from adapters.teams.file_consent import CsvFiles
 from adapters.teams.inbound import CxTeamsBot
 from adapters.teams.outbound import Sender
 from adapters.teams.signing_keys import FAILURE_REMEMBERED_FOR, FETCH_TIMEOUT, SigningKeys
+from bot.config.settings import Settings
 from bot.core import Core
-from bot.delivery import PLATFORM_CALL_TIMEOUT
 from bot.errors import DeliveryError
-from bot.messages import Message, MessageRef, Target
-from bot.settings import Settings
+from bot.messages import PLATFORM_CALL_TIMEOUT, Message, MessageRef, Target
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from botbuilder.core import TurnContext
 
-from bot import texts
-from bot.asking import CustomerMessage, ask_about_message
 from bot.core import Core
-from bot.roles import Caller
+from bot.domain.roles import Caller
+from bot.i18n import texts
+from bot.interfaces.chat import CustomerMessage, ask_about_message
 
 PLATFORM = "teams"
 

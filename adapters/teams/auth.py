@@ -31,8 +31,8 @@ from botframework.connector.auth import (
 
 from adapters.teams.connector_timeout import TimedConnectorFactory
 from adapters.teams.signing_keys import KeysUnavailable, SigningKeys
-from bot.delivery import PLATFORM_CALL_TIMEOUT
 from bot.errors import CxbotError
+from bot.messages import PLATFORM_CALL_TIMEOUT
 
 logger = logging.getLogger(__name__)
 

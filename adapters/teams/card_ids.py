@@ -39,8 +39,8 @@ from pydantic import (
     ValidationError,
 )
 
-from bot.alerts import Outcome
-from bot.questions import DRIVERS
+from bot.domain.questions import DRIVERS
+from bot.interfaces.chat import Outcome
 
 VERB = "cx"
 KEY = "cx"

@@ -34,6 +34,8 @@ from adapters.teams.markdown import (
     t_md,
     text_block,
 )
+from bot.domain.questions import DRIVERS, driver_label
+from bot.i18n.texts import t
 from bot.messages import (
     AlertCard,
     DigestMessage,
@@ -45,8 +47,6 @@ from bot.messages import (
     TextMessage,
     ThankYou,
 )
-from bot.questions import DRIVERS, driver_label
-from bot.texts import t
 
 __all__ = [
     "alert",

@@ -33,16 +33,16 @@ from adapters.teams.markdown import (
     text_block,
     utc_time,
 )
-from bot.alerts import CHOOSABLE_OUTCOMES, Outcome
+from bot.domain.questions import driver_label
+from bot.i18n.texts import t
+from bot.interfaces.chat import CHOOSABLE_OUTCOMES, Outcome
 from bot.messages import AlertCard, DigestMessage, ReportMessage, ReportRow, Verbatim
-from bot.questions import driver_label
-from bot.texts import t
 
 _OPEN, _RESOLVED = "open", "resolved"
 _STATUSES = frozenset({_OPEN, "acknowledged", _RESOLVED})
-# How the core writes a resolution: "<outcome> — <note>" (bot.alert_cards._resolution).
+# How the core writes a resolution: "<outcome> — <note>" (bot.alerts.card._resolution).
 _RESOLUTION_SEPARATOR = " — "
-# How the core writes a Teams actor (bot.alerts.actor_of).
+# How the core writes a Teams actor (bot.alerts.workflow.actor_of).
 _TEAMS_ACTOR = "teams:"
 _ACTOR_MAX = 200
 

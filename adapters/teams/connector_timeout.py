@@ -17,7 +17,7 @@ from typing import Any
 
 from botframework.connector.auth import ConnectorFactory
 
-from bot.delivery import PLATFORM_CALL_TIMEOUT
+from bot.messages import PLATFORM_CALL_TIMEOUT
 
 
 class TimedConnectorFactory(ConnectorFactory):  # type: ignore[misc]

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import aiohttp
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from bot.delivery import PLATFORM_CALL_TIMEOUT
 from bot.errors import DeliveryError, FailureKind, HoldScope
+from bot.messages import PLATFORM_CALL_TIMEOUT
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
-from bot.texts import localized
+from bot.i18n.texts import localized
 
 CONSENT_CONTENT_TYPE = "application/vnd.microsoft.teams.card.file.consent"
 INFO_CONTENT_TYPE = "application/vnd.microsoft.teams.card.file.info"

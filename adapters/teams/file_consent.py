@@ -20,12 +20,13 @@ from yarl import URL
 from adapters.teams import file_cards
 from adapters.teams.file_cards import Consent, CsvOffer, UploadInfo, text
 from adapters.teams.outbound import Sender, message_activity
-from bot import commands, report_command, report_texts
-from bot.command_base import Invocation
 from bot.core import Core
+from bot.domain.roles import Caller
 from bot.errors import DeliveryError, FailureKind
+from bot.i18n import report_texts
+from bot.interfaces import chat
+from bot.interfaces.chat import Invocation
 from bot.messages import Target, TextMessage
-from bot.roles import Caller
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class CsvFiles:
         may be shared with the customer); if that fails, say so where they asked."""
         now = self._core.now()
         user_id = invocation.caller.person.user_id
-        _, args = commands.split_verb(invocation.text)
+        _, args = chat.split_verb(invocation.text)
         size = len(encode(csv))
         try:  # a command too long for a card's context cannot be offered
             offer = CsvOffer(args=args.strip(), by=user_id, locale=invocation.locale, at=now)
@@ -95,7 +96,7 @@ class CsvFiles:
         invocation = Invocation(
             caller=caller, text=f"report {offer.args}", channel=None, locale=offer.locale
         )
-        reply = await report_command.run(self._core, invocation, offer.args)
+        reply = await chat.run_report(self._core, invocation, offer.args)
         if reply.csv is None:  # refused, or no longer a valid command
             return message_activity(reply.message)
         try:

@@ -18,12 +18,13 @@ from adapters.teams.actions import ActionResult, run_action
 from adapters.teams.ask import ask_for_feedback, json_object
 from adapters.teams.file_consent import CsvFiles
 from adapters.teams.outbound import message_activity
-from bot import commands, conversations, inbound, outbox, texts
-from bot.command_base import Invocation
-from bot.config import ChannelRef, PersonRef
+from bot.config.types import ChannelRef, PersonRef
 from bot.core import Core
+from bot.domain.roles import Caller
+from bot.i18n import texts
+from bot.interfaces import chat
+from bot.interfaces.chat import Invocation
 from bot.messages import MessageRef, ReportMessage, Target, TextMessage
-from bot.roles import Caller
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
     async def on_turn(self, turn_context: TurnContext) -> None:
         await self._remember(turn_context.activity)
         key = self._delivery_key(turn_context.activity)
-        if key is not None and await inbound.was_delivered(self._core, key=key):
+        if key is not None and await chat.was_delivered(self._core, key=key):
             logger.info("%s was delivered again: ignored", key)
             if turn_context.activity.type == ActivityTypes.invoke:
                 await turn_context.send_activity(
@@ -67,7 +68,7 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
             return
         await super().on_turn(turn_context)
         if key is not None:
-            await inbound.first_delivery(self._core, key=key)
+            await chat.first_delivery(self._core, key=key)
 
     @staticmethod
     def _delivery_key(activity: Activity) -> str | None:
@@ -87,7 +88,7 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         reference = TurnContext.get_conversation_reference(activity)
         reference.conversation.id = conversation_id
         reference.activity_id = None
-        await conversations.remember(
+        await chat.remember_conversation(
             self._core,
             platform=PLATFORM,
             conversation_id=conversation_id,
@@ -192,9 +193,9 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
             mentions=mentions,
             customers=await self._customers(turn_context, mentions),
             request_id=str(activity.id or ""),
-            locale=commands.channel_locale(self._core, channel),
+            locale=chat.channel_locale(self._core, channel),
         )
-        reply = await commands.run(self._core, invocation)
+        reply = await chat.run_command(self._core, invocation)
         if isinstance(reply.message, ReportMessage) and not _personal(activity):
             await self._send_privately(caller, reply.message, activity)
             note = TextMessage(text=texts.t("report_sent_privately", invocation.locale))
@@ -228,7 +229,7 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
     ) -> None:
         """Keyed on the asking activity, so that Teams redelivering it queues one report."""
         asked = f"{activity.conversation.id}:{activity.id or self._core.now().timestamp()}"
-        await outbox.post(
+        await chat.queue_post(
             self._core,
             target=Target(platform=PLATFORM, user_id=caller.person.user_id),
             message=message,

@@ -34,8 +34,8 @@ from types import MappingProxyType
 from typing import Any
 
 from adapters.teams import card_ids
-from bot.scoring import Metric, score_range
-from bot.texts import TEXTS, localized, t
+from bot.domain.scoring import Metric, score_range
+from bot.i18n.texts import TEXTS, localized, t
 
 Card = dict[str, Any]
 Element = dict[str, Any]

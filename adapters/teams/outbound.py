@@ -25,11 +25,10 @@ from botbuilder.schema import (
 
 from adapters.teams import cards
 from adapters.teams.errors import call_teams, refused
-from bot import conversations
 from bot.core import Core
-from bot.delivery import PLATFORM_CALL_TIMEOUT
 from bot.errors import DeliveryError, FailureKind, HoldScope
-from bot.messages import DigestMessage, Message, MessageRef, Target
+from bot.interfaces import chat
+from bot.messages import PLATFORM_CALL_TIMEOUT, DigestMessage, Message, MessageRef, Target
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +96,7 @@ class Sender:
         )
 
     async def update(self, ref: MessageRef, message: Message) -> None:
-        stored = await conversations.reference_of(
+        stored = await chat.conversation_reference(
             self._core, platform=PLATFORM, conversation_id=ref.channel_id.split(";")[0]
         )
         if stored is None:
@@ -121,7 +120,7 @@ class Sender:
 
     async def _reference(self, target: Target) -> ConversationReference:
         if target.channel_id:
-            stored = await conversations.reference_of(
+            stored = await chat.conversation_reference(
                 self._core, platform=PLATFORM, conversation_id=target.channel_id
             )
             if stored is None:
@@ -135,7 +134,7 @@ class Sender:
             raise DeliveryError(
                 "teams: a target needs a conversation or a user", kind=FailureKind.PERMANENT
             )
-        stored = await conversations.personal_reference(
+        stored = await chat.personal_reference(
             self._core, platform=PLATFORM, user_id=target.user_id
         )
         if stored is not None:
@@ -145,9 +144,7 @@ class Sender:
     async def _open_personal(self, user_id: str, tenant: str | None) -> ConversationReference:
         """A 1:1 chat with someone who never spoke to the bot, created in their tenant
         through the service URL of a conversation the bot already has there."""
-        known = await conversations.tenant_reference(
-            self._core, platform=PLATFORM, tenant_id=tenant
-        )
+        known = await chat.tenant_reference(self._core, platform=PLATFORM, tenant_id=tenant)
         if known is None:
             # No conversation of ours in the contact's tenant to open the chat through: a
             # customer's tenant need not ever install the app, so this person has no route.
@@ -173,7 +170,7 @@ class Sender:
             within=self._timeout,
         )
         reference: ConversationReference = created["reference"]
-        await conversations.remember(
+        await chat.remember_conversation(
             self._core,
             platform=PLATFORM,
             conversation_id=reference.conversation.id,

@@ -16,7 +16,6 @@ posting again (`in_doubt_since`).
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -26,7 +25,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.messages import MESSAGE_ADAPTER, Message, MessageRef, Target
 from storage.models import ChannelPacing, Delivery, DeliveryStatus
 from storage.queries.upsert import insert_ignore
 
@@ -37,15 +35,6 @@ _MAX_KEY = 200  # the width of `deliveries.dedupe_key`
 IN_DOUBT_SINCE = "in_doubt_since"  # payload key: a post may have landed since this instant
 
 
-@dataclass(frozen=True)
-class Payload:
-    """What a delivery row says to do, rebuilt from its stored JSON."""
-
-    message: Message
-    target: Target | None
-    ref: MessageRef | None
-
-
 async def enqueue(
     *,
     session: AsyncSession,
@@ -53,21 +42,16 @@ async def enqueue(
     action: Literal["post", "update"],
     purpose: str,
     subject_id: int | None,
-    message: Message,
-    target: Target | None = None,
-    ref: MessageRef | None = None,
+    platform: str,
+    channel_key: str,
+    payload: dict[str, Any],
     now: datetime,
     not_before: datetime | None = None,
 ) -> bool:
-    """Queue one platform call; True if it is new, False if `dedupe_key` was already queued."""
-    platform, channel_key = _route(action=action, target=target, ref=ref)
+    """Queue one platform call, its `payload` as plain JSON (`bot.delivery.queue` writes and
+    reads it); True if it is new, False if `dedupe_key` was already queued."""
     if len(dedupe_key) > _MAX_KEY:
         raise ValueError(f"dedupe_key is longer than {_MAX_KEY} characters")
-    payload = {
-        "target": target.model_dump(mode="json") if target else None,
-        "ref": ref.model_dump(mode="json") if ref else None,
-        "message": MESSAGE_ADAPTER.dump_python(message, mode="json"),
-    }
     values: dict[str, Any] = {
         "dedupe_key": dedupe_key,
         "platform": platform,
@@ -83,28 +67,6 @@ async def enqueue(
     }
     statement = insert_ignore(session, Delivery, values).returning(col(Delivery.id))
     return (await session.exec(statement)).first() is not None
-
-
-def _route(*, action: str, target: Target | None, ref: MessageRef | None) -> tuple[str, str]:
-    if action == "post":
-        if target is None:
-            raise ValueError("a post delivery needs a target")
-        return target.platform, target.channel_key
-    if action == "update":
-        if ref is None:
-            raise ValueError("an update delivery needs a message ref")
-        return ref.platform, f"{ref.platform}:{ref.channel_id}"
-    raise ValueError(f"unknown delivery action {action!r}")
-
-
-def payload_of(delivery: Delivery) -> Payload:
-    """The stored call; raises pydantic's ValidationError if the JSON no longer fits."""
-    data = delivery.payload
-    return Payload(
-        message=MESSAGE_ADAPTER.validate_python(data["message"]),
-        target=Target.model_validate(data["target"]) if data.get("target") else None,
-        ref=MessageRef.model_validate(data["ref"]) if data.get("ref") else None,
-    )
 
 
 async def claim(

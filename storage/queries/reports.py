@@ -1,7 +1,7 @@
 """Report aggregates over responses, surveys and alerts: GROUP BY in SQL, never row loops.
 
 `score_counts` returns score histograms ({score: count}) per group and metric in one statement
-(`histograms` is the one-metric view of it), which `bot.scoring` turns into figures;
+(`histograms` is the one-metric view of it), which `bot.domain.scoring` turns into figures;
 `sent_counts` gives the denominators of response rates. Grouping by owner joins the survey and
 the interaction, which holds the owner; interactions without one form the group `NO_OWNER`.
 Grouping by week uses

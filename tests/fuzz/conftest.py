@@ -21,18 +21,18 @@ from aiohttp import web
 
 from adapters.slack.adapter import SlackAdapter
 from adapters.teams.adapter import TeamsAdapter
-from bot.app import Runtime, build_app
-from bot.config import parse_config
+from bot.app.runtime import Runtime, build_app
+from bot.config.schema import parse_config
+from bot.config.settings import build_settings
 from bot.messages import ChatAdapter
-from bot.settings import build_settings
 from storage.engine import create_engine, session_factory
+from tests.adapters.slack.conftest import CUSTOMER, CUSTOMER_TEAM, SECRET, THREAD, slack_config
+from tests.adapters.teams.conftest import GUEST_AAD, STAFF_AAD, STAFF_ID, teams_config
 from tests.fakes.bot_connector import TENANT_ID, FakeConnector, load_activity
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.slack_signing import FORM, interactivity_body, load_payload, sign
 from tests.fuzz.live import LiveApp, serve
-from tests.slack.conftest import CUSTOMER, CUSTOMER_TEAM, SECRET, THREAD, slack_config
 from tests.support.world import CONFIG, World
-from tests.teams.conftest import GUEST_AAD, STAFF_AAD, STAFF_ID, teams_config
 
 API_TOKEN = "fuzz-api-token"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import func, select
 
-from bot.schemas import InteractionCreate
+from bot.surveys.schemas import InteractionCreate
 from storage.engine import Sessions
 from storage.models import Interaction, Survey
 from tests.fuzz.live import LiveApp

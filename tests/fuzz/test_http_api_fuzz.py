@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from bot.openapi import INTERACTIONS, PATH
+from bot.interfaces.http.openapi import INTERACTIONS, PATH
 from tests.fuzz.conftest import API_TOKEN, Served
 from tests.fuzz.hostile_json import REGRESSIONS, bodies
 from tests.fuzz.ledger import Ledger, interactions_in

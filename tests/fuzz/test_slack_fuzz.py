@@ -18,6 +18,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from adapters.slack.adapter import EVENTS_PATH
+from tests.adapters.slack.conftest import CUSTOMER, SECRET, STAFF
 from tests.fakes.slack_signing import FORM, JSON, command_body, event_body, sign, slack_json
 from tests.fuzz.conftest import Served
 from tests.fuzz.hostile_json import RAW_TOKENS
@@ -32,7 +33,6 @@ from tests.fuzz.strategies import (
     point_urls_at,
     vocabulary,
 )
-from tests.slack.conftest import CUSTOMER, SECRET, STAFF
 
 EXAMPLES = 300
 DOCUMENTS = {name: load("slack", name) for name in payload_names("slack")}

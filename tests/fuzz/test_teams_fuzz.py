@@ -13,6 +13,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from adapters.teams.adapter import MESSAGES_PATH
+from tests.adapters.teams.conftest import GUEST_AAD, STAFF_AAD, STAFF_ID
 from tests.fuzz.conftest import Served
 from tests.fuzz.strategies import (
     HOSTILE_STRINGS,
@@ -25,7 +26,6 @@ from tests.fuzz.strategies import (
     point_urls_at,
     vocabulary,
 )
-from tests.teams.conftest import GUEST_AAD, STAFF_AAD, STAFF_ID
 
 EXAMPLES = 200
 DOCUMENTS = {name: load("teams", name) for name in payload_names("teams")}

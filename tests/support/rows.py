@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.questions import CURRENT
-from bot.scoring import Metric
+from bot.domain.questions import CURRENT
+from bot.domain.scoring import Metric
 from storage.models import Contact, Interaction, Response, Survey
 
 _SERIAL = itertools.count(1)

@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import lifecycle
-from bot.config import Config, PersonRef, parse_config
+from bot.app.sync import prepare_database
+from bot.config.schema import Config, parse_config
+from bot.config.types import PersonRef
 from bot.core import Core
-from bot.delivery import DeliveryWorker
+from bot.delivery.worker import DeliveryWorker
 from bot.messages import ChatAdapter
-from bot.prepare import prepare_database
-from bot.schemas import InteractionCreate
+from bot.surveys import timeline
+from bot.surveys.schemas import InteractionCreate
 from storage.engine import Sessions
 from tests.fakes.clock import FrozenClock
 from tests.fakes.recording import RecordingAdapter
@@ -97,14 +98,14 @@ class World:
             adapters=self.adapters or {"slack": self.adapter},
             clock=self.clock,
             worker_id=worker_id,
-            on_done=lambda s, d, r: lifecycle.on_delivered(self.core, s, d, r),
-            on_failed=lambda s, d, _r: lifecycle.on_delivery_failed(self.core, s, d),
+            on_done=lambda s, d, r: timeline.on_delivered(self.core, s, d, r),
+            on_failed=lambda s, d, _r: timeline.on_delivery_failed(self.core, s, d),
             pace=timedelta(0),
         )
 
     async def run(self) -> None:
         """One scheduler round, then deliver everything that is due."""
-        await lifecycle.tick(self.core)
+        await timeline.tick(self.core)
         worker = self.worker()
         while await worker.run_once():
             pass

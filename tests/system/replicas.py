@@ -127,7 +127,7 @@ class Cluster:
         log_path = self.tmp_path / f"replica-{name}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve"],
+                [sys.executable, "-m", "bot.interfaces.cli.main", "serve"],
                 env=self.environment(name, port, extra),
                 cwd=self.tmp_path,
                 stdout=log,

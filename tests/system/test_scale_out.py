@@ -9,7 +9,7 @@ import asyncio
 import aiohttp
 import pytest
 
-from bot.delivery import CALL_BUDGET
+from bot.delivery.worker import CALL_BUDGET
 from tests.system.replicas import Cluster, Stopwatch, token_of, wait_until
 from tests.system.timed_slack import POST, UPDATE, TimedSlackAPI, closest_gap, pacing_problems
 from tests.system.world import Database, World, click, log_batch, log_split

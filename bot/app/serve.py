@@ -1,0 +1,67 @@
+"""Builds the running bot for `cxbot serve` from settings and config."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app.runtime import Runtime, build_app
+from bot.config.settings import Settings
+from bot.core import Core
+from bot.delivery.worker import CALL_BUDGET
+from bot.errors import ConfigError
+from bot.messages import PLATFORM_CALL_TIMEOUT, ChatAdapter
+
+logger = logging.getLogger(__name__)
+
+
+def chat_adapters(core: Core, settings: Settings, engine: AsyncEngine) -> dict[str, ChatAdapter]:
+    """Every chat adapter the environment enables (SPEC §4)."""
+    adapters: dict[str, ChatAdapter] = {}
+    if settings.slack_enabled:
+        # Imported here: the core never imports a platform SDK, only this composition does.
+        from adapters.slack.adapter import SlackAdapter
+
+        adapters["slack"] = SlackAdapter(core=core, settings=settings, engine=engine)
+        logger.info(
+            "Slack enabled (HTTP mode at /slack/events, Web API %s)", settings.slack_api_url
+        )
+    if settings.teams_enabled:
+        from adapters.teams.adapter import TeamsAdapter
+
+        adapters["teams"] = TeamsAdapter(core=core, settings=settings)
+        logger.info("Microsoft Teams enabled at /api/messages")
+    if not adapters:
+        logger.warning(
+            "no chat platform is configured (set SLACK_BOT_TOKEN or MICROSOFT_APP_ID): "
+            "serving the HTTP API only; surveys wait in the delivery queue until a platform "
+            "is enabled"
+        )
+    return adapters
+
+
+def check_lease(settings: Settings) -> None:
+    """Refuse a lease that a platform call may outlast: another replica would take the item
+    over while the call is still running, and post it a second time."""
+    if settings.delivery_lease < CALL_BUDGET.total_seconds():
+        raise ConfigError(
+            f"CXBOT_DELIVERY_LEASE={settings.delivery_lease:g} s is too short: a platform call "
+            f"may take {PLATFORM_CALL_TIMEOUT:g} s, so the lease must be at least "
+            f"{CALL_BUDGET.total_seconds():g} s (default 60)"
+        )
+
+
+def build_runtime(*, core: Core, settings: Settings, engine: AsyncEngine) -> web.Application:
+    check_lease(settings)
+    runtime = Runtime(
+        core=core,
+        adapters=chat_adapters(core, settings, engine),
+        lease=timedelta(seconds=settings.delivery_lease),
+    )
+    if settings.api_token is None:
+        logger.warning("CXBOT_API_TOKEN is not set: POST /api/v1/interactions refuses every call")
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    return build_app(runtime, api_token=token)

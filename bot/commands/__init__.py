@@ -1,0 +1,1 @@
+"""The chat commands (`help`, `log`, `report`, `optout`, ...): parsing and routing."""

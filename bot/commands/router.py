@@ -1,0 +1,115 @@
+"""The `/cx` command (Slack) and the @mention commands (Teams), platform-neutral:
+`report …`, `log <kind> @contact [note]`, `optout`, `optin`, `help`.
+
+Adapters parse platform mentions into user ids and say who is calling; this module decides
+what happens and answers with a message shown privately to the caller.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.commands import report as report_command
+from bot.commands.base import Invocation, Reply, help_reply
+from bot.config.types import ChannelRef
+from bot.core import Core
+from bot.domain.roles import may_log_interactions
+from bot.i18n import texts
+from bot.messages import TextMessage
+from bot.surveys import consent, intake
+from bot.surveys.schemas import ContactCreate, InteractionCreate, Where, as_invalid_input
+
+_KIND = re.compile(r"^[a-z0-9_]{1,64}$")
+
+
+def split_verb(text: str) -> tuple[str, str]:
+    """("report", "nordic --days 30") from "report nordic --days 30"; any whitespace splits."""
+    words = text.strip().split(maxsplit=1)
+    return (words[0].lower() if words else "help"), (words[1] if len(words) > 1 else "")
+
+
+async def run(core: Core, invocation: Invocation) -> Reply:
+    verb, rest = split_verb(invocation.text)
+    if verb == "report":
+        return await report_command.run(core, invocation, rest)
+    if verb == "log":
+        return await _log(core, invocation, rest)
+    if verb in ("optout", "optin"):
+        return await _opt(core, invocation, opted_out=verb == "optout")
+    problem = None if verb == "help" else texts.t("unknown_command", invocation.locale, verb=verb)
+    return help_reply(invocation.locale, problem)
+
+
+def channel_locale(core: Core, channel: ChannelRef | None) -> str:
+    """The language to answer in: a customer channel's account's, a team channel's team's."""
+    if channel is None:
+        return "en"
+    account = account_of_channel(core, channel)
+    if account is not None:
+        found = core.account(account)
+        return found.locale if found else "en"
+    if channel in core.config.team_channels():
+        return core.config.team(channel).locale or "en"
+    return "en"
+
+
+def account_of_channel(core: Core, channel: ChannelRef | None) -> str | None:
+    """The account whose shared channel this is, if any."""
+    if channel is None:
+        return None
+    for account in core.config.accounts:
+        if channel in account.customer_channels:
+            return account.key
+    return None
+
+
+async def _log(core: Core, invocation: Invocation, rest: str) -> Reply:
+    locale = invocation.locale
+    if not may_log_interactions(invocation.caller):
+        return Reply(TextMessage(text=texts.t("not_for_customers", locale)))
+    parts = rest.split(maxsplit=2)
+    if len(parts) < 2 or not _KIND.match(parts[0]) or not invocation.mentions:
+        return help_reply(locale, texts.t("log_usage", locale))
+    account = account_of_channel(core, invocation.channel)
+    if account is None or invocation.channel is None:
+        return Reply(TextMessage(text=texts.t("not_a_customer_channel", locale)))
+    if invocation.mentions[0] not in invocation.customers:
+        return Reply(TextMessage(text=texts.t("log_needs_customer", locale)))
+    with as_invalid_input():
+        item = InteractionCreate(
+            source=f"{invocation.caller.person.platform}-command",
+            external_id=invocation.request_id or f"{invocation.channel.channel_id}:{rest}",
+            account=account,
+            kind=parts[0],
+            occurred_at=core.now(),
+            contacts=(
+                ContactCreate(platform=invocation.channel.platform, user_id=invocation.mentions[0]),
+            ),
+            owner=invocation.caller.actor,
+            where=Where(
+                platform=invocation.channel.platform, channel_id=invocation.channel.channel_id
+            ),
+            note=parts[2][:2000] if len(parts) > 2 else None,
+        )
+    [logged] = await intake.log_interactions(core, [item])
+    return Reply(TextMessage(text=logged_text(logged, kind=parts[0], locale=locale)))
+
+
+def logged_text(logged: intake.Logged, *, kind: str, locale: str) -> str:
+    """What was logged, and what became of its survey (scheduled, or why not)."""
+    status = logged.surveys[0].reason or logged.surveys[0].status if logged.surveys else "-"
+    return texts.t("logged", locale, kind=kind, status=status)
+
+
+async def _opt(core: Core, invocation: Invocation, *, opted_out: bool) -> Reply:
+    """A customer's own choice: no more surveys (or surveys again)."""
+    known = await consent.set_opted_out(
+        core,
+        person=invocation.caller.person,
+        account_key=account_of_channel(core, invocation.channel),
+        opted_out=opted_out,
+    )
+    if not known:
+        return Reply(TextMessage(text=texts.t("opt_unknown", invocation.locale)))
+    key = "opted_out" if opted_out else "opted_in"
+    return Reply(TextMessage(text=texts.t(key, invocation.locale)))

@@ -1,0 +1,239 @@
+"""How a delivery attempt ends: completed together with the core's follow-up, retried with
+backoff (or at the platform's Retry-After), or dead-lettered. Each outcome is settled in a
+transaction of its own, and only while the worker still holds the item's lease."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.delivery.redelivery import fix_for
+from bot.errors import DeliveryError, FailureKind, HoldScope
+from bot.messages import MessageRef
+from storage.engine import Sessions
+from storage.models import Delivery
+from storage.queries import deliveries
+from storage.queries import delivery_holds as holds
+
+logger = logging.getLogger(__name__)
+
+Callback = Callable[[AsyncSession, Delivery, MessageRef | None], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff: `base`, doubled per failed attempt, capped, with ± jitter."""
+
+    base: timedelta = timedelta(seconds=2)
+    cap: timedelta = timedelta(minutes=10)
+    max_attempts: int = 10
+    jitter: float = 0.1
+    probe_every: timedelta = timedelta(minutes=5)  # how soon a held item's hold is probed
+
+    def delay(self, attempts: int, rng: random.Random | None = None) -> timedelta:
+        """The wait after the `attempts`-th failed attempt; jittered when `rng` is given, so
+        that items which failed together do not all come back in the same instant."""
+        exponent = min(max(attempts - 1, 0), 62)  # 2**62 s is far past any cap
+        seconds = min(self.cap.total_seconds(), self.base.total_seconds() * 2.0**exponent)
+        if rng is not None and self.jitter:
+            seconds *= 1 + self.jitter * rng.uniform(-1, 1)
+        return timedelta(seconds=max(0.0, min(seconds, self.cap.total_seconds())))
+
+
+class Outcomes:
+    """Settles one worker's attempts."""
+
+    def __init__(
+        self,
+        *,
+        sessions: Sessions,
+        clock: Callable[[], datetime],
+        worker_id: str,
+        on_done: Callback | None,
+        on_failed: Callback | None,
+        policy: RetryPolicy,
+        landing_grace: timedelta,
+        rng: random.Random,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._worker_id = worker_id
+        self._on_done = on_done
+        self._on_failed = on_failed
+        self._policy = policy
+        self._landing_grace = landing_grace
+        self._rng = rng
+
+    @property
+    def probe_every(self) -> timedelta:
+        return self._policy.probe_every
+
+    async def failed(
+        self, delivery: Delivery, error: DeliveryError, *, in_doubt: bool, lookup: bool
+    ) -> None:
+        """Settle an attempt that failed with `error`. `in_doubt`: an earlier attempt may
+        have posted the message; `lookup`: the adapter can look for a post before posting."""
+        # Only an attempt that began with nothing in doubt, and failed for sure, leaves the
+        # item with nothing to look for.
+        not_posted = not in_doubt and not error.maybe_delivered
+        if error.kind is FailureKind.PERMANENT:
+            await self.fail(delivery, f"permanent: {error}")
+        elif error.kind is FailureKind.NEEDS_ADMIN:
+            await self.hold(delivery, error)
+        elif error.retry_after is not None:
+            # The platform's own Retry-After: wait exactly that, and so does the channel. A
+            # rate limit says nothing about the item, so it does not count toward giving up.
+            at = self._clock() + timedelta(seconds=max(0.0, error.retry_after))
+            await self.retry(
+                delivery,
+                f"rate limited: {error}",
+                at=at,
+                hold_channel=True,
+                not_posted=not_posted,
+                count=False,
+            )
+        elif error.maybe_delivered and delivery.action == "post" and lookup:
+            # Give a post that may still land the time to, before it is looked for.
+            wait = max(self._policy.delay(delivery.attempts + 1, self._rng), self._landing_grace)
+            at = self._clock() + wait
+            await self.retry(delivery, f"{error} (it may have landed)", at=at)
+        else:
+            await self.retry(delivery, str(error), not_posted=not_posted)
+
+    async def complete(
+        self, delivery: Delivery, ref: MessageRef, *, channel_free_at: datetime | None = None
+    ) -> None:
+        """Mark done and run `on_done` in the same transaction; `channel_free_at` keeps the
+        channel's next item back until then."""
+        result = ref.model_dump(mode="json")
+        try:
+            async with self._sessions() as session, session.begin():
+                done = await deliveries.complete(
+                    session=session,
+                    delivery=delivery,
+                    worker_id=self._worker_id,
+                    result=result,
+                    now=self._clock(),
+                    hold_channel_until=channel_free_at,
+                )
+                if not done:
+                    logger.warning("delivery %s was taken over before completion", delivery.id)
+                    return
+                await self._release(session, delivery)
+                if self._on_done is not None:
+                    await self._on_done(session, delivery, ref)
+        except Exception as error:
+            # The completion rolled back with the follow-up, so the item is still pending; keep
+            # the platform's answer so that the retry reruns the follow-up without posting again.
+            logger.exception("follow-up of delivery %s failed", delivery.id)
+            await self.retry(delivery, f"on_done: {type(error).__name__}: {error}", result=result)
+
+    async def _release(self, session: AsyncSession, delivery: Delivery) -> None:
+        """A held item (a probe, or one the operator retried while others wait) went out:
+        what was wrong is fixed, so its whole hold goes out again."""
+        key = delivery.payload.get(holds.HOLD)
+        if not isinstance(key, str):
+            return
+        released = await holds.release(session=session, key=key, now=self._clock())
+        logger.warning("%s works again: %s held deliveries released", key, len(released) + 1)
+
+    async def retry(
+        self,
+        delivery: Delivery,
+        error: str,
+        *,
+        at: datetime | None = None,
+        hold_channel: bool = False,
+        result: dict[str, Any] | None = None,
+        not_posted: bool = False,
+        count: bool = True,
+    ) -> None:
+        """Count a failed attempt (unless not `count`); try again at `at` (default: the
+        policy's backoff), or give up after the policy's last attempt."""
+        attempts = delivery.attempts + int(count)
+        if count and attempts >= self._policy.max_attempts:
+            await self.fail(delivery, f"gave up after {attempts} attempts: {error}")
+            return
+        now = self._clock()
+        at = at or now + self._policy.delay(attempts, self._rng)
+        logger.info(
+            "delivery %s attempt %s failed (%s); next at %s", delivery.id, attempts, error, at
+        )
+        async with self._sessions() as session, session.begin():
+            await deliveries.reschedule(
+                session=session,
+                delivery=delivery,
+                worker_id=self._worker_id,
+                error=error,
+                at=at,
+                now=now,
+                hold_channel_until=at if hold_channel else None,
+                result=result,
+                not_posted=not_posted,
+                count=count,
+            )
+
+    async def hold(self, delivery: Delivery, error: DeliveryError) -> None:
+        """Hold the item with its workspace or channel until an admin fixes what the platform
+        refused; the first item of a hold tells the admin (one ERROR line per hold)."""
+        key = (
+            holds.channel_key(delivery)
+            if error.scope is HoldScope.CHANNEL
+            else holds.workspace_key(delivery)
+        )
+        reason = error.reason or "unknown"
+        async with self._sessions() as session, session.begin():
+            settled, new = await holds.hold(
+                session=session,
+                delivery=delivery,
+                worker_id=self._worker_id,
+                key=key,
+                reason=reason,
+                error=f"needs an admin: {error}",
+                probe_at=self._clock() + self._policy.probe_every,
+            )
+        if settled and new:
+            logger.error("deliveries held: %s", fix_for(key, reason))
+        elif settled:
+            logger.info("delivery %s held with %s (%s)", delivery.id, key, reason)
+
+    async def fail(self, delivery: Delivery, error: str) -> None:
+        """Dead-letter the item and run `on_failed`."""
+        logger.warning("delivery %s failed for good: %s", delivery.id, error)
+        try:
+            await self._dead_letter(delivery, error, notify=True)
+        except Exception:
+            if self._on_failed is None:
+                raise
+            # Without this, a broken on_failed would leave the item leased, so it would be
+            # claimed and sent again after every lease, for ever.
+            logger.exception("on_failed for delivery %s failed; failing it without", delivery.id)
+            await self._dead_letter(delivery, error, notify=False)
+
+    async def _dead_letter(self, delivery: Delivery, error: str, *, notify: bool) -> None:
+        async with self._sessions() as session, session.begin():
+            failed = await deliveries.fail(
+                session=session,
+                delivery=delivery,
+                worker_id=self._worker_id,
+                error=error,
+                now=self._clock(),
+            )
+            if failed and notify and self._on_failed is not None:
+                await self._on_failed(session, delivery, _stored_ref(delivery))
+
+
+def _stored_ref(delivery: Delivery) -> MessageRef | None:
+    """The message an update was meant for; None for posts (and unreadable payloads)."""
+    ref = delivery.payload.get("ref")
+    try:
+        return MessageRef.model_validate(ref) if ref else None
+    except ValidationError:
+        return None

@@ -1,0 +1,1 @@
+"""`cxbot demo`: a simulated quarter through the console adapter."""

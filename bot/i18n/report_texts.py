@@ -1,0 +1,93 @@
+"""The words of `/cx report` and the account report, in English and Finnish: a catalogue of
+its own beside `bot.i18n.texts`, because reports have many words that nothing else uses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from bot.i18n.texts import localized
+
+
+def _frozen(entries: dict[str, dict[str, str]]) -> Mapping[str, Mapping[str, str]]:
+    return MappingProxyType({key: MappingProxyType(value) for key, value in entries.items()})
+
+
+_TEXTS = _frozen(
+    {
+        # Column labels (also the CSV header).
+        "n": {"en": "n", "fi": "n"},
+        "rate": {"en": "response rate", "fi": "vastausaste"},
+        "csat": {"en": "CSAT %", "fi": "CSAT %"},
+        "top_box": {"en": "top box %", "fi": "erittäin tyytyväisiä %"},
+        "ces": {"en": "CES mean", "fi": "CES-keskiarvo"},
+        "ease": {"en": "ease index", "fi": "helppousindeksi"},
+        "nps": {"en": "NPS", "fi": "NPS"},
+        "trend": {"en": "trend", "fi": "kehitys"},
+        "trend_figure": {"en": "trend figure", "fi": "kehityksen luku"},
+        "low": {"en": "{label} 95 % CI low", "fi": "{label} 95 %:n luottamusväli alaraja"},
+        "high": {"en": "{label} 95 % CI high", "fi": "{label} 95 %:n luottamusväli yläraja"},
+        "group": {"en": "group", "fi": "ryhmä"},
+        "total": {"en": "Total", "fi": "Yhteensä"},
+        "no_owner": {"en": "(none)", "fi": "(ei vastuuhenkilöä)"},
+        # Title qualifiers.
+        "by_account": {"en": "by account", "fi": "asiakkaittain"},
+        "by_kind": {"en": "by kind", "fi": "lajeittain"},
+        "by_week": {"en": "by week ({tz})", "fi": "viikoittain ({tz})"},
+        "by_owner": {"en": "by owner", "fi": "vastuuhenkilöittäin"},
+        "kind_filter": {"en": "kind {kind}", "fi": "laji {kind}"},
+        # The note under the table.
+        "note_size": {
+            "en": "Figures over fewer than {size} responses are not shown.",
+            "fi": "Alle {size} vastauksen lukuja ei näytetä.",
+        },
+        "note_trend": {
+            "en": "Trend: change of the row's most answered figure vs the previous {days} days.",
+            "fi": "Kehitys: rivin vastatuimman luvun muutos edellisiin {days} päivään verrattuna.",
+        },
+        "note_trend_week": {
+            "en": (
+                "Trend: change of the row's most answered figure vs the week before (the "
+                "total: vs the previous {days} days). Weeks are ISO weeks in {tz}."
+            ),
+            "fi": (
+                "Kehitys: rivin vastatuimman luvun muutos edelliseen viikkoon verrattuna "
+                "(yhteensä-rivillä edellisiin {days} päivään). Viikot ovat ISO-viikkoja, {tz}."
+            ),
+        },
+        "note_interval": {
+            "en": "In brackets: the 95 % confidence interval.",
+            "fi": "Suluissa 95 %:n luottamusväli.",
+        },
+        # Answers of the command itself.
+        "no_accounts": {
+            "en": (
+                "You are not on any account's team, so there are no figures to show you. "
+                "A team lead can add you to an account's team in the configuration."
+            ),
+            "fi": (
+                "Et kuulu minkään asiakkaan tiimiin, joten sinulle ei ole näytettäviä lukuja. "
+                "Tiiminvetäjä voi lisätä sinut asiakkaan tiimiin asetuksissa."
+            ),
+        },
+        "not_yours": {
+            "en": "you may see the figures of your own accounts only ({allowed}), and {name} "
+            "is not one of them",
+            "fi": "voit nähdä vain omien asiakkaidesi luvut ({allowed}), eikä {name} ole "
+            "yksi niistä",
+        },
+        "csv_sent": {
+            "en": "The CSV file is in your direct messages with me.",
+            "fi": "CSV-tiedosto on yksityisviesteissäsi minulta.",
+        },
+        "csv_failed": {
+            "en": "I could not send you the CSV file just now; please try again in a moment.",
+            "fi": "En saanut lähetettyä CSV-tiedostoa juuri nyt; yritä hetken päästä uudelleen.",
+        },
+    }
+)
+
+
+def text(key: str, locale: str | None = "en", **params: object) -> str:
+    """The report text `key` in `locale`, with `{placeholders}` filled from `params`."""
+    return localized(_TEXTS[key], locale).format(**params)

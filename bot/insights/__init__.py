@@ -1,0 +1,2 @@
+"""What the feedback adds up to: reports, their statistics, cells and tables, weekly
+digests and charts."""

@@ -1,0 +1,49 @@
+"""The one way in for chat adapters: every use case and type an adapter may call.
+
+Slack, Teams and the console translate a platform's requests into these calls and render
+what they return; they import this module and the kernel (`bot.messages`, `bot.errors`,
+`bot.core`, `bot.config`, `bot.domain`, `bot.i18n`) and nothing else of the core, so that a
+capability's internals can change without touching an adapter, and a third adapter finds
+here everything it has to call (tests/test_architecture.py holds the rule).
+"""
+
+from __future__ import annotations
+
+from bot.alerts.workflow import CHOOSABLE_OUTCOMES, Outcome, acknowledge, assign, resolve
+from bot.commands.base import Invocation, Reply
+from bot.commands.report import run as run_report
+from bot.commands.router import channel_locale, split_verb
+from bot.commands.router import run as run_command
+from bot.delivery.conversations import personal_reference, tenant_reference
+from bot.delivery.conversations import reference_of as conversation_reference
+from bot.delivery.conversations import remember as remember_conversation
+from bot.delivery.outbox import post as queue_post
+from bot.interfaces.inbound import first_delivery, was_delivered
+from bot.surveys.answers import answered_survey, record_answer, record_reasons
+from bot.surveys.from_chat import CustomerMessage, ask_about_message
+
+__all__ = [
+    "CHOOSABLE_OUTCOMES",
+    "CustomerMessage",
+    "Invocation",
+    "Outcome",
+    "Reply",
+    "acknowledge",
+    "answered_survey",
+    "ask_about_message",
+    "assign",
+    "channel_locale",
+    "conversation_reference",
+    "first_delivery",
+    "personal_reference",
+    "queue_post",
+    "record_answer",
+    "record_reasons",
+    "remember_conversation",
+    "resolve",
+    "run_command",
+    "run_report",
+    "split_verb",
+    "tenant_reference",
+    "was_delivered",
+]

@@ -1,0 +1,1 @@
+"""The `cxbot` command line."""

@@ -1,0 +1,107 @@
+"""Failed team posts come back: a digest whose post failed is posted on the operator's
+retry, once even with two workers; `cxbot deliveries list|retry` as an operator runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+from sqlmodel import select
+
+from bot.config.schema import parse_config
+from bot.delivery import redelivery
+from bot.errors import DeliveryError, FailureKind
+from bot.insights import digests
+from bot.interfaces.cli.main import main
+from bot.messages import DigestMessage
+from storage.engine import Sessions, create_engine, session_factory
+from storage.models import Delivery
+from tests.support.world import CONFIG, World
+
+SLOT = datetime(2026, 11, 16, 7, 0, tzinfo=UTC)  # Monday 09:00 in Helsinki
+
+
+def digest_config() -> dict[str, object]:
+    config = copy.deepcopy(CONFIG)
+    config["teams"] = [
+        {
+            "channel": {"platform": "slack", "channel_id": "CTEAM"},
+            "timezone": "Europe/Helsinki",
+            "locale": "en",
+        }
+    ]
+    return config
+
+
+async def digest_rows(sessions: Sessions) -> list[Delivery]:
+    async with sessions() as session:
+        return list(
+            (await session.exec(select(Delivery).where(Delivery.purpose == "digest"))).all()
+        )
+
+
+async def test_a_failed_digest_is_posted_once_on_retry_with_two_workers(
+    sessions: Sessions,
+) -> None:
+    world = await World(sessions=sessions, config=parse_config(digest_config())).start()
+    world.clock.set(SLOT)
+    await digests.post_due_digests(world.core)
+    world.adapter.fail_next.append(DeliveryError("is_archived", kind=FailureKind.PERMANENT))
+    await world.run()
+    [row] = await digest_rows(sessions)
+    assert row.status == "failed"
+    # The run is claimed, so the next tick does not build it again: only a retry brings it.
+    assert await digests.post_due_digests(world.core) == 0
+
+    done = await redelivery.retry(
+        sessions, now=world.clock(), failed=True, purpose="digest", ids=()
+    )
+    again = await redelivery.retry(sessions, now=world.clock(), failed=True, purpose="digest")
+    assert (done.retried, again.retried) == ([row.id], [])
+    results = await asyncio.gather(world.worker("w1").run_once(), world.worker("w2").run_once())
+    assert sum(results) == 1
+    posted = [p for p in world.adapter.posts if isinstance(p.message, DigestMessage)]
+    assert len(posted) == 1
+    [row] = await digest_rows(sessions)
+    assert (row.status, row.attempts) == ("done", 1)
+
+
+def test_cli_lists_and_retries_failed_and_held_items(database_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "cxbot.yaml"
+    config.write_text(yaml.safe_dump(digest_config()))
+    asyncio.run(_seed(database_url))
+    env = {"CXBOT_DATABASE_URL": database_url, "CXBOT_CONFIG": str(config)}
+    runner = CliRunner()
+
+    listed = runner.invoke(main, ["deliveries", "list"], env=env)
+    assert listed.exit_code == 0, listed.output
+    header, *lines = listed.output.splitlines()
+    assert header.split()[:6] == ["id", "purpose", "platform", "channel", "status", "attempts"]
+    assert [line.split()[4] for line in lines] == ["failed"]
+    assert "is_archived" in lines[0] and "CTEAM" in lines[0]
+
+    retried = runner.invoke(main, ["deliveries", "retry", "--failed"], env=env)
+    assert retried.exit_code == 0 and "queued again: 1 deliveries 1" in retried.output
+    pending = runner.invoke(main, ["deliveries", "list", "--status", "pending"], env=env)
+    assert pending.output.splitlines()[1].split()[4:6] == ["pending", "0"]
+    unknown = runner.invoke(main, ["deliveries", "retry", "99"], env=env)
+    assert "left alone: 99" in unknown.output
+    assert runner.invoke(main, ["deliveries", "retry"], env=env).exit_code == 2
+
+
+async def _seed(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        world = await World(
+            sessions=session_factory(engine), config=parse_config(digest_config())
+        ).start()
+        world.clock.set(SLOT)
+        await digests.post_due_digests(world.core)
+        world.adapter.fail_next.append(DeliveryError("is_archived", kind=FailureKind.PERMANENT))
+        await world.run()
+    finally:
+        await engine.dispose()
