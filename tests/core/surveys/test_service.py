@@ -288,3 +288,20 @@ async def test_a_reminder_posted_after_the_answer_loses_its_buttons(world: World
     assert reminder.message.reminder
     replaced = [u for u in world.adapter.updates if u.ref == reminder.ref]
     assert replaced and isinstance(replaced[-1].message, ThankYou)
+
+
+async def test_the_answer_returns_the_thank_you_the_prompt_gives_way_to(world: World) -> None:
+    """Every adapter shows the core's thank-you (none builds its own), clicked or queued."""
+    sid = (await sent_survey(world)).id or 0
+    answer = await answers.record_answer(world.core, survey_id=sid, score=6, respondent=CUSTOMER)
+    await world.run()
+    [queued] = [u.message for u in world.adapter.updates if isinstance(u.message, ThankYou)]
+    assert answer.thank_you == queued
+    assert (answer.thank_you.locale, answer.thank_you.score) == ("fi", 6)
+    assert answer.thank_you.why_prompt and not answer.thank_you.reasons_saved
+    again = await answers.record_answer(world.core, survey_id=sid, score=6, respondent=CUSTOMER)
+    assert not again.changed and again.thank_you == queued  # a double click: the same
+    saved = await answers.record_reasons(
+        world.core, survey_id=sid, respondent=CUSTOMER, reasons=["speed"], comment=None
+    )
+    assert saved == queued.model_copy(update={"reasons_saved": True})
