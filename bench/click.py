@@ -50,6 +50,7 @@ from bot.config.settings import build_settings
 from bot.config.types import PersonRef
 from bot.core import Core
 from bot.domain import questions
+from bot.domain.roles import Caller
 from bot.domain.scoring import Metric
 from bot.messages import MessageRef
 from bot.surveys import answers
@@ -141,7 +142,7 @@ async def in_process(url: str, config: dict[str, Any], clicks: list[Click]) -> s
         with common.statements(engine) as counts:
             began = time.perf_counter()
             for survey_id, user in clicks:
-                who = PersonRef(platform="slack", user_id=user)
+                who = Caller(person=PersonRef(platform="slack", user_id=user), external=True)
                 await answers.record_answer(core, survey_id=survey_id, score=SCORE, respondent=who)
             seconds = time.perf_counter() - began
     finally:

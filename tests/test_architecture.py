@@ -115,6 +115,43 @@ def test_adapters_import_only_the_kernel_and_the_chat_facade() -> None:
     assert offenders(("adapters",), ("bot", "storage"), allowed) == []
 
 
+# The role rules of `bot.domain.roles` that the use cases apply (SPEC §6).
+ROLE_RULES = frozenset(
+    {
+        "may_act_on_alert",
+        "may_log_interactions",
+        "may_be_assigned",
+        "is_team_lead",
+        "team_accounts",
+        "reportable_accounts",
+    }
+)
+
+
+def referenced_names(path: Path) -> set[str]:
+    """Every name `path` imports, reads or reads as an attribute (`roles.is_team_lead`)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            found.add(node.attr)
+        elif isinstance(node, ast.ImportFrom | ast.Import):
+            found.update(alias.name.rpartition(".")[2] for alias in node.names)
+    return found
+
+
+def test_no_adapter_decides_who_may_do_what() -> None:
+    """The core's use cases take the `Caller` and raise `NotAllowed`; an adapter only renders
+    the refusal, so a third adapter cannot forget a check."""
+    found = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in _sources("adapters")
+        for name in sorted(referenced_names(path) & ROLE_RULES)
+    ]
+    assert found == []
+
+
 def _not_slack(name: str | None, type_: str, parent_names: object) -> bool:
     return not (type_ == "table" and name is not None and name.startswith("slack_"))
 

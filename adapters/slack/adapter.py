@@ -81,7 +81,7 @@ class SlackAdapter:
         self._poster = SlackPoster(clients=clients)
         self._finder = PostFinder(clients=clients)
         people = People(client=self.client, config=core.config, oauth=self._oauth is not None)
-        register_survey_handlers(self.bolt, core)
+        register_survey_handlers(self.bolt, core, people)
         register_alert_handlers(self.bolt, core, people)
         register_command_handlers(self.bolt, core, people)
         register_ask_handlers(self.bolt, core, people)

@@ -8,7 +8,8 @@ from typing import Any
 from slack_bolt.response import BoltResponse
 
 from adapters.slack.people import People
-from bot.domain.roles import Caller
+from bot.config.types import PersonRef
+from bot.domain.roles import Caller, caller_in
 from bot.errors import InvalidInput
 
 
@@ -47,6 +48,16 @@ async def caller_of(body: dict[str, Any], context: Any, people: People) -> Calle
         user_team=user_team if isinstance(user_team, str) else None,
         context=context,
     )
+
+
+def respondent_of(body: dict[str, Any], context: Any, people: People) -> Caller:
+    """The person behind a survey click or form, placed by the payload's user object alone:
+    answering turns on who they are, not where they belong, and a click's 3 seconds have no
+    room for `users.info`."""
+    team = field(body, "user").get("team_id")
+    person = PersonRef(platform="slack", user_id=text_field(body, "user", "id"))
+    home = team if isinstance(team, str) and team else None
+    return caller_in(person, home=home, ours=people.ours(context))
 
 
 def bad_request(message: str) -> BoltResponse:

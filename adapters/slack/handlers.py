@@ -14,9 +14,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from adapters.slack import blocks, ids
-from adapters.slack.context import MalformedPayload, field, text_field
-from adapters.slack.people import CALL_FAILURES
-from bot.config.types import PersonRef
+from adapters.slack.context import MalformedPayload, field, respondent_of, text_field
+from adapters.slack.people import CALL_FAILURES, People
 from bot.core import Core
 from bot.errors import NotFound, NotYourSurvey, SurveyClosed
 from bot.i18n import texts
@@ -29,10 +28,6 @@ SCORE_ACTION = re.compile(rf"^{re.escape(ids.SCORE_ACTION_PREFIX)}\d+$")
 # Slack waits 3 s for a request's answer, and bolt answers only once the listener returns
 # (process_before_response): a response_url that hangs must not hold the answer past that.
 PRIVATE_NOTE_SECONDS = 2.0
-
-
-def person(body: dict[str, Any]) -> PersonRef:
-    return PersonRef(platform="slack", user_id=text_field(body, "user", "id"))
 
 
 async def say_privately(respond: Any, text: str) -> None:
@@ -96,9 +91,9 @@ def refusal(exc: NotYourSurvey | SurveyClosed | NotFound) -> str:
     return texts.t("survey_expired_note", locale)
 
 
-def register_survey_handlers(bolt: AsyncApp, core: Core) -> None:
+def register_survey_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
     @bolt.action(SCORE_ACTION)
-    async def on_score(ack: Any, body: dict[str, Any], respond: Any) -> None:
+    async def on_score(ack: Any, body: dict[str, Any], context: Any, respond: Any) -> None:
         try:
             survey_id, score = ids.parse_score_value(text_field(body, "actions", 0, "value"))
         except ValueError as exc:
@@ -108,7 +103,7 @@ def register_survey_handlers(bolt: AsyncApp, core: Core) -> None:
                 core,
                 survey_id=survey_id,
                 score=score,
-                respondent=person(body),
+                respondent=respondent_of(body, context, people),
                 shown_in=clicked_message(body),
             )
         except (NotYourSurvey, SurveyClosed, NotFound) as exc:
@@ -118,7 +113,9 @@ def register_survey_handlers(bolt: AsyncApp, core: Core) -> None:
         await ack()
 
     @bolt.action(ids.WHY_ACTION)
-    async def on_why(ack: Any, body: dict[str, Any], client: Any, respond: Any) -> None:
+    async def on_why(
+        ack: Any, body: dict[str, Any], context: Any, client: Any, respond: Any
+    ) -> None:
         try:
             survey_id = ids.parse_id(text_field(body, "actions", 0, "value"))
         except ValueError as exc:
@@ -126,7 +123,7 @@ def register_survey_handlers(bolt: AsyncApp, core: Core) -> None:
         await ack()
         try:
             answered = await chat.answered_survey(
-                core, survey_id=survey_id, respondent=person(body)
+                core, survey_id=survey_id, respondent=respondent_of(body, context, people)
             )
         except (NotYourSurvey, SurveyClosed, NotFound) as exc:
             await say_privately(respond, refusal(exc))
@@ -140,7 +137,9 @@ def register_survey_handlers(bolt: AsyncApp, core: Core) -> None:
         await open_modal(client, body, respond, view, locale=answered.locale)
 
     @bolt.view(ids.WHY_MODAL)
-    async def on_why_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def on_why_submitted(
+        ack: Any, body: dict[str, Any], context: Any, view: dict[str, Any]
+    ) -> None:
         try:
             survey_id = ids.parse_metadata(text_field(view, "private_metadata"), ids.SURVEY_ID_KEY)
         except ValueError as exc:
@@ -150,7 +149,7 @@ def register_survey_handlers(bolt: AsyncApp, core: Core) -> None:
             await chat.record_reasons(
                 core,
                 survey_id=survey_id,
-                respondent=person(body),
+                respondent=respondent_of(body, context, people),
                 reasons=state_options(values, ids.REASONS_BLOCK, ids.REASONS_ACTION),
                 comment=state_value(values, ids.COMMENT_BLOCK, ids.COMMENT_ACTION),
             )

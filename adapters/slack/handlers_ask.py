@@ -15,8 +15,8 @@ from adapters.slack.context import caller_of, event_key, text_field
 from adapters.slack.handlers import say_privately
 from adapters.slack.people import People
 from bot.core import Core
-from bot.domain.roles import Caller, refusal
-from bot.errors import CxbotError
+from bot.domain.roles import Caller
+from bot.errors import CxbotError, NotAllowed
 from bot.i18n import texts
 from bot.interfaces.chat import CustomerMessage, ask_about_message, first_delivery
 
@@ -33,9 +33,8 @@ async def ask_for_feedback(
     core: Core, people: People, *, caller: Caller, message: CustomerMessage, context: Any
 ) -> str:
     """`bot.surveys.from_chat.ask_about_message`, with Slack's word on whether the author is
-    external; when Slack cannot place the caller or the author just now, a note to try again."""
-    if caller.unverified:
-        return refusal(caller)
+    external; when Slack cannot place the author just now, a note to try again (the core
+    refuses a caller it cannot place the same way)."""
 
     async def is_customer() -> bool:
         author = await people.caller(user_id=message.author_id, user_team=None, context=context)
@@ -47,6 +46,8 @@ async def ask_for_feedback(
         return await ask_about_message(
             core, caller=caller, message=message, is_customer=is_customer
         )
+    except NotAllowed as exc:
+        return str(exc)
     except _Unplaced as exc:
         logger.info("not asking about %s now: %s", message.message_id, exc)
         return texts.t("try_again", "en")

@@ -16,9 +16,9 @@ from adapters.slack.handlers import open_modal, say_privately, state_options, st
 from adapters.slack.people import People
 from bot.config.types import ChannelRef
 from bot.core import Core
-from bot.domain.roles import Caller, assignment_refusal, may_act_on_alert, refusal
+from bot.domain.roles import Caller
 from bot.errors import DeliveryError, InvalidInput, NotAllowed
-from bot.i18n import report_texts, texts
+from bot.i18n import report_texts
 from bot.interfaces import chat
 from bot.interfaces.chat import Invocation, Reply
 from bot.messages import ReportMessage
@@ -46,31 +46,27 @@ def _alert_id(body: dict[str, Any]) -> int:
 
 
 def register_alert_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
-    async def staff(body: dict[str, Any], context: Any, respond: Any) -> Caller | None:
-        caller = await caller_of(body, context, people)
-        if may_act_on_alert(caller):
-            return caller
-        await say_privately(respond, refusal(caller))
-        return None
-
     @bolt.action(ids.ALERT_ACK_ACTION)
     async def on_ack(ack: Any, body: dict[str, Any], context: Any, respond: Any) -> None:
         alert_id = _alert_id(body)
-        if caller := await staff(body, context, respond):
-            await chat.acknowledge(core, alert_id=alert_id, by=caller.person)
+        caller = await caller_of(body, context, people)
+        try:
+            await chat.acknowledge(core, alert_id=alert_id, by=caller)
+        except NotAllowed as exc:
+            await say_privately(respond, str(exc))
         await ack()
 
     @bolt.action(ids.ALERT_ASSIGN_ACTION)
     async def on_assign(ack: Any, body: dict[str, Any], context: Any, respond: Any) -> None:
         alert_id = _alert_id(body)
         chosen = text_field(body, "actions", 0, "selected_user")
-        if caller := await staff(body, context, respond):
-            # A users_select offers everyone in the channel's workspaces, customers too.
-            assignee = await people.caller(user_id=chosen, user_team=None, context=context)
-            try:
-                await chat.assign(core, alert_id=alert_id, by=caller.person, assignee=assignee)
-            except NotAllowed:
-                await say_privately(respond, assignment_refusal(assignee))
+        caller = await caller_of(body, context, people)
+        # A users_select offers everyone in the channel's workspaces, customers too.
+        assignee = await people.caller(user_id=chosen, user_team=None, context=context)
+        try:
+            await chat.assign(core, alert_id=alert_id, by=caller, assignee=assignee)
+        except NotAllowed as exc:
+            await say_privately(respond, str(exc))
         await ack()
 
     @bolt.action(ids.ALERT_RESOLVE_ACTION)
@@ -79,8 +75,12 @@ def register_alert_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
     ) -> None:
         alert_id = _alert_id(body)
         await ack()
-        if await staff(body, context, respond):
-            await open_modal(client, body, respond, blocks.resolve_modal(alert_id=alert_id))
+        try:
+            chat.start_resolving(by=await caller_of(body, context, people))
+        except NotAllowed as exc:
+            await say_privately(respond, str(exc))
+            return
+        await open_modal(client, body, respond, blocks.resolve_modal(alert_id=alert_id))
 
     @bolt.view(ids.RESOLVE_MODAL)
     async def on_resolved(
@@ -91,20 +91,20 @@ def register_alert_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
         except ValueError as exc:
             raise MalformedPayload(str(exc)) from exc
         caller = await caller_of(body, context, people)
-        if not may_act_on_alert(caller):
-            await ack(response_action="errors", errors={ids.NOTE_BLOCK: refusal(caller)})
-            return
         values = field(view, "state", "values")
         try:
             await chat.resolve(
                 core,
                 alert_id=alert_id,
-                by=caller.person,
+                by=caller,
                 outcome=state_value(values, ids.OUTCOME_BLOCK, ids.OUTCOME_ACTION) or "",
                 note=state_value(values, ids.NOTE_BLOCK, ids.NOTE_ACTION),
                 notify_customer=ids.NOTIFY_VALUE
                 in state_options(values, ids.NOTIFY_BLOCK, ids.NOTIFY_ACTION),
             )
+        except NotAllowed as exc:
+            await ack(response_action="errors", errors={ids.NOTE_BLOCK: str(exc)})
+            return
         except InvalidInput as exc:
             # The modal stays open with the reason under the field it is about.
             block = _RESOLVE_BLOCKS.get(exc.field or "", ids.NOTE_BLOCK)
@@ -121,17 +121,13 @@ def register_command_handlers(bolt: AsyncApp, core: Core, people: People) -> Non
         channel = ChannelRef(platform="slack", channel_id=text_field(body, "channel_id"))
         locale = chat.channel_locale(core, channel)
         mentions = tuple(MENTION.findall(raw))
-        customers = await _customers(people, context, raw, mentions)
-        if caller.unverified or customers is None:
-            await ack(response_type="ephemeral", text=texts.t("try_again", locale))
-            return
         invocation = Invocation(
             caller=caller,
             # Slack sends `&`, `<` and `>` of typed text as entities; mentions are read first.
             text=unescape_command_text(raw),
             channel=channel,
             mentions=mentions,
-            customers=customers,
+            customers=await _customers(people, context, chat.to_place(raw, mentions)),
             request_id=str(body.get("trigger_id") or ""),
             locale=locale,
         )
@@ -140,14 +136,12 @@ def register_command_handlers(bolt: AsyncApp, core: Core, people: People) -> Non
 
 
 async def _customers(
-    people: People, context: Any, raw: str, mentions: tuple[str, ...]
+    people: People, context: Any, placed: tuple[str, ...]
 ) -> tuple[str, ...] | None:
-    """Which mentioned people are customers (only `log` needs to know: it must never
-    survey a colleague); None if Slack could not say just now."""
-    if not raw.strip().lower().startswith("log") or not mentions:
-        return ()
+    """Which of the people the command needs placed are customers; None if Slack could not
+    say just now."""
     found = []
-    for user_id in mentions[:1]:
+    for user_id in placed:
         person = await people.caller(user_id=user_id, user_team=None, context=context)
         if person.unverified:
             return None

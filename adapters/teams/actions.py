@@ -8,13 +8,11 @@ from typing import Any
 
 from adapters.teams import card_ids, cards
 from bot.core import Core
-from bot.domain import questions
-from bot.domain.roles import Caller, assignment_refusal, may_act_on_alert
-from bot.domain.scoring import Metric
+from bot.domain.roles import Caller
 from bot.errors import InvalidInput, NotAllowed, NotFound, NotYourSurvey, SurveyClosed
 from bot.i18n import texts
 from bot.interfaces import chat
-from bot.messages import MessageRef, ThankYou
+from bot.messages import MessageRef
 
 
 @dataclass(frozen=True)
@@ -50,6 +48,8 @@ async def run_action(
     except NotYourSurvey as exc:
         name = exc.contact_name
         return ActionResult(note=texts.t("not_your_survey", exc.locale, name=name))
+    except NotAllowed as exc:  # the core's refusal, for the clicker's eyes only
+        return ActionResult(note=str(exc))
     except SurveyClosed as exc:
         return ActionResult(note=texts.t("survey_expired_note", exc.locale))
     except (NotFound, InvalidInput) as exc:
@@ -59,66 +59,44 @@ async def run_action(
 async def _score(
     core: Core, action: card_ids.ScoreAction, caller: Caller, shown_in: MessageRef | None
 ) -> ActionResult:
-    await chat.record_answer(
+    answer = await chat.record_answer(
         core,
         survey_id=action.survey_id,
         score=action.score,
-        respondent=caller.person,
+        respondent=caller,
         shown_in=shown_in,
     )
-    return await _thank_you(core, action.survey_id, caller, reasons_saved=False)
+    # The clicker's card refreshed to the core's thank-you, in the customer's language.
+    return ActionResult(card=cards.render(answer.thank_you))
 
 
 async def _why(core: Core, action: card_ids.WhyAction, caller: Caller) -> ActionResult:
-    await chat.record_reasons(
+    thank_you = await chat.record_reasons(
         core,
         survey_id=action.survey_id,
-        respondent=caller.person,
+        respondent=caller,
         reasons=list(action.reasons),
         comment=action.comment,
     )
     # The form gives way at once to the thank-you that says the reasons were saved.
-    return await _thank_you(core, action.survey_id, caller, reasons_saved=True)
-
-
-async def _thank_you(
-    core: Core, survey_id: int, caller: Caller, *, reasons_saved: bool
-) -> ActionResult:
-    """The clicker's card refreshed to the thank-you, in the customer's language."""
-    answered = await chat.answered_survey(core, survey_id=survey_id, respondent=caller.person)
-    message = ThankYou(
-        survey_id=answered.survey_id,
-        metric=answered.metric,
-        locale=answered.locale,
-        score=answered.score,
-        why_prompt=questions.why_prompt(Metric(answered.metric), answered.score, answered.locale),
-        reasons_saved=reasons_saved,
-    )
-    return ActionResult(card=cards.render(message))
+    return ActionResult(card=cards.render(thank_you))
 
 
 async def _alert_step(
     core: Core, action: card_ids.Action, caller: Caller, members: Members
 ) -> ActionResult:
-    if not may_act_on_alert(caller):
-        return ActionResult(note=texts.t("not_for_customers", "en"))
     match action:
         case card_ids.AckAction():
-            await chat.acknowledge(core, alert_id=action.alert_id, by=caller.person)
+            await chat.acknowledge(core, alert_id=action.alert_id, by=caller)
         case card_ids.AssignAction():
             # The people picker offers the whole directory, guests included.
             assignee = await members(action.assignee)
-            try:
-                await chat.assign(
-                    core, alert_id=action.alert_id, by=caller.person, assignee=assignee
-                )
-            except NotAllowed:
-                return ActionResult(note=assignment_refusal(assignee))
+            await chat.assign(core, alert_id=action.alert_id, by=caller, assignee=assignee)
         case card_ids.ResolveAction():
             await chat.resolve(
                 core,
                 alert_id=action.alert_id,
-                by=caller.person,
+                by=caller,
                 outcome=action.outcome,
                 note=action.note,
                 notify_customer=action.notify,

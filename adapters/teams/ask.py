@@ -10,6 +10,7 @@ from botbuilder.core import TurnContext
 
 from bot.core import Core
 from bot.domain.roles import Caller
+from bot.errors import NotAllowed
 from bot.i18n import texts
 from bot.interfaces.chat import CustomerMessage, ask_about_message
 
@@ -41,7 +42,12 @@ async def ask_for_feedback(
     async def is_customer() -> bool:  # a guest or someone from another tenant
         return bool(await customers(turn_context, (message.author_id,)))
 
-    return await ask_about_message(core, caller=caller, message=message, is_customer=is_customer)
+    try:
+        return await ask_about_message(
+            core, caller=caller, message=message, is_customer=is_customer
+        )
+    except NotAllowed as exc:
+        return str(exc)
 
 
 def json_object(data: Any, key: str) -> dict[str, Any]:

@@ -42,7 +42,7 @@ _OPEN, _RESOLVED = "open", "resolved"
 _STATUSES = frozenset({_OPEN, "acknowledged", _RESOLVED})
 # How the core writes a resolution: "<outcome> — <note>" (bot.alerts.card._resolution).
 _RESOLUTION_SEPARATOR = " — "
-# How the core writes a Teams actor (bot.alerts.workflow.actor_of).
+# How the core writes a Teams actor (`Caller.actor`, bot.domain.roles).
 _TEAMS_ACTOR = "teams:"
 _ACTOR_MAX = 200
 

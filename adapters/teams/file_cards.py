@@ -59,12 +59,6 @@ _TEXTS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "uudelleen hetken päästä.",
             }
         ),
-        "not_yours": MappingProxyType(
-            {
-                "en": "This file is for the person who asked for the report.",
-                "fi": "Tämä tiedosto on raportin pyytäjälle.",
-            }
-        ),
         "stale": MappingProxyType(
             {
                 "en": "This file offer is no longer valid; please ask for the report again.",

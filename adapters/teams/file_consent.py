@@ -20,9 +20,10 @@ from yarl import URL
 from adapters.teams import file_cards
 from adapters.teams.file_cards import Consent, CsvOffer, UploadInfo, text
 from adapters.teams.outbound import Sender, message_activity
+from bot.config.types import PersonRef
 from bot.core import Core
 from bot.domain.roles import Caller
-from bot.errors import DeliveryError, FailureKind
+from bot.errors import DeliveryError, FailureKind, NotAllowed
 from bot.i18n import report_texts
 from bot.interfaces import chat
 from bot.interfaces.chat import Invocation
@@ -81,9 +82,6 @@ class CsvFiles:
             logger.info("file consent from %s refused: %s", caller.actor, exc)
             return _note(text("stale", "en"))
         offer = consent.context
-        if offer.by != caller.person.user_id:
-            logger.info("file consent from %s for %s refused", caller.actor, offer.by)
-            return _note(text("not_yours", offer.locale))
         if offer.stale(self._core.now()):
             return _note(text("stale", offer.locale))
         if consent.action == "decline":
@@ -91,12 +89,17 @@ class CsvFiles:
         return await self._accepted(consent, caller)
 
     async def _accepted(self, consent: Consent, caller: Caller) -> Activity:
-        """Run the report again as the caller is now allowed to see it, and upload it."""
+        """Run the report again as the caller is now allowed to see it, and upload it: the
+        core refuses anyone but the person it was offered to."""
         offer = consent.context
-        invocation = Invocation(
-            caller=caller, text=f"report {offer.args}", channel=None, locale=offer.locale
-        )
-        reply = await chat.run_report(self._core, invocation, offer.args)
+        asker = PersonRef(platform=PLATFORM, user_id=offer.by)
+        try:
+            reply = await chat.report_for_file(
+                self._core, caller=caller, asked_by=asker, args=offer.args, locale=offer.locale
+            )
+        except NotAllowed as exc:
+            logger.info("file consent from %s for %s refused", caller.actor, offer.by)
+            return _note(str(exc))
         if reply.csv is None:  # refused, or no longer a valid command
             return message_activity(reply.message)
         try:

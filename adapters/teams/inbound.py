@@ -185,33 +185,34 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         activity = turn_context.activity
         caller = await self.caller(turn_context)
         channel = ChannelRef(platform=PLATFORM, channel_id=activity.conversation.id.split(";")[0])
-        mentions = _mentioned_users(activity)
+        mentions, text = _mentioned_users(activity), _MENTION.sub("", activity.text or "").strip()
         invocation = Invocation(
             caller=caller,
-            text=_MENTION.sub("", activity.text or "").strip(),
+            text=text,
             channel=channel,
             mentions=mentions,
-            customers=await self._customers(turn_context, mentions),
+            customers=await self._customers(turn_context, chat.to_place(text, mentions)),
             request_id=str(activity.id or ""),
             locale=chat.channel_locale(self._core, channel),
+            private_here=_personal(activity),
         )
         reply = await chat.run_command(self._core, invocation)
-        if isinstance(reply.message, ReportMessage) and not _personal(activity):
+        if reply.in_direct_chat:
             await self._send_privately(caller, reply.message, activity)
-            note = TextMessage(text=texts.t("report_sent_privately", invocation.locale))
-            await turn_context.send_activity(message_activity(note))
+            if reply.notice is not None:
+                await turn_context.send_activity(message_activity(reply.notice))
         else:
             await turn_context.send_activity(message_activity(reply.message))
         if reply.csv is not None:
             await self._files.offer(turn_context, invocation, reply.csv)
 
     async def _customers(
-        self, turn_context: TurnContext, mentions: tuple[str, ...]
+        self, turn_context: TurnContext, placed: tuple[str, ...]
     ) -> tuple[str, ...]:
-        """Which mentioned people are customers (guests, or members of another tenant);
-        only `log` needs to know. Someone the roster cannot place is not surveyed."""
+        """Which of these people are customers (guests, or members of another tenant).
+        Someone the roster cannot place is not surveyed."""
         found = []
-        for user_id in mentions[:1]:
+        for user_id in placed:
             try:
                 member = await TeamsInfo.get_member(turn_context, user_id)
             except Exception:  # not in the roster: never survey them
@@ -225,7 +226,7 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         return tuple(found)
 
     async def _send_privately(
-        self, caller: Caller, message: ReportMessage, activity: Activity
+        self, caller: Caller, message: ReportMessage | TextMessage, activity: Activity
     ) -> None:
         """Keyed on the asking activity, so that Teams redelivering it queues one report."""
         asked = f"{activity.conversation.id}:{activity.id or self._core.now().timestamp()}"

@@ -13,11 +13,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.alerts.card import post_card, refresh_card
 from bot.alerts.threads import tell_assignee
-from bot.config.types import PersonRef
 from bot.core import Core
 from bot.delivery import queue
 from bot.domain.business_time import add_business_time
-from bot.domain.roles import Caller, may_be_assigned
+from bot.domain.roles import Caller, assignment_refusal, may_act_on_alert, may_be_assigned, require
 from bot.domain.scoring import Metric, is_detractor
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.i18n import texts
@@ -54,10 +53,6 @@ class Outcome(StrEnum):
 
 CHOOSABLE_OUTCOMES = tuple(o for o in Outcome if o is not Outcome.SCORE_CHANGED)
 """The outcomes a person resolving an alert picks from."""
-
-
-def actor_of(person: PersonRef) -> str:
-    return f"{person.platform}:{person.user_id}"
 
 
 async def on_answer(
@@ -166,25 +161,34 @@ async def on_reasons(
         await refresh_card(core, session, alert, now, cause="reasons")
 
 
-async def acknowledge(core: Core, *, alert_id: int, by: PersonRef) -> Alert:
+def start_resolving(*, by: Caller) -> None:
+    """Before a form to resolve an alert is shown: only staff may (`NotAllowed`)."""
+    require(may_act_on_alert(by), by)
+
+
+async def acknowledge(core: Core, *, alert_id: int, by: Caller) -> Alert:
+    """Take the alert on (staff only: `NotAllowed`); a second click changes nothing."""
+    require(may_act_on_alert(by), by)
+
     async def step(alert: Alert, now: datetime) -> str | None:
         if alert.status != AlertStatus.OPEN:
             return None
         alert.status, alert.acknowledged_at, alert.acknowledged_by = (
             AlertStatus.ACKNOWLEDGED,
             now,
-            actor_of(by),
+            by.actor,
         )
         return "acknowledged"
 
     return await _transition(core, alert_id, by, step)
 
 
-async def assign(core: Core, *, alert_id: int, by: PersonRef, assignee: Caller) -> Alert:
-    """Give the alert to a colleague (never to a customer: `NotAllowed`, nothing changes)
-    and tell them so in the card's thread."""
+async def assign(core: Core, *, alert_id: int, by: Caller, assignee: Caller) -> Alert:
+    """Give the alert to a colleague and tell them so in the card's thread. Staff assign,
+    and only to staff: otherwise `NotAllowed` (its message says why) and nothing changes."""
+    require(may_act_on_alert(by), by)
     if not may_be_assigned(assignee):
-        raise NotAllowed(f"{assignee.actor} cannot be assigned an alert")
+        raise NotAllowed(assignment_refusal(assignee))
 
     async def step(alert: Alert, now: datetime) -> str | None:
         if alert.status == AlertStatus.RESOLVED or alert.assignee == assignee.actor:
@@ -204,13 +208,14 @@ async def resolve(
     core: Core,
     *,
     alert_id: int,
-    by: PersonRef,
+    by: Caller,
     outcome: str,
     note: str | None,
     notify_customer: bool = False,
 ) -> Alert:
-    """Close the loop. With `notify_customer`, a short "thanks, here is what we did" goes to
-    the thread (or DM) where the customer was asked, quoting the note."""
+    """Close the loop (staff only: `NotAllowed`). With `notify_customer`, a short "thanks, here
+    is what we did" goes to the thread (or DM) where the customer was asked, with the note."""
+    require(may_act_on_alert(by), by)
     if outcome not in CHOOSABLE_OUTCOMES:
         raise InvalidInput(f"unknown outcome {outcome!r}", field="outcome")
     note = no_nul(note, field="note")
@@ -223,8 +228,8 @@ async def resolve(
             # in: say so before anything changes (the transaction rolls back).
             raise InvalidInput(texts.t("notify_no_survey", "en"), field="notify")
         if alert.status == AlertStatus.OPEN:
-            alert.acknowledged_at, alert.acknowledged_by = now, actor_of(by)
-        alert.status, alert.resolved_at, alert.resolved_by = AlertStatus.RESOLVED, now, actor_of(by)
+            alert.acknowledged_at, alert.acknowledged_by = now, by.actor
+        alert.status, alert.resolved_at, alert.resolved_by = AlertStatus.RESOLVED, now, by.actor
         alert.outcome, alert.resolution_note = outcome, (note or "").strip()[:3000] or None
         return "resolved"
 
@@ -264,7 +269,7 @@ async def _thank_customer(core: Core, alert: Alert) -> None:
 async def _transition(
     core: Core,
     alert_id: int,
-    by: PersonRef,
+    by: Caller,
     step: Step,
     detail: dict[str, str] | None = None,
     then: After | None = None,
@@ -284,7 +289,7 @@ async def _transition(
                 session=session,
                 alert_id=alert_id,
                 action=action,
-                actor=actor_of(by),
+                actor=by.actor,
                 at=now,
                 detail=detail,
             )

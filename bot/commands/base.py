@@ -4,7 +4,7 @@ shows the caller privately, and the help."""
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.config.types import ChannelRef
 from bot.domain.roles import Caller
@@ -22,16 +22,52 @@ class Invocation:
     text: str
     channel: ChannelRef | None
     mentions: tuple[str, ...] = ()
-    customers: tuple[str, ...] = ()
-    """The mentioned people the platform knows to be customers (external users)."""
+    customers: tuple[str, ...] | None = ()
+    """The people of `to_place` the platform knows to be customers (external users);
+    None when it could not say just now."""
     request_id: str = ""
     locale: str = "en"
+    private_here: bool = True
+    """Whether the platform shows the answer to the caller alone where they asked (Slack's
+    ephemeral answer, a 1:1 chat); a Teams channel shows it to everyone in it."""
+
+    @property
+    def contact(self) -> str | None:
+        """The person a command is about: the first one mentioned."""
+        return self.mentions[0] if self.mentions else None
+
+
+def split_verb(text: str) -> tuple[str, str]:
+    """("report", "nordic --days 30") from "report nordic --days 30"; any whitespace splits."""
+    words = text.strip().split(maxsplit=1)
+    return (words[0].lower() if words else "help"), (words[1] if len(words) > 1 else "")
+
+
+def to_place(text: str, mentions: tuple[str, ...]) -> tuple[str, ...]:
+    """The mentioned people whose side (staff or customer) the command needs the platform to
+    tell: `log`'s contact, who must be a customer; nobody for the other commands."""
+    return mentions[:1] if split_verb(text)[0] == "log" else ()
 
 
 @dataclass(frozen=True)
 class Reply:
+    """What the caller is shown. `csv` (a report's file) only ever goes to the caller's
+    direct chat, never where they asked: that may be a channel shared with the customer."""
+
     message: TextMessage | ReportMessage
     csv: str | None = None
+    in_direct_chat: bool = False
+    """Show `message` in the caller's direct chat, and `notice` where they asked."""
+    notice: TextMessage | None = None
+
+
+def kept_private(reply: Reply, invocation: Invocation) -> Reply:
+    """A report is shown only to its caller: where the platform would show the answer to
+    everyone in the conversation, the report goes to the caller's direct chat instead."""
+    if not isinstance(reply.message, ReportMessage) or invocation.private_here:
+        return reply
+    notice = TextMessage(text=texts.t("report_sent_privately", invocation.locale))
+    return replace(reply, in_direct_chat=True, notice=notice)
 
 
 def help_reply(locale: str, problem: str | None = None) -> Reply:

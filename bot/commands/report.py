@@ -18,10 +18,11 @@ from typing import cast
 from zoneinfo import ZoneInfo
 
 from bot.commands.base import Invocation, Reply, help_reply, split_args
+from bot.config.types import PersonRef
 from bot.core import Core
-from bot.domain.roles import is_team_lead, reportable_accounts
+from bot.domain.roles import Caller, is_team_lead, reportable_accounts
 from bot.domain.scoring import Metric
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, NotAllowed
 from bot.i18n import texts
 from bot.i18n.report_texts import text
 from bot.insights import tables
@@ -212,6 +213,18 @@ async def run(core: Core, invocation: Invocation, rest: str) -> Reply:
     )
     csv = tables.to_csv(table) if request.csv else None
     return Reply(tables.to_message(table), csv=csv)
+
+
+async def run_for_file(
+    core: Core, *, caller: Caller, asked_by: PersonRef, args: str, locale: str
+) -> Reply:
+    """The report again, for the CSV file offered to `asked_by`, with what the caller may
+    see now (they may have left a team since). The file is for its asker only: anyone else
+    is refused (`NotAllowed`, whose message is what they are told)."""
+    if caller.person != asked_by:
+        raise NotAllowed(text("csv_not_yours", locale))
+    invocation = Invocation(caller=caller, text=f"report {args}", channel=None, locale=locale)
+    return await run(core, invocation, args)
 
 
 def _selected(

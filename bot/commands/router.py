@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 
 from bot.commands import report as report_command
-from bot.commands.base import Invocation, Reply, help_reply
+from bot.commands.base import Invocation, Reply, help_reply, kept_private, split_verb
 from bot.config.types import ChannelRef
 from bot.core import Core
-from bot.domain.roles import may_log_interactions
+from bot.domain.roles import may_log_interactions, refusal
 from bot.i18n import texts
 from bot.messages import TextMessage
 from bot.surveys import consent, intake
@@ -22,16 +22,14 @@ from bot.surveys.schemas import ContactCreate, InteractionCreate, Where, as_inva
 _KIND = re.compile(r"^[a-z0-9_]{1,64}$")
 
 
-def split_verb(text: str) -> tuple[str, str]:
-    """("report", "nordic --days 30") from "report nordic --days 30"; any whitespace splits."""
-    words = text.strip().split(maxsplit=1)
-    return (words[0].lower() if words else "help"), (words[1] if len(words) > 1 else "")
-
-
 async def run(core: Core, invocation: Invocation) -> Reply:
+    """The caller's answer. Someone the platform could not place just now is asked to try
+    again, whatever the command (a guess could show a customer figures)."""
+    if invocation.caller.unverified:
+        return Reply(TextMessage(text=refusal(invocation.caller, invocation.locale)))
     verb, rest = split_verb(invocation.text)
     if verb == "report":
-        return await report_command.run(core, invocation, rest)
+        return kept_private(await report_command.run(core, invocation, rest), invocation)
     if verb == "log":
         return await _log(core, invocation, rest)
     if verb in ("optout", "optin"):
@@ -67,13 +65,15 @@ async def _log(core: Core, invocation: Invocation, rest: str) -> Reply:
     locale = invocation.locale
     if not may_log_interactions(invocation.caller):
         return Reply(TextMessage(text=texts.t("not_for_customers", locale)))
-    parts = rest.split(maxsplit=2)
-    if len(parts) < 2 or not _KIND.match(parts[0]) or not invocation.mentions:
+    parts, contact = rest.split(maxsplit=2), invocation.contact
+    if len(parts) < 2 or not _KIND.match(parts[0]) or contact is None:
         return help_reply(locale, texts.t("log_usage", locale))
+    if invocation.customers is None:  # the platform could not say whether they are one
+        return Reply(TextMessage(text=texts.t("try_again", locale)))
     account = account_of_channel(core, invocation.channel)
     if account is None or invocation.channel is None:
         return Reply(TextMessage(text=texts.t("not_a_customer_channel", locale)))
-    if invocation.mentions[0] not in invocation.customers:
+    if contact not in invocation.customers:
         return Reply(TextMessage(text=texts.t("log_needs_customer", locale)))
     with as_invalid_input():
         item = InteractionCreate(
@@ -82,9 +82,7 @@ async def _log(core: Core, invocation: Invocation, rest: str) -> Reply:
             account=account,
             kind=parts[0],
             occurred_at=core.now(),
-            contacts=(
-                ContactCreate(platform=invocation.channel.platform, user_id=invocation.mentions[0]),
-            ),
+            contacts=(ContactCreate(platform=invocation.channel.platform, user_id=contact),),
             owner=invocation.caller.actor,
             where=Where(
                 platform=invocation.channel.platform, channel_id=invocation.channel.channel_id

@@ -17,6 +17,7 @@ from bot.config.types import PersonRef
 from bot.core import Core
 from bot.delivery.worker import DeliveryWorker
 from bot.domain.questions import DRIVERS
+from bot.domain.roles import Caller
 from bot.domain.scoring import Metric, is_detractor, score_range
 from bot.errors import SurveyClosed
 from bot.messages import Message, MessageRef, SurveyPrompt, Target
@@ -214,9 +215,10 @@ class Simulation:
             prompt.survey_id,
         )
         score = self._score(account, metric)
+        customer = Caller(person=who, external=True)
         try:
             answer = await answers.record_answer(
-                self.core, survey_id=survey_id, score=score, respondent=who
+                self.core, survey_id=survey_id, score=score, respondent=customer
             )
         except SurveyClosed:
             return  # too late: the survey had expired
@@ -225,7 +227,11 @@ class Simulation:
             comments = _COMMENTS[prompt.locale][0 if is_detractor(metric, score) else 1]
             comment = self.rng.choice(comments) if self.rng.random() < 0.6 else None
             await answers.record_reasons(
-                self.core, survey_id=survey_id, respondent=who, reasons=reasons, comment=comment
+                self.core,
+                survey_id=survey_id,
+                respondent=customer,
+                reasons=reasons,
+                comment=comment,
             )
         if answer.alert_id is not None:
             self._plan_chores(answer.alert_id, account)
@@ -251,7 +257,8 @@ class Simulation:
         due = sorted(chore for chore in self.chores if chore[0] <= self.now)
         self.chores = [chore for chore in self.chores if chore[0] > self.now]
         for _, alert_id, account, action in due:
-            manager = PersonRef(platform="console", user_id=f"{account}-am")
+            person = PersonRef(platform="console", user_id=f"{account}-am")
+            manager = Caller(person=person, external=False)
             if action == "acknowledge":
                 await workflow.acknowledge(self.core, alert_id=alert_id, by=manager)
                 continue

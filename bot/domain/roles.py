@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.config.schema import AccountConfig, Config
 from bot.config.types import PersonRef
+from bot.errors import NotAllowed
 from bot.i18n import texts
 
 
@@ -104,3 +105,10 @@ def refusal(caller: Caller, locale: str = "en") -> str:
 def assignment_refusal(assignee: Caller, locale: str = "en") -> str:
     """Why an alert was not assigned to `assignee`."""
     return texts.t("try_again" if assignee.unverified else "assignee_not_staff", locale)
+
+
+def require(allowed: bool, caller: Caller, locale: str = "en") -> None:
+    """Refuse the caller (`NotAllowed`, whose message is what they are told) unless
+    `allowed`: the use cases check here, so that no adapter has to remember to."""
+    if not allowed:
+        raise NotAllowed(refusal(caller, locale))

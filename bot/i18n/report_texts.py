@@ -80,6 +80,10 @@ _TEXTS = _frozen(
             "en": "The CSV file is in your direct messages with me.",
             "fi": "CSV-tiedosto on yksityisviesteissäsi minulta.",
         },
+        "csv_not_yours": {
+            "en": "This file is for the person who asked for the report.",
+            "fi": "Tämä tiedosto on raportin pyytäjälle.",
+        },
         "csv_failed": {
             "en": "I could not send you the CSV file just now; please try again in a moment.",
             "fi": "En saanut lähetettyä CSV-tiedostoa juuri nyt; yritä hetken päästä uudelleen.",

@@ -5,14 +5,25 @@ what they return; they import this module and the kernel (`bot.messages`, `bot.e
 `bot.core`, `bot.config`, `bot.domain`, `bot.i18n`) and nothing else of the core, so that a
 capability's internals can change without touching an adapter, and a third adapter finds
 here everything it has to call (tests/test_architecture.py holds the rule).
+
+Every use case takes the `Caller` (`bot.domain.roles`) and decides itself whether they
+may: a refusal is `NotAllowed`, whose message is the caller's private note. No adapter
+checks a role (a test holds that too).
 """
 
 from __future__ import annotations
 
-from bot.alerts.workflow import CHOOSABLE_OUTCOMES, Outcome, acknowledge, assign, resolve
-from bot.commands.base import Invocation, Reply
-from bot.commands.report import run as run_report
-from bot.commands.router import channel_locale, split_verb
+from bot.alerts.workflow import (
+    CHOOSABLE_OUTCOMES,
+    Outcome,
+    acknowledge,
+    assign,
+    resolve,
+    start_resolving,
+)
+from bot.commands.base import Invocation, Reply, split_verb, to_place
+from bot.commands.report import run_for_file as report_for_file
+from bot.commands.router import channel_locale
 from bot.commands.router import run as run_command
 from bot.delivery.conversations import personal_reference, tenant_reference
 from bot.delivery.conversations import reference_of as conversation_reference
@@ -40,10 +51,12 @@ __all__ = [
     "record_answer",
     "record_reasons",
     "remember_conversation",
+    "report_for_file",
     "resolve",
     "run_command",
-    "run_report",
     "split_verb",
+    "start_resolving",
     "tenant_reference",
+    "to_place",
     "was_delivered",
 ]

@@ -17,9 +17,10 @@ from bot.alerts import workflow
 from bot.config.types import PersonRef
 from bot.core import Core
 from bot.domain import questions
+from bot.domain.roles import Caller
 from bot.domain.scoring import Metric, is_detractor
 from bot.errors import InvalidInput, NotFound, NotYourSurvey, SurveyClosed
-from bot.messages import MessageRef
+from bot.messages import MessageRef, ThankYou
 from bot.surveys import prompts
 from bot.surveys.intake import contact_locale
 from bot.surveys.schemas import no_nul
@@ -39,6 +40,8 @@ class Answer:
     score: int
     changed: bool
     alert_id: int | None
+    thank_you: ThankYou
+    """What the respondent is shown in place of the question (every adapter shows this)."""
 
 
 async def record_answer(
@@ -46,7 +49,7 @@ async def record_answer(
     *,
     survey_id: int,
     score: int,
-    respondent: PersonRef,
+    respondent: Caller,
     shown_in: MessageRef | None = None,
 ) -> Answer:
     """Store `score` for the survey. Clicking again before expiry changes the score of the
@@ -69,14 +72,19 @@ async def record_answer(
             await _drop_held_prompt(session, survey_id, now)
             logger.info("survey %s answered while its prompt was in flight", survey_id)
         saved = await surveys.save_score(
-            session=session, values=_new_response(found, score, respondent, now), now=now
+            session=session, values=_new_response(found, score, respondent.person, now), now=now
         )
         survey.status = SurveyStatus.ANSWERED
         survey.answered_at = survey.answered_at or now
         alert_id = await _follow_up(core, session, found, score, saved, now)
+        thanks = prompts.thank_you(
+            survey=survey, score=score, locale=contact_locale(core, found.contact)
+        )
     changed = saved is not None
     logger.info("survey %s answered %s%s", survey_id, score, "" if changed else " (no change)")
-    return Answer(survey_id=survey_id, score=score, changed=changed, alert_id=alert_id)
+    return Answer(
+        survey_id=survey_id, score=score, changed=changed, alert_id=alert_id, thank_you=thanks
+    )
 
 
 async def _drop_held_prompt(session: AsyncSession, survey_id: int, now: datetime) -> None:
@@ -96,7 +104,7 @@ async def _open_survey(
     core: Core,
     session: AsyncSession,
     survey_id: int,
-    respondent: PersonRef,
+    respondent: Caller,
     now: datetime,
     *,
     in_flight_ok: bool = False,
@@ -106,7 +114,9 @@ async def _open_survey(
         raise NotFound(f"no survey {survey_id}")
     contact = found.contact
     locale = contact_locale(core, contact)
-    if (contact.platform, contact.platform_user_id) != (respondent.platform, respondent.user_id):
+    # Who they are, not where they belong: a contact answers from any workspace.
+    person = respondent.person
+    if (contact.platform, contact.platform_user_id) != (person.platform, person.user_id):
         raise NotYourSurvey(
             contact_name=contact.name or "someone else",
             contact_user_id=contact.platform_user_id,
@@ -133,7 +143,7 @@ class Answered:
     locale: str
 
 
-async def answered_survey(core: Core, *, survey_id: int, respondent: PersonRef) -> Answered:
+async def answered_survey(core: Core, *, survey_id: int, respondent: Caller) -> Answered:
     """The respondent's own answered, still open survey; raises like `record_answer`."""
     async with core.sessions() as session:
         found = await _open_survey(core, session, survey_id, respondent, core.now())
@@ -238,11 +248,12 @@ async def record_reasons(
     core: Core,
     *,
     survey_id: int,
-    respondent: PersonRef,
+    respondent: Caller,
     reasons: list[str],
     comment: str | None,
-) -> None:
-    """Store the "why" of an answer; the alert (if any) is updated to show it."""
+) -> ThankYou:
+    """Store the "why" of an answer; the alert (if any) is updated to show it. Returns the
+    thank-you that says the reasons were saved, for the form to give way to."""
     unknown = [r for r in reasons if r not in questions.DRIVERS]
     if unknown:
         raise InvalidInput(f"unknown reasons: {', '.join(unknown)}", field="reasons")
@@ -264,3 +275,4 @@ async def record_reasons(
             reasons_saved=True,
         )
         await update_survey_messages(session, survey, message, f"why{now.timestamp()}", now)
+    return message

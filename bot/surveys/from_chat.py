@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from bot.commands import router
 from bot.config.types import ChannelRef
 from bot.core import Core
-from bot.domain.roles import Caller, may_log_interactions
+from bot.domain.roles import Caller, may_log_interactions, require
 from bot.errors import InvalidInput
 from bot.i18n import texts
 from bot.surveys import intake
@@ -40,9 +40,9 @@ async def ask_about_message(
 ) -> str:
     """Log an interaction for the message's author if a teammate asks about a customer's
     message in one of the account's channels; the answer says what happened, for the
-    teammate's eyes only. `is_customer` is asked last, as it may call the platform."""
-    if not may_log_interactions(caller):
-        return texts.t("not_for_customers", "en")
+    teammate's eyes only. Only staff may ask (`NotAllowed`, whose message is the caller's
+    note). `is_customer` is asked last, as it may call the platform."""
+    require(may_log_interactions(caller), caller)
     channel = ChannelRef(platform=message.platform, channel_id=message.channel_id)
     account = router.account_of_channel(core, channel)
     # Never survey a colleague: the author must be a customer (external, guest, other tenant).

@@ -12,6 +12,7 @@ from bot.config.schema import Config, parse_config
 from bot.config.types import PersonRef
 from bot.core import Core
 from bot.delivery.worker import DeliveryWorker
+from bot.domain.roles import Caller
 from bot.messages import ChatAdapter
 from bot.surveys import timeline
 from bot.surveys.schemas import InteractionCreate
@@ -115,4 +116,10 @@ class World:
         await self.run()
 
 
-CUSTOMER = PersonRef(platform="slack", user_id="UCUST")
+CUSTOMER = Caller(person=PersonRef(platform="slack", user_id="UCUST"), external=True)
+"""The contact of `interaction()`'s surveys, as a respondent: a customer."""
+
+
+def staff(user_id: str, platform: str = "slack") -> Caller:
+    """A member of the vendor's own workspace."""
+    return Caller(person=PersonRef(platform=platform, user_id=user_id), external=False)

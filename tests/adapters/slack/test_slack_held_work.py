@@ -15,12 +15,12 @@ import pytest
 from sqlmodel import col, select
 
 from bot.alerts import workflow
-from bot.config.types import PersonRef
 from bot.delivery import redelivery
 from bot.interfaces.http.metrics import render_metrics
 from bot.surveys import timeline
 from storage.models import Alert, Delivery, Survey
 from tests.adapters.slack.conftest import STAFF, SlackWorld
+from tests.support.world import staff
 
 OTHER = "U0PEKKA01"
 TEAM = "C0TEAM0001"
@@ -148,9 +148,7 @@ async def test_an_alert_whose_post_failed_is_posted_when_it_is_acknowledged(
     assert post.status == "failed"
 
     alert_id = post.subject_id or 0
-    await workflow.acknowledge(
-        slack.world.core, alert_id=alert_id, by=PersonRef(platform="slack", user_id=STAFF)
-    )
+    await workflow.acknowledge(slack.world.core, alert_id=alert_id, by=staff(STAFF))
     await slack.world.run()
     to_team = [c for c in slack.fake.calls("chat.postMessage") if c.params["channel"] == TEAM]
     assert len(to_team) == 2

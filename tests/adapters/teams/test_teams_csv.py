@@ -225,7 +225,7 @@ async def test_someone_elses_accept_is_refused(teams: TeamsWorld) -> None:
     response = await answer(teams, "accept", context, who=STAFF, upload=upload)
     assert response.status == 200
     assert teams.fake.files.uploads == [] and info_cards(teams) == []
-    assert said(teams)[-1] == file_cards.text("not_yours", "en")
+    assert said(teams)[-1] == report_texts.text("csv_not_yours", "en")
 
 
 async def test_permissions_are_checked_again_on_accept(teams: TeamsWorld) -> None:

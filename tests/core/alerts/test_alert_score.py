@@ -10,16 +10,15 @@ from sqlmodel import select
 
 from bot.alerts import escalation, workflow
 from bot.config.schema import parse_config
-from bot.config.types import PersonRef
 from bot.errors import InvalidInput
 from bot.messages import AlertCard
 from bot.surveys import answers
 from storage.engine import Sessions
 from storage.models import Alert, AlertEvent
 from tests.core.alerts.test_escalation import DEADLINE, FRIDAY, config, detractor_alert, sla_posts
-from tests.support.world import CUSTOMER, World
+from tests.support.world import CUSTOMER, World, staff
 
-STAFF = PersonRef(platform="slack", user_id="UAM")
+STAFF = staff("UAM")
 
 
 @pytest.fixture

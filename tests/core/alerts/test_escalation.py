@@ -11,15 +11,13 @@ from sqlmodel import select
 
 from bot.alerts import escalation, workflow
 from bot.config.schema import parse_config
-from bot.config.types import PersonRef
-from bot.domain.roles import Caller
 from bot.i18n import texts
 from bot.messages import AlertCard, TextMessage
 from bot.surveys import answers, intake
 from storage.engine import Sessions
 from storage.models import Alert, AlertEvent
 from tests.support.rows import answered
-from tests.support.world import CONFIG, CUSTOMER, World, interaction
+from tests.support.world import CONFIG, CUSTOMER, World, interaction, staff
 
 # Friday 2026-11-20 15:45 in Helsinki (UTC+2): the alert opens 15 minutes later, at 16:00.
 FRIDAY = datetime(2026, 11, 20, 13, 45, tzinfo=UTC)
@@ -92,21 +90,19 @@ async def test_one_reminder_in_the_alert_thread_at_the_deadline(world: World) ->
 
 async def test_an_acknowledged_alert_gets_no_reminder(world: World) -> None:
     alert_id = await detractor_alert(world)
-    await workflow.acknowledge(
-        world.core, alert_id=alert_id, by=PersonRef(platform="slack", user_id="UAM")
-    )
+    await workflow.acknowledge(world.core, alert_id=alert_id, by=staff("UAM"))
     world.clock.set(DEADLINE + timedelta(hours=1))
     assert await escalation.remind_unacknowledged(world.core) == 0
 
 
 async def test_the_assignee_is_reminded_rather_than_the_manager(world: World) -> None:
     alert_id = await detractor_alert(world)
-    lead = PersonRef(platform="slack", user_id="ULEAD")
+    lead = staff("ULEAD")
     await workflow.assign(
         world.core,
         alert_id=alert_id,
         by=lead,
-        assignee=Caller(person=PersonRef(platform="slack", user_id="USAMI"), external=False),
+        assignee=staff("USAMI"),
     )
     world.clock.set(DEADLINE)
     await escalation.remind_unacknowledged(world.core)

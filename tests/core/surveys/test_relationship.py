@@ -15,6 +15,7 @@ from bot.config.schema import Config, ProgramConfig, parse_config
 from bot.config.types import PersonRef
 from bot.core import Core
 from bot.domain import rules as programs
+from bot.domain.roles import Caller
 from bot.messages import SurveyPrompt
 from bot.surveys import answers, intake, privacy, relationship
 from bot.surveys.schemas import InteractionCreate
@@ -196,7 +197,7 @@ async def test_a_transactional_survey_two_days_before_suppresses_the_cycle_as_co
     assert ces.due_at is not None and ces.due_at < start
     world.clock.set(ces.due_at)
     await tick(world)
-    customer = PersonRef(platform="slack", user_id="UDEC0")
+    customer = Caller(person=PersonRef(platform="slack", user_id="UDEC0"), external=True)
     await answers.record_answer(world.core, survey_id=ces.survey_id, score=6, respondent=customer)
 
     world.clock.set(start)

@@ -10,12 +10,13 @@ from sqlmodel import func, select
 
 from bot.alerts import workflow
 from bot.config.types import PersonRef
+from bot.domain.roles import Caller
 from bot.errors import DeliveryError, FailureKind, InvalidInput, NotYourSurvey, SurveyClosed
 from bot.messages import AlertCard, SurveyClosedNotice, SurveyPrompt, ThankYou
 from bot.surveys import answers, intake, timeline
 from storage.engine import Sessions
 from storage.models import Alert, AlertEvent, Interaction, Response, Survey
-from tests.support.world import CUSTOMER, World, interaction
+from tests.support.world import CUSTOMER, World, interaction, staff
 
 MONDAY_10_HELSINKI = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
 
@@ -122,7 +123,7 @@ async def test_double_click_is_one_response_and_a_new_score_replaces_it(world: W
 
 async def test_someone_else_cannot_answer(world: World) -> None:
     survey = await sent_survey(world)
-    stranger = PersonRef(platform="slack", user_id="UOTHER")
+    stranger = Caller(person=PersonRef(platform="slack", user_id="UOTHER"), external=True)
     with pytest.raises(NotYourSurvey) as caught:
         await answers.record_answer(
             world.core, survey_id=survey.id or 0, score=7, respondent=stranger
@@ -212,7 +213,7 @@ async def test_promoter_gets_no_alert_and_alert_steps_are_audited(world: World) 
     changed = await answers.record_answer(world.core, survey_id=sid, score=1, respondent=CUSTOMER)
     assert changed.alert_id is not None
     await world.run()
-    lead = PersonRef(platform="slack", user_id="UAM")
+    lead = staff("UAM")
     await workflow.acknowledge(world.core, alert_id=changed.alert_id, by=lead)
     await workflow.acknowledge(world.core, alert_id=changed.alert_id, by=lead)  # double click
     resolved = await workflow.resolve(
@@ -287,3 +288,20 @@ async def test_a_reminder_posted_after_the_answer_loses_its_buttons(world: World
     assert reminder.message.reminder
     replaced = [u for u in world.adapter.updates if u.ref == reminder.ref]
     assert replaced and isinstance(replaced[-1].message, ThankYou)
+
+
+async def test_the_answer_returns_the_thank_you_the_prompt_gives_way_to(world: World) -> None:
+    """Every adapter shows the core's thank-you (none builds its own), clicked or queued."""
+    sid = (await sent_survey(world)).id or 0
+    answer = await answers.record_answer(world.core, survey_id=sid, score=6, respondent=CUSTOMER)
+    await world.run()
+    [queued] = [u.message for u in world.adapter.updates if isinstance(u.message, ThankYou)]
+    assert answer.thank_you == queued
+    assert (answer.thank_you.locale, answer.thank_you.score) == ("fi", 6)
+    assert answer.thank_you.why_prompt and not answer.thank_you.reasons_saved
+    again = await answers.record_answer(world.core, survey_id=sid, score=6, respondent=CUSTOMER)
+    assert not again.changed and again.thank_you == queued  # a double click: the same
+    saved = await answers.record_reasons(
+        world.core, survey_id=sid, respondent=CUSTOMER, reasons=["speed"], comment=None
+    )
+    assert saved == queued.model_copy(update={"reasons_saved": True})
