@@ -15,18 +15,17 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config.schema import ProgramConfig
 from bot.core import Core
 from bot.domain import rules
 from bot.errors import InvalidInput
-from bot.surveys.contacts import ContactBook, claim_contacts
+from bot.surveys.contacts import ContactBook, claim_contacts, contact_tz
 from bot.surveys.planning import Ask, ScheduledSurvey, plan_surveys
 from bot.surveys.schemas import InteractionCreate
+from storage.errors import StorageError, collision_state
 from storage.models import Contact, Interaction
 from storage.queries import feedback
 
@@ -57,18 +56,11 @@ async def log_interactions(core: Core, items: Sequence[InteractionCreate]) -> li
     check_accounts(core, items)
     try:
         return await _log_batch(core, items)
-    except DBAPIError as exc:
-        if _sqlstate(exc) not in _RETRYABLE:
+    except StorageError as exc:
+        if (state := collision_state(exc)) is None:
             raise
-        logger.warning("logging collided with another writer (%s); retrying once", _sqlstate(exc))
+        logger.warning("logging collided with another writer (%s); retrying once", state)
         return await _log_batch(core, items)
-
-
-_RETRYABLE = frozenset({"40001", "40P01", "23505"})
-
-
-def _sqlstate(exc: DBAPIError) -> str | None:
-    return getattr(exc.orig, "sqlstate", None)
 
 
 async def _log_batch(core: Core, items: Sequence[InteractionCreate]) -> list[Logged]:
@@ -215,12 +207,3 @@ async def schedule(
     account, occurred_at = interaction.account_key, interaction.occurred_at
     ask = _ask(core, interaction.id, key, account, occurred_at, contact, program, now)
     return (await plan_surveys(core, session, [ask], now))[ask]
-
-
-def contact_tz(core: Core, contact: Contact) -> ZoneInfo:
-    return ZoneInfo(contact.timezone) if contact.timezone else core.account_tz(contact.account_key)
-
-
-def contact_locale(core: Core, contact: Contact) -> str:
-    account = core.account(contact.account_key)
-    return contact.locale or (account.locale if account else "en")
