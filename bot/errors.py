@@ -7,6 +7,7 @@ turn them into clear answers (a status code, a message) instead of tracebacks.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
@@ -98,6 +99,15 @@ class DeliveryError(CxbotError):
         self.reason = reason
         self.retry_after = retry_after
         self.maybe_delivered = maybe_delivered
+
+
+def field_path(loc: Sequence[str | int], *, prefix: str = "") -> str:
+    """Where in the input a pydantic error is, written as the input would be indexed:
+    `contacts[0].user_id` (after `prefix`, e.g. `interactions`)."""
+    path = prefix
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
 
 
 DEFAULT_RETRY_AFTER = 1.0  # seconds, when a 429 gives no usable Retry-After

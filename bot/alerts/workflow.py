@@ -57,7 +57,7 @@ CHOOSABLE_OUTCOMES = tuple(o for o in Outcome if o is not Outcome.SCORE_CHANGED)
 
 
 def actor_of(person: PersonRef) -> str:
-    return f"{person.platform}:{person.user_id}"
+    return person.actor
 
 
 async def on_answer(

@@ -100,9 +100,14 @@ async def _link_contacts(
         program = core.config.program_for_kind(item.kind)
         if program is None:
             logger.info("no program for interaction kind %s; nothing to ask", item.kind)
-        key = f"{item.source}:{item.external_id}"
+        subject = _Subject(
+            interaction_id=interaction_id,
+            key=f"{item.source}:{item.external_id}",
+            account_key=item.account,
+            occurred_at=item.occurred_at,
+        )
         asks[interaction_id] = [
-            _ask(core, interaction_id, key, item.account, item.occurred_at, contact, program, now)
+            _ask(core, subject, contact, program=program, now=now)
             for contact in (book.resolve(item.account, c) for c in item.contacts)
         ]
     await book.save()  # the new contacts get their ids
@@ -149,28 +154,37 @@ def _interaction_values(item: InteractionCreate, now: datetime) -> dict[str, obj
     }
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Subject:
+    """The interaction a survey asks about, as planning needs it."""
+
+    interaction_id: int
+    key: str  # "source:external_id", for sampling
+    account_key: str
+    occurred_at: datetime
+
+
 def _ask(
     core: Core,
-    interaction_id: int,
-    interaction_key: str,
-    account_key: str,
-    occurred_at: datetime,
+    subject: _Subject,
     contact: Contact,
+    *,
     program: ProgramConfig | None,
     now: datetime,
 ) -> Ask:
     """The survey to decide for one contact, with the contact as it is at this point of the
     batch: a later interaction may still change its time zone."""
     tz = contact_tz(core, contact)
+    occurred_at = subject.occurred_at
     due_at = (
         rules.plan_due_time(program=program, occurred_at=occurred_at, now=now, tz=tz)
         if program
         else None
     )
     return Ask(
-        interaction_id=interaction_id,
-        interaction_key=interaction_key,
-        account_key=account_key,
+        interaction_id=subject.interaction_id,
+        interaction_key=subject.key,
+        account_key=subject.account_key,
         occurred_at=occurred_at,
         contact=contact,
         opted_out=contact.opted_out,
@@ -203,7 +217,11 @@ async def schedule(
     """Decide the survey for one contact of an interaction just inserted (so it has none
     yet) and store it, asked or not."""
     assert interaction.id is not None and contact.id is not None
-    key = f"{interaction.source}:{interaction.external_id}"
-    account, occurred_at = interaction.account_key, interaction.occurred_at
-    ask = _ask(core, interaction.id, key, account, occurred_at, contact, program, now)
+    subject = _Subject(
+        interaction_id=interaction.id,
+        key=f"{interaction.source}:{interaction.external_id}",
+        account_key=interaction.account_key,
+        occurred_at=interaction.occurred_at,
+    )
+    ask = _ask(core, subject, contact, program=program, now=now)
     return (await plan_surveys(core, session, [ask], now))[ask]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.errors import DEFAULT_RETRY_AFTER, retry_after_seconds
+from bot.errors import DEFAULT_RETRY_AFTER, field_path, retry_after_seconds
 
 NOW = datetime(2024, 11, 18, 9, 0, tzinfo=UTC)
 
@@ -35,3 +35,18 @@ def test_retry_after_reads_delay_seconds_and_http_dates(value: object, seconds: 
 @pytest.mark.parametrize("value", [None, "", "   ", [], "soon", "nan", "inf", "-inf", True])
 def test_an_unusable_retry_after_waits_the_default(value: object) -> None:
     assert retry_after_seconds(value, now=NOW) == DEFAULT_RETRY_AFTER
+
+
+@pytest.mark.parametrize(
+    ("loc", "prefix", "path"),
+    [
+        (("occurred_at",), "", "occurred_at"),
+        (("contacts", 0, "user_id"), "", "contacts[0].user_id"),
+        ((2, "account"), "interactions", "interactions[2].account"),
+        ((), "", ""),
+    ],
+)
+def test_a_pydantic_error_is_named_as_the_input_is_indexed(
+    loc: tuple[str | int, ...], prefix: str, path: str
+) -> None:
+    assert field_path(loc, prefix=prefix) == path
