@@ -6,6 +6,10 @@ turn them into clear answers (a status code, a message) instead of tracebacks.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 
@@ -95,3 +99,45 @@ class DeliveryError(CxbotError):
         self.reason = reason
         self.retry_after = retry_after
         self.maybe_delivered = maybe_delivered
+
+
+def field_path(loc: Sequence[str | int], *, prefix: str = "") -> str:
+    """Where in the input a pydantic error is, written as the input would be indexed:
+    `contacts[0].user_id` (after `prefix`, e.g. `interactions`)."""
+    path = prefix
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+DEFAULT_RETRY_AFTER = 1.0  # seconds, when a 429 gives no usable Retry-After
+
+
+def retry_after_seconds(value: object, *, now: datetime | None = None) -> float:
+    """A `Retry-After` header's value (RFC 9110 §10.2.3) as seconds to wait: delay-seconds,
+    or an HTTP-date counted from `now`; a header list's first value. A missing or unreadable
+    value is `DEFAULT_RETRY_AFTER`, never an error: the call is retried either way."""
+    if isinstance(value, list | tuple):
+        value = value[0] if value else None
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        return DEFAULT_RETRY_AFTER
+    try:
+        seconds = float(value)
+    except ValueError:
+        return _until_date(value, now or datetime.now(UTC))
+    # NaN or infinity would make the queue's arithmetic fail (or wait for ever).
+    return max(seconds, 0.0) if math.isfinite(seconds) else DEFAULT_RETRY_AFTER
+
+
+def _until_date(value: str, now: datetime) -> float:
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER
+    if when.tzinfo is None:  # RFC 9110: an HTTP-date is always in GMT
+        when = when.replace(tzinfo=UTC)
+    return max((when - now).total_seconds(), 0.0)

@@ -20,6 +20,12 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = {"cxbot_read_only": True}
 
 Sessions = async_sessionmaker[AsyncSession]
+Engine = AsyncEngine
+
+
+def safe_url(url: str) -> str:
+    """The database URL with its password hidden, for messages and logs."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

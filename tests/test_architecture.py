@@ -152,6 +152,84 @@ def test_no_adapter_decides_who_may_do_what() -> None:
     assert found == []
 
 
+# Rule 5 (README's Development section): no SQL and no ORM reads outside `storage/`. The core
+# may hold an `AsyncSession` (the caller owns the transaction, STYLE.md §4) and use it only to
+# run a transaction and write back rows that storage returned; every statement, lookup and
+# read is a keyword-only function in `storage/queries`. From sqlmodel the core imports only
+# the session type and `SQLModel` as a row type; SQLAlchemy not at all (its errors are
+# `storage.errors`).
+SQLMODEL_TYPES = {"sqlmodel.ext.asyncio.session.AsyncSession", "sqlmodel.SQLModel"}
+SESSION_WRITES = {"add", "add_all", "begin", "begin_nested", "flush", "commit", "rollback"}
+
+
+def _receiver(node: ast.expr) -> str:
+    """The last name of what a method is called on: `self._session.get` → `_session`."""
+    if isinstance(node, ast.Name):
+        return node.id
+    return node.attr if isinstance(node, ast.Attribute) else ""
+
+
+def orm_offenders(path: Path) -> list[str]:
+    """`line: what` for every SQLAlchemy import, sqlmodel import beyond the types, and
+    session call other than a transaction or a write-back in `path`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = [
+        f"{node.lineno}: import {name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for name in _import_names(node)
+        if _within(name, ("sqlalchemy",))
+        or (_within(name, ("sqlmodel",)) and name not in SQLMODEL_TYPES)
+    ]
+    found += [
+        f"{node.lineno}: {_receiver(node.func.value)}.{node.func.attr}()"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and _receiver(node.func.value).endswith("session")
+        and node.func.attr not in SESSION_WRITES
+    ]
+    return found
+
+
+def _import_names(node: ast.Import | ast.ImportFrom) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    return [f"{node.module}.{alias.name}" for alias in node.names] if node.module else []
+
+
+def test_the_core_runs_no_sql_and_no_orm_reads() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{where}"
+        for path in _sources("bot")
+        for where in orm_offenders(path)
+    ]
+    assert found == []
+
+
+def test_the_orm_rule_sees_what_it_forbids(tmp_path: Path) -> None:
+    """The rule's own check: each forbidden form is found, the allowed ones are not."""
+    source = tmp_path / "sample.py"
+    source.write_text(
+        "from sqlalchemy import update\n"
+        "from sqlmodel import select, SQLModel\n"
+        "from sqlmodel.ext.asyncio.session import AsyncSession\n"
+        "async def f(session, self):\n"
+        "    await session.exec(select(1))\n"
+        "    await self._session.get(SQLModel, 1)\n"
+        "    session.add(1)\n"
+        "    async with session.begin():\n"
+        "        await session.flush()\n",
+        encoding="utf-8",
+    )
+    assert orm_offenders(source) == [
+        "1: import sqlalchemy.update",
+        "2: import sqlmodel.select",
+        "5: session.exec()",
+        "6: _session.get()",
+    ]
+
+
 def _not_slack(name: str | None, type_: str, parent_names: object) -> bool:
     return not (type_ == "table" and name is not None and name.startswith("slack_"))
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import DeliveryError, FailureKind, HoldScope
+from bot.errors import DeliveryError, FailureKind, HoldScope, retry_after_seconds
 
 _ADMIN = (FailureKind.NEEDS_ADMIN, HoldScope.WORKSPACE)
 _CHANNEL = (FailureKind.NEEDS_ADMIN, HoldScope.CHANNEL)
@@ -125,13 +125,4 @@ def refused(code: str, message: str) -> DeliveryError:
 
 
 def _retry_after(headers: Any) -> float:
-    for key in ("Retry-After", "retry-after"):
-        value = headers.get(key)
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if value is not None:
-            try:
-                return max(float(value), 0.0)
-            except ValueError:
-                break
-    return 1.0
+    return retry_after_seconds(headers.get("Retry-After") or headers.get("retry-after"))

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import aiohttp
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from bot.errors import DeliveryError, FailureKind, HoldScope
+from bot.errors import DeliveryError, FailureKind, HoldScope, retry_after_seconds
 from bot.messages import PLATFORM_CALL_TIMEOUT
 
 logger = logging.getLogger(__name__)
@@ -103,8 +103,4 @@ def _error_code(exc: HttpOperationError) -> str | None:
 
 
 def _retry_after(headers: Any) -> float:
-    value = headers.get("Retry-After") or headers.get("retry-after")
-    try:
-        return max(float(value), 0.0) if value is not None else 1.0
-    except ValueError:
-        return 1.0
+    return retry_after_seconds(headers.get("Retry-After") or headers.get("retry-after"))

@@ -13,9 +13,9 @@ from bot.delivery import queue, redelivery
 from bot.domain import questions
 from bot.i18n import texts
 from bot.messages import AlertCard, MessageRef, Target
-from storage.models import Alert, AlertStatus, Contact, Interaction, Survey
+from storage.models import Alert, AlertStatus, Interaction
 from storage.queries import alerts as alert_rows
-from storage.queries.surveys import get_response
+from storage.queries.surveys import get_response, survey_parties
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +48,10 @@ async def card(core: Core, session: AsyncSession, alert: Alert) -> AlertCard:
 
 async def _answer_fields(session: AsyncSession, survey_id: int) -> dict[str, object]:
     """What the customer answered, about which interaction."""
-    survey = await session.get(Survey, survey_id)
-    assert survey is not None
-    contact = await session.get(Contact, survey.contact_id)
-    interaction = await session.get(Interaction, survey.interaction_id)
+    parties = await survey_parties(session=session, survey_id=survey_id)
     response = await get_response(session=session, survey_id=survey_id)
-    assert contact is not None and interaction is not None and response is not None
+    assert parties is not None and response is not None
+    survey, contact, interaction = parties.survey, parties.contact, parties.interaction
     return {
         "contact_name": contact.name or "(anonymous)",
         "contact_user_id": contact.platform_user_id,

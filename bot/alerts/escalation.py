@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.alerts import threads
@@ -15,6 +14,7 @@ from bot.core import Core
 from bot.delivery import queue
 from bot.i18n import texts
 from bot.messages import TextMessage
+from storage.errors import DuplicateRow
 from storage.models import Alert
 from storage.queries import alerts as alert_rows
 
@@ -120,7 +120,7 @@ async def _flag_if_silent(
                     dedupe_key=key,
                     detail={"asked": asked, "days": days},
                 )
-        except IntegrityError:  # another replica opened it a moment ago
+        except DuplicateRow:  # another replica opened it a moment ago
             return 0
     logger.info("no-response alert for %s (%s surveys unanswered)", account_key, asked)
     return 1

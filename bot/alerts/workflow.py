@@ -21,18 +21,18 @@ from bot.domain.scoring import Metric, is_detractor
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.i18n import texts
 from bot.messages import TextMessage
+from bot.surveys.contacts import contact_locale
 from bot.surveys.prompts import target_for
 from bot.surveys.schemas import no_nul
 from storage.models import (
     Alert,
     AlertEvent,
     AlertStatus,
-    Contact,
-    Interaction,
     Response,
     Survey,
 )
 from storage.queries import alerts as alert_rows
+from storage.queries.surveys import survey_parties
 
 logger = logging.getLogger(__name__)
 
@@ -241,18 +241,18 @@ async def resolve(
 
 async def _thank_customer(core: Core, alert: Alert) -> None:
     async with core.sessions() as session, session.begin():
-        survey = await session.get(Survey, alert.survey_id) if alert.survey_id else None
-        if survey is None:
+        if alert.survey_id is None:
             return
-        contact = await session.get(Contact, survey.contact_id)
-        interaction = await session.get(Interaction, survey.interaction_id)
-        assert contact is not None and interaction is not None
+        parties = await survey_parties(session=session, survey_id=alert.survey_id)
+        if parties is None:
+            return
+        contact, interaction = parties.contact, parties.interaction
         account = core.account(alert.account_key)
         workspace = account.workspace if account else None
         target = target_for(contact=contact, interaction=interaction, workspace=workspace)
         if target is None or contact.opted_out:
             return
-        locale = contact.locale or (account.locale if account else "en")
+        locale = contact_locale(core, contact)
         text = texts.t("follow_up_thanks", locale, note=alert.resolution_note or "")
         await queue.enqueue(
             session=session,

@@ -8,7 +8,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.exc import SQLAlchemyError
+from storage.errors import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ async def run_periodically(job: Job, *, interval: float, stop: asyncio.Event, na
     while not stop.is_set():
         try:
             await job()
-        except (SQLAlchemyError, OSError):
+        except (StorageError, OSError):
             logger.exception("%s: round failed; retrying in %.0f s", name, interval)
         except Exception:
             # A bug met by one row must not end the loop for every other survey and digest.

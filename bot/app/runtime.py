@@ -1,5 +1,6 @@
-"""The composition root: builds the aiohttp application with the HTTP API, every enabled
-chat adapter, the scheduler and the delivery worker."""
+"""The composition root: the one wiring of a running bot (`build_runtime`: Core → chat
+adapters → delivery worker, start-up sync and scheduler), used by `cxbot serve`, the demo and
+the tests' worlds, and the aiohttp application around it."""
 
 from __future__ import annotations
 
@@ -15,17 +16,29 @@ from aiohttp import web
 
 from bot.app.jobs import run_periodically
 from bot.app.sync import prepare_database
-from bot.core import Core
+from bot.config.schema import Config
+from bot.core import Clock, Core, system_clock
 from bot.delivery.worker import DeliveryWorker
 from bot.errors import CxbotError, InvalidInput, NotAllowed, NotFound, SurveyClosed
 from bot.interfaces.http import api
 from bot.messages import ChatAdapter
 from bot.surveys import timeline
+from storage.engine import Sessions
+from storage.queries.deliveries import DEFAULT_PACE
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
 RUNTIME_KEY: web.AppKey[Runtime] = web.AppKey("runtime")
+DEFAULT_LEASE = timedelta(seconds=60)
+
+Pace = Mapping[str, timedelta] | timedelta
+AdapterFactory = Callable[[Core], Mapping[str, ChatAdapter]]
+"""Builds the chat adapters of a runtime; they need its Core (their inbound calls use it)."""
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -36,20 +49,63 @@ class Runtime:
     adapters: Mapping[str, ChatAdapter]
     tick_interval: float = 5.0
     insights_interval: float = 60.0
-    lease: timedelta = timedelta(seconds=60)
-    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
+    lease: timedelta = DEFAULT_LEASE
+    worker_id: str = field(default_factory=_worker_id)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def worker(self) -> DeliveryWorker:
-        return DeliveryWorker(
-            sessions=self.core.sessions,
-            adapters=self.adapters,
-            clock=self.core.clock,
-            worker_id=self.worker_id,
+    def worker(
+        self, *, worker_id: str | None = None, pace: Pace = DEFAULT_PACE, batch: int = 20
+    ) -> DeliveryWorker:
+        return delivery_worker(
+            self.core,
+            self.adapters,
+            worker_id=worker_id or self.worker_id,
             lease=self.lease,
-            on_done=lambda s, d, r: timeline.on_delivered(self.core, s, d, r),
-            on_failed=lambda s, d, _r: timeline.on_delivery_failed(self.core, s, d),
+            pace=pace,
+            batch=batch,
         )
+
+    async def prepare(self) -> None:
+        """Bring the database in line with the config (accounts, question versions)."""
+        await prepare_database(self.core)
+
+
+def build_runtime(
+    *,
+    sessions: Sessions,
+    config: Config,
+    clock: Clock = system_clock,
+    adapters: AdapterFactory | None = None,
+    lease: timedelta = DEFAULT_LEASE,
+) -> Runtime:
+    """The one wiring of a running bot: a Core on `sessions`, its chat adapters, and (through
+    the Runtime) its delivery worker, start-up sync and scheduler."""
+    core = Core(sessions=sessions, config=config, clock=clock)
+    return Runtime(core=core, adapters=dict(adapters(core)) if adapters else {}, lease=lease)
+
+
+def delivery_worker(
+    core: Core,
+    adapters: Mapping[str, ChatAdapter],
+    *,
+    worker_id: str,
+    lease: timedelta = DEFAULT_LEASE,
+    pace: Pace = DEFAULT_PACE,
+    batch: int = 20,
+) -> DeliveryWorker:
+    """The delivery worker wired to the survey timeline (what a landed or failed prompt
+    changes)."""
+    return DeliveryWorker(
+        sessions=core.sessions,
+        adapters=adapters,
+        clock=core.clock,
+        worker_id=worker_id,
+        lease=lease,
+        on_done=lambda s, d, r: timeline.on_delivered(core, s, d, r),
+        on_failed=lambda s, d, _r: timeline.on_delivery_failed(core, s, d),
+        pace=pace,
+        batch=batch,
+    )
 
 
 _STATUS = ((InvalidInput, 400), (NotAllowed, 403), (NotFound, 404), (SurveyClosed, 409))
@@ -84,13 +140,13 @@ def build_app(
     if background:
         app.cleanup_ctx.append(_background)
     else:
-        app.on_startup.append(lambda _app: prepare_database(runtime.core))
+        app.on_startup.append(lambda _app: runtime.prepare())
     return app
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME_KEY]
-    await prepare_database(runtime.core)
+    await runtime.prepare()
     # The worker id is what `deliveries.lease_owner` shows: it tells which replica holds an item.
     lease = runtime.lease.total_seconds()
     logger.info("delivery worker %s started (lease %.0f s)", runtime.worker_id, lease)

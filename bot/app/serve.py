@@ -6,19 +6,20 @@ import logging
 from datetime import timedelta
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app.runtime import Runtime, build_app
+from bot.app.runtime import build_app, build_runtime
+from bot.config.schema import Config
 from bot.config.settings import Settings
 from bot.core import Core
 from bot.delivery.worker import CALL_BUDGET
 from bot.errors import ConfigError
 from bot.messages import PLATFORM_CALL_TIMEOUT, ChatAdapter
+from storage.engine import Engine, session_factory
 
 logger = logging.getLogger(__name__)
 
 
-def chat_adapters(core: Core, settings: Settings, engine: AsyncEngine) -> dict[str, ChatAdapter]:
+def chat_adapters(core: Core, settings: Settings, engine: Engine) -> dict[str, ChatAdapter]:
     """Every chat adapter the environment enables (SPEC §4)."""
     adapters: dict[str, ChatAdapter] = {}
     if settings.slack_enabled:
@@ -54,11 +55,13 @@ def check_lease(settings: Settings) -> None:
         )
 
 
-def build_runtime(*, core: Core, settings: Settings, engine: AsyncEngine) -> web.Application:
+def build_server(*, settings: Settings, config: Config, engine: Engine) -> web.Application:
+    """`cxbot serve`'s application: the runtime with every enabled adapter, and the API."""
     check_lease(settings)
-    runtime = Runtime(
-        core=core,
-        adapters=chat_adapters(core, settings, engine),
+    runtime = build_runtime(
+        sessions=session_factory(engine),
+        config=config,
+        adapters=lambda core: chat_adapters(core, settings, engine),
         lease=timedelta(seconds=settings.delivery_lease),
     )
     if settings.api_token is None:

@@ -26,7 +26,7 @@ from bot.config.types import (
     Weekday,
 )
 from bot.domain.scoring import Metric
-from bot.errors import ConfigError
+from bot.errors import ConfigError, field_path
 
 __all__ = [
     "AccountConfig",
@@ -228,8 +228,6 @@ def parse_config(raw: Any, *, source: str = "config") -> Config:
 
 
 def _describe(error: Any) -> str:
-    path = ""
-    for part in error["loc"]:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    path = field_path(error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{path or '(top level)'}: {message}"

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, field_path
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./cxbot.db"
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -59,7 +59,7 @@ def build_settings(environ: Mapping[str, str]) -> Settings:
     try:
         settings = Settings.model_validate(values)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(f"{field_path(e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"environment: {problems}") from None
     if settings.slack_enabled and not settings.slack_signing_secret:
         raise ConfigError(

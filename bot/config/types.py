@@ -78,6 +78,11 @@ class PersonRef(Strict):
     platform: str = Field(min_length=1)
     user_id: str = Field(min_length=1)
 
+    @property
+    def actor(self) -> str:
+        """How the person is written in audit columns and events: `platform:user_id`."""
+        return f"{self.platform}:{self.user_id}"
+
 
 class ChannelRef(Strict):
     platform: str = Field(min_length=1)

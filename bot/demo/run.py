@@ -19,7 +19,6 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from bot.app.sync import prepare_database
 from bot.demo.world import _ACCOUNTS, CHART_NAME, WEEKS, Screens, Simulation
 from bot.domain.scoring import Metric
 from bot.insights import report as reports
@@ -59,7 +58,7 @@ async def run_demo(
     try:
         rng = random.Random(seed)  # noqa: S311 -- sample data, not a secret
         sim = Simulation(session_factory(engine), rng, demo_weeks(now or datetime.now(UTC)))
-        await prepare_database(sim.core)
+        await sim.runtime.prepare()
         await sim.run()
         result = await _finish(sim, path)
     finally:

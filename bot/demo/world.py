@@ -12,10 +12,9 @@ from zoneinfo import ZoneInfo
 
 from adapters.console.adapter import ConsoleAdapter
 from bot.alerts import workflow
+from bot.app.runtime import build_runtime
 from bot.config.schema import Config, parse_config
 from bot.config.types import PersonRef
-from bot.core import Core
-from bot.delivery.worker import DeliveryWorker
 from bot.domain.questions import DRIVERS
 from bot.domain.roles import Caller
 from bot.domain.scoring import Metric, is_detractor, score_range
@@ -145,7 +144,13 @@ class Simulation:
 
     def __post_init__(self) -> None:
         self.now = self.span[0]
-        self.core = Core(sessions=self.sessions, config=demo_config(), clock=self)
+        self.runtime = build_runtime(
+            sessions=self.sessions,
+            config=demo_config(),
+            clock=self,
+            adapters=lambda _core: {"console": self.screens},
+        )
+        self.core = self.runtime.core
 
     def __call__(self) -> datetime:
         return self.now
@@ -175,16 +180,7 @@ class Simulation:
             await self.drain()
 
     async def drain(self) -> None:
-        worker = DeliveryWorker(
-            sessions=self.sessions,
-            adapters={"console": self.screens},
-            clock=self,
-            worker_id="demo",
-            on_done=lambda s, d, r: timeline.on_delivered(self.core, s, d, r),
-            on_failed=lambda s, d, _r: timeline.on_delivery_failed(self.core, s, d),
-            pace=timedelta(0),
-            batch=50,
-        )
+        worker = self.runtime.worker(worker_id="demo", pace=timedelta(0), batch=50)
         for _ in range(1000):  # a bound, in case a delivery kept coming back due
             if not await worker.run_once():
                 return

@@ -28,7 +28,7 @@ class Caller:
 
     @property
     def actor(self) -> str:
-        return f"{self.person.platform}:{self.person.user_id}"
+        return self.person.actor
 
 
 def is_team_lead(config: Config, caller: Caller) -> bool:

@@ -3,17 +3,9 @@ its own beside `bot.i18n.texts`, because reports have many words that nothing el
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
+from bot.i18n.texts import catalogue, render
 
-from bot.i18n.texts import localized
-
-
-def _frozen(entries: dict[str, dict[str, str]]) -> Mapping[str, Mapping[str, str]]:
-    return MappingProxyType({key: MappingProxyType(value) for key, value in entries.items()})
-
-
-_TEXTS = _frozen(
+_TEXTS = catalogue(
     {
         # Column labels (also the CSV header).
         "n": {"en": "n", "fi": "n"},
@@ -94,4 +86,4 @@ _TEXTS = _frozen(
 
 def text(key: str, locale: str | None = "en", **params: object) -> str:
     """The report text `key` in `locale`, with `{placeholders}` filled from `params`."""
-    return localized(_TEXTS[key], locale).format(**params)
+    return render(_TEXTS, key, locale, params)

@@ -15,12 +15,15 @@ DEFAULT_LOCALE = "en"
 LOCALES: tuple[str, ...] = ("en", "fi")
 
 
-def _catalogue(entries: dict[str, dict[str, str]]) -> Mapping[str, Mapping[str, str]]:
+Catalogue = Mapping[str, Mapping[str, str]]
+
+
+def catalogue(entries: dict[str, dict[str, str]]) -> Catalogue:
     """Freeze the catalogue so no caller can change a translation at run time."""
     return MappingProxyType({key: MappingProxyType(value) for key, value in entries.items()})
 
 
-TEXTS: Mapping[str, Mapping[str, str]] = _catalogue(
+TEXTS: Catalogue = catalogue(
     {
         "thank_you": {"en": "Thanks for your answer!", "fi": "Kiitos vastauksestasi!"},
         "tell_us_why": {"en": "Tell us why", "fi": "Kerro miksi"},
@@ -267,8 +270,13 @@ def t(key: str, locale: str | None, **params: object) -> str:
     An unknown key is a programming error and raises KeyError naming the key, instead of
     showing a customer an empty or raw-key message.
     """
+    return render(TEXTS, key, locale, params)
+
+
+def render(texts: Catalogue, key: str, locale: str | None, params: Mapping[str, object]) -> str:
+    """The one lookup of every catalogue: the variant for `locale` (else English), filled."""
     try:
-        variants = TEXTS[key]
+        variants = texts[key]
     except KeyError:
         raise KeyError(f"no user-facing text with key {key!r}") from None
     return localized(variants, locale).format(**params)

@@ -22,7 +22,7 @@ from bot.domain.scoring import Metric, is_detractor
 from bot.errors import InvalidInput, NotFound, NotYourSurvey, SurveyClosed
 from bot.messages import MessageRef, ThankYou
 from bot.surveys import prompts
-from bot.surveys.intake import contact_locale
+from bot.surveys.contacts import contact_locale
 from bot.surveys.schemas import no_nul
 from bot.surveys.timeline import PROMPT, delivery_key, open_for_answers, update_survey_messages
 from storage.models import DeliveryStatus, Response, Survey, SurveyStatus

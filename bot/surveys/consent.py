@@ -19,7 +19,7 @@ from bot.core import Core
 from bot.domain.rules import Suppression
 from bot.messages import SurveyClosedNotice
 from bot.surveys import timeline
-from bot.surveys.intake import contact_locale
+from bot.surveys.contacts import contact_locale
 from storage.models import Contact, SurveyStatus
 from storage.queries import deliveries, feedback, surveys
 

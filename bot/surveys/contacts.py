@@ -11,14 +11,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core import Core
 from bot.surveys.schemas import ContactCreate, InteractionCreate
 from storage.models import Contact
 from storage.queries import feedback
 
 _DETAILS = ("name", "email", "locale", "timezone")
+
+
+def contact_locale(core: Core, contact: Contact) -> str:
+    """The language to ask the contact in: their own, else their account's."""
+    account = core.account(contact.account_key)
+    return contact.locale or (account.locale if account else "en")
+
+
+def contact_tz(core: Core, contact: Contact) -> ZoneInfo:
+    """The contact's time zone: their own, else their account's."""
+    return ZoneInfo(contact.timezone) if contact.timezone else core.account_tz(contact.account_key)
 
 
 async def claim_contacts(

@@ -15,18 +15,17 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config.schema import ProgramConfig
 from bot.core import Core
 from bot.domain import rules
 from bot.errors import InvalidInput
-from bot.surveys.contacts import ContactBook, claim_contacts
+from bot.surveys.contacts import ContactBook, claim_contacts, contact_tz
 from bot.surveys.planning import Ask, ScheduledSurvey, plan_surveys
 from bot.surveys.schemas import InteractionCreate
+from storage.errors import StorageError, collision_state
 from storage.models import Contact, Interaction
 from storage.queries import feedback
 
@@ -57,18 +56,11 @@ async def log_interactions(core: Core, items: Sequence[InteractionCreate]) -> li
     check_accounts(core, items)
     try:
         return await _log_batch(core, items)
-    except DBAPIError as exc:
-        if _sqlstate(exc) not in _RETRYABLE:
+    except StorageError as exc:
+        if (state := collision_state(exc)) is None:
             raise
-        logger.warning("logging collided with another writer (%s); retrying once", _sqlstate(exc))
+        logger.warning("logging collided with another writer (%s); retrying once", state)
         return await _log_batch(core, items)
-
-
-_RETRYABLE = frozenset({"40001", "40P01", "23505"})
-
-
-def _sqlstate(exc: DBAPIError) -> str | None:
-    return getattr(exc.orig, "sqlstate", None)
 
 
 async def _log_batch(core: Core, items: Sequence[InteractionCreate]) -> list[Logged]:
@@ -108,9 +100,14 @@ async def _link_contacts(
         program = core.config.program_for_kind(item.kind)
         if program is None:
             logger.info("no program for interaction kind %s; nothing to ask", item.kind)
-        key = f"{item.source}:{item.external_id}"
+        subject = _Subject(
+            interaction_id=interaction_id,
+            key=f"{item.source}:{item.external_id}",
+            account_key=item.account,
+            occurred_at=item.occurred_at,
+        )
         asks[interaction_id] = [
-            _ask(core, interaction_id, key, item.account, item.occurred_at, contact, program, now)
+            _ask(core, subject, contact, program=program, now=now)
             for contact in (book.resolve(item.account, c) for c in item.contacts)
         ]
     await book.save()  # the new contacts get their ids
@@ -157,28 +154,37 @@ def _interaction_values(item: InteractionCreate, now: datetime) -> dict[str, obj
     }
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Subject:
+    """The interaction a survey asks about, as planning needs it."""
+
+    interaction_id: int
+    key: str  # "source:external_id", for sampling
+    account_key: str
+    occurred_at: datetime
+
+
 def _ask(
     core: Core,
-    interaction_id: int,
-    interaction_key: str,
-    account_key: str,
-    occurred_at: datetime,
+    subject: _Subject,
     contact: Contact,
+    *,
     program: ProgramConfig | None,
     now: datetime,
 ) -> Ask:
     """The survey to decide for one contact, with the contact as it is at this point of the
     batch: a later interaction may still change its time zone."""
     tz = contact_tz(core, contact)
+    occurred_at = subject.occurred_at
     due_at = (
         rules.plan_due_time(program=program, occurred_at=occurred_at, now=now, tz=tz)
         if program
         else None
     )
     return Ask(
-        interaction_id=interaction_id,
-        interaction_key=interaction_key,
-        account_key=account_key,
+        interaction_id=subject.interaction_id,
+        interaction_key=subject.key,
+        account_key=subject.account_key,
         occurred_at=occurred_at,
         contact=contact,
         opted_out=contact.opted_out,
@@ -211,16 +217,11 @@ async def schedule(
     """Decide the survey for one contact of an interaction just inserted (so it has none
     yet) and store it, asked or not."""
     assert interaction.id is not None and contact.id is not None
-    key = f"{interaction.source}:{interaction.external_id}"
-    account, occurred_at = interaction.account_key, interaction.occurred_at
-    ask = _ask(core, interaction.id, key, account, occurred_at, contact, program, now)
+    subject = _Subject(
+        interaction_id=interaction.id,
+        key=f"{interaction.source}:{interaction.external_id}",
+        account_key=interaction.account_key,
+        occurred_at=interaction.occurred_at,
+    )
+    ask = _ask(core, subject, contact, program=program, now=now)
     return (await plan_surveys(core, session, [ask], now))[ask]
-
-
-def contact_tz(core: Core, contact: Contact) -> ZoneInfo:
-    return ZoneInfo(contact.timezone) if contact.timezone else core.account_tz(contact.account_key)
-
-
-def contact_locale(core: Core, contact: Contact) -> str:
-    account = core.account(contact.account_key)
-    return contact.locale or (account.locale if account else "en")

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.config.types import Locale, TimeZoneName
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, field_path
 
 _ID = r"^[A-Za-z0-9._:@/+-]+$"
 
@@ -93,5 +93,5 @@ def as_invalid_input() -> Iterator[None]:
         yield
     except ValidationError as exc:
         error = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(part) for part in error["loc"])
+        where = field_path(error["loc"])
         raise InvalidInput(f"{where}: {error['msg']}", field=where or None) from exc

@@ -22,8 +22,9 @@ from bot.domain.rules import Suppression
 from bot.insights import digests
 from bot.messages import Message, MessageRef, SurveyClosedNotice
 from bot.surveys import prompts, relationship
-from bot.surveys.intake import contact_locale, contact_tz
-from storage.models import Alert, Contact, Delivery, Survey, SurveyStatus
+from bot.surveys.contacts import contact_locale, contact_tz
+from storage.models import Contact, Delivery, Survey, SurveyStatus
+from storage.queries import alerts as alert_rows
 from storage.queries import deliveries, feedback, surveys
 
 logger = logging.getLogger(__name__)
@@ -65,11 +66,10 @@ async def send_reminders(core: Core, *, limit: int = 500) -> int:
 async def _enqueue_prompt(
     core: Core, session: AsyncSession, survey: Survey, now: datetime, *, reminder: bool
 ) -> None:
-    contact = await feedback.get_contact(session=session, contact_id=survey.contact_id)
-    interaction = await feedback.get_interaction(
-        session=session, interaction_id=survey.interaction_id
-    )
-    assert contact is not None and interaction is not None and survey.id is not None
+    assert survey.id is not None
+    parties = await surveys.survey_parties(session=session, survey_id=survey.id)
+    assert parties is not None
+    contact, interaction = parties.contact, parties.interaction
     account = core.account(survey.account_key)
     target = prompts.target_for(
         contact=contact, interaction=interaction, workspace=account.workspace if account else None
@@ -257,7 +257,9 @@ async def _alert_posted(
 ) -> None:
     """Keep the card's ref; if the alert changed while its card waited in the queue (a
     comment arrived, someone acknowledged), bring the card up to date."""
-    alert = await session.get(Alert, delivery.subject_id)
+    if delivery.subject_id is None:
+        return
+    alert = await alert_rows.get_alert(session=session, alert_id=delivery.subject_id)
     if alert is None:
         return
     alert.message_ref = ref.model_dump(mode="json")
@@ -316,7 +318,7 @@ async def on_delivery_failed(core: Core, session: AsyncSession, delivery: Delive
     shows in the figures as not asked instead of hanging as scheduled."""
     if delivery.purpose != PROMPT or delivery.subject_id is None:
         return
-    survey = await session.get(Survey, delivery.subject_id)
+    survey = await surveys.get_survey(session=session, survey_id=delivery.subject_id)
     if survey is not None and survey.status == SurveyStatus.SCHEDULED:
         _suppress(survey, Suppression.NO_ROUTE)
         session.add(survey)

@@ -26,6 +26,10 @@ async def alert_for_survey(
     return result.first()
 
 
+async def get_alert(*, session: AsyncSession, alert_id: int) -> Alert | None:
+    return await session.get(Alert, alert_id)
+
+
 async def lock_alert(*, session: AsyncSession, alert_id: int) -> Alert | None:
     result = await session.exec(select(Alert).where(Alert.id == alert_id).with_for_update())
     return result.first()

@@ -161,6 +161,32 @@ async def lock_survey_to_answer(*, session: AsyncSession, survey_id: int) -> Sur
     return None if row is None else SurveyToAnswer(*row)
 
 
+@dataclass(frozen=True)
+class SurveyParties:
+    """A survey with the contact it asks and the interaction it asks about."""
+
+    survey: Survey
+    contact: Contact
+    interaction: Interaction
+
+
+async def survey_parties(*, session: AsyncSession, survey_id: int) -> SurveyParties | None:
+    """The survey, its contact and its interaction, in one statement (the rows the session
+    holds already are returned as they are in it)."""
+    result = await session.exec(
+        select(Survey, Contact, Interaction)
+        .join(Contact, col(Contact.id) == Survey.contact_id)
+        .join(Interaction, col(Interaction.id) == Survey.interaction_id)
+        .where(Survey.id == survey_id)
+    )
+    row = result.first()
+    return None if row is None else SurveyParties(*row)
+
+
+async def get_survey(*, session: AsyncSession, survey_id: int) -> Survey | None:
+    return await session.get(Survey, survey_id)
+
+
 async def lock_survey(*, session: AsyncSession, survey_id: int) -> Survey | None:
     """The survey as last committed, its row locked until the transaction ends: a click may
     be changing it at this very moment."""

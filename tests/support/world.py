@@ -3,14 +3,13 @@ a frozen clock and a delivery worker, with helpers to drive the loop."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.app.sync import prepare_database
+from bot.app.runtime import Runtime, build_runtime
 from bot.config.schema import Config, parse_config
 from bot.config.types import PersonRef
-from bot.core import Core
 from bot.delivery.worker import DeliveryWorker
 from bot.domain.roles import Caller
 from bot.messages import ChatAdapter
@@ -87,22 +86,20 @@ class World:
     adapters: dict[str, ChatAdapter] | None = None
 
     def __post_init__(self) -> None:
-        self.core = Core(sessions=self.sessions, config=self.config, clock=self.clock)
+        self._runtime = build_runtime(sessions=self.sessions, config=self.config, clock=self.clock)
+        self.core = self._runtime.core
 
     async def start(self) -> World:
-        await prepare_database(self.core)
+        await self._runtime.prepare()
         return self
 
+    def runtime(self) -> Runtime:
+        """The runtime `cxbot serve` would run, with this world's adapters (set after the
+        world is built: an adapter needs its Core)."""
+        return replace(self._runtime, adapters=self.adapters or {"slack": self.adapter})
+
     def worker(self, worker_id: str = "w1") -> DeliveryWorker:
-        return DeliveryWorker(
-            sessions=self.sessions,
-            adapters=self.adapters or {"slack": self.adapter},
-            clock=self.clock,
-            worker_id=worker_id,
-            on_done=lambda s, d, r: timeline.on_delivered(self.core, s, d, r),
-            on_failed=lambda s, d, _r: timeline.on_delivery_failed(self.core, s, d),
-            pace=timedelta(0),
-        )
+        return self.runtime().worker(worker_id=worker_id, pace=timedelta(0))
 
     async def run(self) -> None:
         """One scheduler round, then deliver everything that is due."""

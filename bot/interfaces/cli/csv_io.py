@@ -37,7 +37,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, field_path
 from bot.surveys.schemas import InteractionCreate
 
 REQUIRED = ("source", "external_id", "account", "kind", "occurred_at")
@@ -214,4 +214,4 @@ def _field_error(error: Any) -> dict[str, str]:
     if loc[:1] == ("where",):
         column = next((c for c, f in _WHERE.items() if len(loc) > 1 and f == loc[1]), "channel")
         return {"field": column, "message": message}
-    return {"field": ".".join(str(part) for part in loc) or "(row)", "message": message}
+    return {"field": field_path(loc) or "(row)", "message": message}

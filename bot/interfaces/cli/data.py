@@ -19,10 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import click
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.app.runtime import build_runtime
 from bot.app.sync import prepare_database
 from bot.config.schema import Config
 from bot.core import Core
@@ -31,7 +29,8 @@ from bot.interfaces.cli import csv_io
 from bot.surveys import privacy
 from bot.surveys.intake import Logged, log_interactions
 from bot.surveys.schemas import InteractionCreate
-from storage.engine import create_engine, session_factory
+from storage.engine import Engine, create_engine, safe_url, session_factory
+from storage.errors import StorageError
 from storage.migrate import DatabaseNotMigrated, ensure_migrated
 from storage.models import Contact
 from storage.queries import exports, feedback
@@ -67,24 +66,24 @@ def _user_errors() -> Iterator[None]:
 
 @contextmanager
 def _open_core(ctx: Context) -> Iterator[tuple[asyncio.Runner, Core]]:
-    """One event loop, engine and Core for a command, on a database at the newest schema."""
+    """One event loop, engine and Core (a runtime without chat adapters) for a command, on a
+    database at the newest schema."""
     settings, config = ctx.settings, ctx.config()
     with asyncio.Runner() as runner:
         engine = create_engine(settings.database_url)
         try:
             runner.run(_check_database(engine, settings.database_url))
-            yield runner, Core(sessions=session_factory(engine), config=config)
+            yield runner, build_runtime(sessions=session_factory(engine), config=config).core
         finally:
             runner.run(engine.dispose())
 
 
-async def _check_database(engine: AsyncEngine, url: str) -> None:
+async def _check_database(engine: Engine, url: str) -> None:
     try:
         await ensure_migrated(engine)
-    except (OSError, SQLAlchemyError) as exc:
+    except (OSError, StorageError) as exc:
         reason = getattr(exc, "orig", None) or exc
-        safe = make_url(url).render_as_string(hide_password=True)
-        raise ConfigError(f"cannot open the database {safe}: {reason}") from exc
+        raise ConfigError(f"cannot open the database {safe_url(url)}: {reason}") from exc
 
 
 # --- cxbot import ----------------------------------------------------------------------------

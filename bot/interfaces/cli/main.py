@@ -10,14 +10,13 @@ from typing import NoReturn
 
 import click
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app.logs import configure_logging
 from bot.config.schema import Config, load_config
 from bot.config.settings import Settings, build_settings
-from bot.core import Core
 from bot.errors import CxbotError
-from storage.engine import create_engine, session_factory
+from storage.engine import create_engine, safe_url
+from storage.errors import StorageError
 from storage.migrate import DatabaseNotMigrated, ensure_migrated, upgrade
 
 logger = logging.getLogger(__name__)
@@ -76,7 +75,7 @@ def migrate(ctx: Context) -> None:
         upgrade(ctx.settings.database_url)
     except CxbotError as exc:
         fail(str(exc))
-    click.echo(f"database is up to date ({_safe_url(ctx.settings.database_url)})")
+    click.echo(f"database is up to date ({safe_url(ctx.settings.database_url)})")
 
 
 @main.command()
@@ -85,18 +84,17 @@ def serve(ctx: Context) -> None:
     """Run the bot: HTTP API, chat adapters, scheduler and delivery worker."""
     if logging.getLogger().level > logging.INFO:
         logging.getLogger().setLevel(logging.INFO)
-    from bot.app.serve import build_runtime
+    from bot.app.serve import build_server
 
     try:
         settings, config = ctx.settings, ctx.config()
         asyncio.run(_check_schema(settings.database_url))
         engine = create_engine(settings.database_url)
-        core = Core(sessions=session_factory(engine), config=config)
-        app = build_runtime(core=core, settings=settings, engine=engine)
+        app = build_server(settings=settings, config=config, engine=engine)
     except (CxbotError, DatabaseNotMigrated) as exc:
         fail(str(exc))
-    except (SQLAlchemyError, OSError) as exc:
-        fail(f"cannot reach the database {_safe_url(settings.database_url)}: {exc}")
+    except (StorageError, OSError) as exc:
+        fail(f"cannot reach the database {safe_url(settings.database_url)}: {exc}")
     click.echo(f"cxbot listening on http://{settings.host}:{settings.port}")
     web.run_app(app, host=settings.host, port=settings.port, print=None)
 
@@ -108,12 +106,6 @@ async def _check_schema(url: str) -> None:
         await ensure_migrated(engine)
     finally:
         await engine.dispose()
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def _register() -> None:

@@ -16,6 +16,7 @@ from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
 from bot.core import Core
+from bot.errors import field_path
 from bot.interfaces.http import openapi
 from bot.interfaces.http.health import HealthCheck
 from bot.interfaces.http.metrics import render_metrics
@@ -138,9 +139,7 @@ def _items(raw: Any) -> tuple[list[InteractionCreate] | web.Response, bool]:
 def field_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
     errors = []
     for error in exc.errors(include_url=False, include_input=False):
-        path = prefix
-        for part in error["loc"]:
-            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        path = field_path(error["loc"], prefix=prefix)
         errors.append({"field": path or "(body)", "message": error["msg"]})
     return errors
 

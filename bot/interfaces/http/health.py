@@ -14,9 +14,8 @@ import contextlib
 import logging
 from typing import Literal
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from storage.engine import READ_ONLY, Sessions
+from storage.errors import StorageError
 from storage.queries import stats
 
 logger = logging.getLogger(__name__)
@@ -53,14 +52,14 @@ class HealthCheck:
             # Without a transaction (READ_ONLY): a busy SQLite writer does not delay it.
             async with self._sessions(execution_options=READ_ONLY) as session:
                 await stats.ping(session=session)
-        except (SQLAlchemyError, OSError) as exc:
+        except (StorageError, OSError) as exc:
             logger.warning("health check: database unreachable: %s", exc)
             return "unreachable"
         try:
             async with self._sessions() as session:
                 await stats.write_probe(session=session)
                 await session.rollback()
-        except (SQLAlchemyError, OSError) as exc:
+        except (StorageError, OSError) as exc:
             logger.warning("health check: the database refuses writes: %s", exc)
             return "read-only"
         return "ok"

@@ -14,7 +14,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.slack.adapter import SlackAdapter
-from bot.app.runtime import Runtime, build_app
+from bot.app.runtime import build_app
 from bot.config.schema import parse_config
 from bot.config.settings import build_settings
 from storage.engine import Sessions
@@ -124,9 +124,7 @@ async def slack(sessions: Sessions) -> AsyncIterator[SlackWorld]:
     adapter = SlackAdapter(core=world.core, settings=settings)
     world.adapters = {"slack": adapter}
     await world.start()
-    app = build_app(
-        Runtime(core=world.core, adapters=world.adapters), api_token=API_TOKEN, background=False
-    )
+    app = build_app(world.runtime(), api_token=API_TOKEN, background=False)
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
     yield SlackWorld(world=world, fake=fake, client=client)

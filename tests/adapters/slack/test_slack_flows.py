@@ -4,7 +4,8 @@ database rows out (issue: Slack adapter)."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 from sqlmodel import func, select
@@ -275,6 +276,25 @@ async def test_a_429_is_retried_after_retry_after_and_lands_once(slack: SlackWor
     async with slack.world.sessions() as session:
         survey = (await session.exec(select(Survey))).one()
     assert survey.status == "sent"
+
+
+async def test_a_429_with_an_http_date_waits_until_that_date(slack: SlackWorld) -> None:
+    """RFC 9110 §10.2.3 allows `Retry-After: <HTTP-date>`; it was read as "1 second". The
+    date is taken against the wall clock (the adapter's), 30 s ahead."""
+    await slack.log()
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    slack.fake.add_response(
+        "chat.postMessage",
+        status=429,
+        headers={"Retry-After": when},
+        body={"ok": False, "error": "ratelimited"},
+    )
+    await slack.world.advance(timedelta(minutes=15))
+    assert len(slack.fake.calls("chat.postMessage")) == 1  # the 429
+    await slack.world.advance(timedelta(seconds=20))
+    assert len(slack.fake.calls("chat.postMessage")) == 1  # still waiting
+    await slack.world.advance(timedelta(seconds=11))
+    assert len(slack.fake.calls("chat.postMessage")) == 2
 
 
 async def test_malformed_but_signed_payload_is_400(slack: SlackWorld) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 from aiohttp import web
@@ -134,6 +135,20 @@ async def test_a_429_from_the_connector_is_retried(teams: TeamsWorld) -> None:
     await teams.world.advance(timedelta(minutes=15))
     assert cards_sent(teams) == []
     await teams.world.advance(timedelta(seconds=3))
+    assert len(cards_sent(teams)) == 1
+
+
+async def test_a_429_with_an_http_date_waits_until_that_date(teams: TeamsWorld) -> None:
+    """RFC 9110 §10.2.3: `Retry-After` may be an HTTP-date (here 30 s ahead of the wall
+    clock the adapter reads it against); it was read as "1 second"."""
+    await installed(teams)
+    await teams.log()
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    teams.fake.add_response(CREATE_CONVERSATION, status=429, headers={"Retry-After": when})
+    await teams.world.advance(timedelta(minutes=15))
+    await teams.world.advance(timedelta(seconds=20))
+    assert cards_sent(teams) == []  # still waiting
+    await teams.world.advance(timedelta(seconds=11))
     assert len(cards_sent(teams)) == 1
 
 
