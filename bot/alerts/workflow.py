@@ -16,6 +16,7 @@ from bot.alerts.threads import tell_assignee
 from bot.config.types import PersonRef
 from bot.core import Core
 from bot.delivery import queue
+from bot.delivery.queue import Purpose
 from bot.domain.business_time import add_business_time
 from bot.domain.roles import Caller, may_be_assigned
 from bot.domain.scoring import Metric, is_detractor
@@ -90,7 +91,7 @@ async def on_answer(
             session=session, alert_id=alert.id, action=followed, actor=SYSTEM, at=now,
             detail=detail,
         )  # fmt: skip
-    await refresh_card(core, session, alert, now, cause=f"score{response.revision}")
+    await refresh_card(core, session, alert, now, version=f"score{response.revision}")
     return alert.id
 
 
@@ -163,7 +164,8 @@ async def on_reasons(
     assert survey.id is not None
     alert = await alert_rows.alert_for_survey(session=session, survey_id=survey.id)
     if alert is not None:
-        await refresh_card(core, session, alert, now, cause="reasons")
+        version = f"reasons{response.reasons_revision}"
+        await refresh_card(core, session, alert, now, version=version)
 
 
 async def acknowledge(core: Core, *, alert_id: int, by: PersonRef) -> Alert:
@@ -249,11 +251,12 @@ async def _thank_customer(core: Core, alert: Alert) -> None:
             return
         locale = contact.locale or (account.locale if account else "en")
         text = texts.t("follow_up_thanks", locale, note=alert.resolution_note or "")
+        assert alert.id is not None
         await queue.enqueue(
             session=session,
-            dedupe_key=f"alert:{alert.id}:follow_up",
+            dedupe_key=queue.follow_up_key(alert.id),
             action="post",
-            purpose="follow_up",
+            purpose=Purpose.FOLLOW_UP,
             subject_id=alert.id,
             message=TextMessage(text=text),
             target=target,
@@ -288,7 +291,8 @@ async def _transition(
                 at=now,
                 detail=detail,
             )
-            await refresh_card(core, session, alert, now, cause=action)
+            await session.flush()  # gives the event its id: the version of the card
+            await refresh_card(core, session, alert, now, version=f"event{event.id}")
             if then is not None:
                 await then(session, alert, event)
     return alert

@@ -16,6 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.alerts import workflow
 from bot.config.types import PersonRef
 from bot.core import Core
+from bot.delivery import queue
+from bot.delivery.queue import Purpose
 from bot.domain import questions
 from bot.domain.scoring import Metric, is_detractor
 from bot.errors import InvalidInput, NotFound, NotYourSurvey, SurveyClosed
@@ -23,7 +25,7 @@ from bot.messages import MessageRef
 from bot.surveys import prompts
 from bot.surveys.intake import contact_locale
 from bot.surveys.schemas import no_nul
-from bot.surveys.timeline import PROMPT, delivery_key, open_for_answers, update_survey_messages
+from bot.surveys.timeline import open_for_answers, update_survey_messages
 from storage.models import DeliveryStatus, Response, Survey, SurveyStatus
 from storage.queries import alerts as alert_rows
 from storage.queries import deliveries, surveys
@@ -84,7 +86,7 @@ async def _drop_held_prompt(session: AsyncSession, survey_id: int, now: datetime
     the hold must not post it a second time."""
     await deliveries.cancel(
         session=session,
-        purposes=(PROMPT,),
+        purposes=(Purpose.SURVEY_PROMPT,),
         subject_ids=(survey_id,),
         reason="cancelled: the customer answered the prompt it would post",
         now=now,
@@ -161,7 +163,7 @@ async def _prompt_in_flight(session: AsyncSession, survey: Survey) -> bool:
         return False
     if survey.closed_at is not None or survey.id is None:
         return False
-    key = delivery_key(survey.id, PROMPT)
+    key = queue.prompt_key(survey.id)
     status = await surveys.delivery_status(session=session, dedupe_key=key)
     # A held prompt (its workspace's token was refused since) may still have landed in an
     # earlier attempt: the click proves it did.
@@ -254,7 +256,12 @@ async def record_reasons(
         response = await surveys.get_response(session=session, survey_id=survey_id)
         if response is None:
             raise SurveyClosed(f"survey {survey_id} has no answer to add reasons to")
-        response.reasons, response.comment = list(dict.fromkeys(reasons)), comment
+        chosen = list(dict.fromkeys(reasons))
+        if response.reasons_revision and (response.reasons, response.comment) == (chosen, comment):
+            return  # a retried request (or the same form sent again): nothing changed
+        response.reasons, response.comment = chosen, comment
+        # The updates' keys carry this counter, never the clock: a retry builds the same.
+        response.reasons_revision += 1
         session.add(response)
         await workflow.on_reasons(core, session, survey, response, now)
         message = prompts.thank_you(
@@ -263,4 +270,5 @@ async def record_reasons(
             locale=contact_locale(core, contact),
             reasons_saved=True,
         )
-        await update_survey_messages(session, survey, message, f"why{now.timestamp()}", now)
+        version = f"why{response.reasons_revision}"
+        await update_survey_messages(session, survey, message, version, now)
