@@ -22,7 +22,7 @@ from bot.domain import questions
 from bot.domain.scoring import Metric, is_detractor
 from bot.errors import InvalidInput, NotFound, NotYourSurvey, SurveyClosed
 from bot.messages import MessageRef
-from bot.surveys import prompts
+from bot.surveys import prompts, states
 from bot.surveys.intake import contact_locale
 from bot.surveys.schemas import no_nul
 from bot.surveys.timeline import open_for_answers, update_survey_messages
@@ -118,7 +118,7 @@ async def _open_survey(
         # Opting out closed the question (its buttons were replaced): a stale client's
         # click does not answer it.
         raise SurveyClosed(f"survey {survey_id} is closed: opted out", locale=locale)
-    if _is_open(found.survey, now):
+    if states.is_open(found.survey, now):
         return found
     if in_flight_ok and await _prompt_in_flight(session, found.survey):
         return found
@@ -148,12 +148,6 @@ async def answered_survey(core: Core, *, survey_id: int, respondent: PersonRef) 
             score=response.score,
             locale=contact_locale(core, found.contact),
         )
-
-
-def _is_open(survey: Survey, now: datetime) -> bool:
-    if survey.status not in (SurveyStatus.SENT, SurveyStatus.ANSWERED):
-        return False
-    return survey.closed_at is None and (survey.expires_at is None or now < survey.expires_at)
 
 
 async def _prompt_in_flight(session: AsyncSession, survey: Survey) -> bool:
