@@ -16,7 +16,7 @@ from aiohttp import web
 from bot.app.jobs import run_periodically
 from bot.app.sync import prepare_database
 from bot.core import Core
-from bot.delivery.worker import DeliveryWorker
+from bot.delivery.worker import DeliverySettings, DeliveryWorker
 from bot.errors import CxbotError, InvalidInput, NotAllowed, NotFound, SurveyClosed
 from bot.interfaces.http import api
 from bot.messages import ChatAdapter
@@ -46,7 +46,7 @@ class Runtime:
             adapters=self.adapters,
             clock=self.core.clock,
             worker_id=self.worker_id,
-            lease=self.lease,
+            settings=DeliverySettings(lease=self.lease),
             on_done=lambda s, d, r: timeline.on_delivered(self.core, s, d, r),
             on_failed=lambda s, d, _r: timeline.on_delivery_failed(self.core, s, d),
         )

@@ -180,8 +180,7 @@ async def enqueue(
 ) -> bool:
     """Queue one platform call; True if it is new, False if `dedupe_key` was already queued."""
     platform, channel_key = _route(action=action, target=target, ref=ref)
-    return await deliveries.enqueue(
-        session=session,
+    item = deliveries.QueueItem(
         dedupe_key=dedupe_key,
         action=action,
         purpose=purpose,
@@ -189,9 +188,8 @@ async def enqueue(
         platform=platform,
         channel_key=channel_key,
         payload=_encode(message=message, target=target, ref=ref),
-        now=now,
-        not_before=not_before,
     )
+    return await deliveries.enqueue(session=session, item=item, now=now, not_before=not_before)
 
 
 def _route(*, action: str, target: Target | None, ref: MessageRef | None) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from bot.alerts import workflow
 from bot.config.schema import Config, parse_config
 from bot.config.types import PersonRef
 from bot.core import Core
-from bot.delivery.worker import DeliveryWorker
+from bot.delivery.worker import DeliverySettings, DeliveryWorker
 from bot.domain.questions import DRIVERS
 from bot.domain.scoring import Metric, is_detractor, score_range
 from bot.errors import SurveyClosed
@@ -181,8 +181,7 @@ class Simulation:
             worker_id="demo",
             on_done=lambda s, d, r: timeline.on_delivered(self.core, s, d, r),
             on_failed=lambda s, d, _r: timeline.on_delivery_failed(self.core, s, d),
-            pace=timedelta(0),
-            batch=50,
+            settings=DeliverySettings(pace=timedelta(0), batch=50),
         )
         for _ in range(1000):  # a bound, in case a delivery kept coming back due
             if not await worker.run_once():

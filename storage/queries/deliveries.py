@@ -15,6 +15,7 @@ worker to look for the message before posting again (`in_doubt_since`).
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -33,31 +34,29 @@ _MAX_ERROR = 1000  # the width of `deliveries.last_error`
 _MAX_KEY = 200  # the width of `deliveries.dedupe_key`
 
 
+@dataclass(frozen=True)
+class QueueItem:
+    """One platform call to queue: its dedupe key, why it is made, about which subject,
+    where it goes, and its `payload` as plain JSON (`bot.delivery.queue` writes and reads it)."""
+
+    dedupe_key: str
+    action: Literal["post", "update"]
+    purpose: str
+    subject_id: int | None
+    platform: str
+    channel_key: str
+    payload: dict[str, Any]
+
+
 async def enqueue(
-    *,
-    session: AsyncSession,
-    dedupe_key: str,
-    action: Literal["post", "update"],
-    purpose: str,
-    subject_id: int | None,
-    platform: str,
-    channel_key: str,
-    payload: dict[str, Any],
-    now: datetime,
-    not_before: datetime | None = None,
+    *, session: AsyncSession, item: QueueItem, now: datetime, not_before: datetime | None = None
 ) -> bool:
-    """Queue one platform call, its `payload` as plain JSON (`bot.delivery.queue` writes and
-    reads it); True if it is new, False if `dedupe_key` was already queued."""
-    if len(dedupe_key) > _MAX_KEY:
+    """Queue `item`, due at `not_before` (or now); True if it is new, False if its
+    dedupe key was already queued."""
+    if len(item.dedupe_key) > _MAX_KEY:
         raise ValueError(f"dedupe_key is longer than {_MAX_KEY} characters")
     values: dict[str, Any] = {
-        "dedupe_key": dedupe_key,
-        "platform": platform,
-        "channel_key": channel_key,
-        "action": action,
-        "purpose": purpose,
-        "subject_id": subject_id,
-        "payload": payload,
+        **asdict(item),
         "status": DeliveryStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": not_before or now,

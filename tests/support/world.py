@@ -11,7 +11,7 @@ from bot.app.sync import prepare_database
 from bot.config.schema import Config, parse_config
 from bot.config.types import PersonRef
 from bot.core import Core
-from bot.delivery.worker import DeliveryWorker
+from bot.delivery.worker import DeliverySettings, DeliveryWorker
 from bot.messages import ChatAdapter
 from bot.surveys import timeline
 from bot.surveys.schemas import InteractionCreate
@@ -100,7 +100,7 @@ class World:
             worker_id=worker_id,
             on_done=lambda s, d, r: timeline.on_delivered(self.core, s, d, r),
             on_failed=lambda s, d, _r: timeline.on_delivery_failed(self.core, s, d),
-            pace=timedelta(0),
+            settings=DeliverySettings(pace=timedelta(0)),
         )
 
     async def run(self) -> None:
