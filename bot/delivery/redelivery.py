@@ -77,10 +77,9 @@ async def reoffer_failed_posts(core: Core) -> int:
         )
         done: list[int] = []
         for delivery in due:
-            times = int(delivery.payload.get(admin.REPENDS, 0))
-            if times < REOFFER_TIMES:
+            if delivery.reoffers < REOFFER_TIMES:
                 done += await holds.repend(
-                    session=session, deliveries=[delivery], now=now, **{admin.REPENDS: times + 1}
+                    session=session, deliveries=[delivery], now=now, reoffer=True
                 )
     for delivery_id in done:
         logger.info("failed post %s offered again", delivery_id)

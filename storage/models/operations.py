@@ -112,6 +112,7 @@ class Delivery(SQLModel, table=True):
     # The hold the item waits for (`workspace:…` or `channel:…`), and the platform's reason.
     held_by: str | None = Field(default=None, max_length=240)
     hold_reason: str | None = Field(default=None, max_length=100)
+    reoffers: int = 0  # how often the schedule has offered a failed post again
 
 
 class ChannelPacing(SQLModel, table=True):

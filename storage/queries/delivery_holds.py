@@ -161,22 +161,31 @@ async def release(*, session: AsyncSession, key: str, now: datetime) -> list[int
 
 
 async def repend(
-    *, session: AsyncSession, deliveries: Sequence[Delivery], now: datetime, **payload: Any
+    *,
+    session: AsyncSession,
+    deliveries: Sequence[Delivery],
+    now: datetime,
+    message: dict[str, Any] | None = None,
+    reoffer: bool = False,
 ) -> list[int]:
     """Set held or failed items (and pending ones: their hold is cleared) pending again,
-    due now, attempts reset; `payload` entries replace the stored ones. Returns the ids
-    changed. An item another caller re-pended first (or a worker holds) is left alone."""
+    due now, attempts reset; `message` replaces the stored one, and a `reoffer` (the
+    schedule's, not an operator's) is counted. Returns the ids changed. An item another
+    caller re-pended first (or a worker holds) is left alone."""
     done: list[int] = []
     for delivery in deliveries:
-        values = {
+        values: dict[str, Any] = {
             "status": DeliveryStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": now,
             "done_at": None,
             "held_by": None,
             "hold_reason": None,
-            "payload": {**delivery.payload, **payload},
         }
+        if message is not None:
+            values["payload"] = {**delivery.payload, "message": message}
+        if reoffer:
+            values["reoffers"] = col(Delivery.reoffers) + 1
         changed = await session.exec(
             update(Delivery)
             .where(

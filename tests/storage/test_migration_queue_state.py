@@ -32,7 +32,8 @@ INSERT = text(
     " VALUES (:key, 'slack', 'slack:C1', 'post', 'alert', :payload, 'held', 1, :at, :at)"
 )
 READ = text(
-    "SELECT dedupe_key, payload, in_doubt_since, held_by, hold_reason FROM deliveries ORDER BY id"
+    "SELECT dedupe_key, payload, in_doubt_since, held_by, hold_reason, reoffers"
+    " FROM deliveries ORDER BY id"
 )
 
 
@@ -60,7 +61,7 @@ def test_upgrade_moves_the_payload_keys_into_columns(empty_database: str) -> Non
     upgrade(empty_database)
     old, untouched = asyncio.run(_run(empty_database, READ))
     payload = old[1] if isinstance(old[1], dict) else json.loads(old[1])
-    assert payload == {**plain, "repends": 2}
+    assert payload == plain
     assert _instant(old[2]) == CLAIMED
-    assert (old[3], old[4]) == ("workspace:slack:T1", "token_revoked")
-    assert untouched[2:] == (None, None, None)
+    assert (old[3], old[4], old[5]) == ("workspace:slack:T1", "token_revoked", 2)
+    assert untouched[2:] == (None, None, None, 0)

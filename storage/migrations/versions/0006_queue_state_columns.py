@@ -1,8 +1,9 @@
 """Queue state the payload used to hide becomes columns; a response counts its "why"s.
 
-`deliveries.in_doubt_since` (a post may have landed since then), `deliveries.held_by` and
-`deliveries.hold_reason` (the hold an item waits for, and the platform's reason) were keys
-in the JSON payload; existing rows' values move into the columns and leave the payload.
+`deliveries.in_doubt_since` (a post may have landed since then), `held_by` and
+`hold_reason` (the hold an item waits for, and the platform's reason) and `reoffers` (how
+often the schedule offered a failed post again) were keys in the JSON payload; existing
+rows' values move into the columns and leave the payload.
 `responses.reasons_revision` counts changes of the reasons and comment, so that the dedupe
 keys of the updates they cause never need the clock.
 
@@ -30,7 +31,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # The payload keys (storage.queries.deliveries, delivery_holds) as they were.
-_KEYS = {"in_doubt_since": "in_doubt_since", "hold": "held_by", "hold_reason": "hold_reason"}
+_KEYS = {
+    "in_doubt_since": "in_doubt_since",
+    "hold": "held_by",
+    "hold_reason": "hold_reason",
+    "repends": "reoffers",
+}
 _deliveries = sa.table(
     "deliveries",
     sa.column("id", sa.Integer()),
@@ -38,6 +44,7 @@ _deliveries = sa.table(
     sa.column("in_doubt_since", storage.types.UTCDateTime(timezone=True)),
     sa.column("held_by", sa.String()),
     sa.column("hold_reason", sa.String()),
+    sa.column("reoffers", sa.Integer()),
 )
 
 
@@ -52,6 +59,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("hold_reason", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True)
         )
+        batch_op.add_column(sa.Column("reoffers", sa.Integer(), nullable=False, server_default="0"))
     with op.batch_alter_table("responses", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("reasons_revision", sa.Integer(), nullable=False, server_default="0")
@@ -70,6 +78,7 @@ def _move_payload_keys() -> None:
         stamp = values["in_doubt_since"]
         values["in_doubt_since"] = datetime.fromisoformat(stamp) if stamp else None
         values["hold_reason"] = (values["hold_reason"] or None) and values["hold_reason"][:100]
+        values["reoffers"] = int(values["reoffers"] or 0)
         connection.execute(
             sa.update(_deliveries)
             .where(_deliveries.c.id == delivery_id)
@@ -89,7 +98,7 @@ def downgrade() -> None:
         payload = _loaded(row["payload"])
         for key, column in _KEYS.items():
             value = row[column]
-            if value is not None:
+            if value is not None and value != 0:  # no reoffers: no key, as before
                 payload[key] = value.isoformat() if isinstance(value, datetime) else value
         connection.execute(
             sa.update(_deliveries).where(_deliveries.c.id == row["id"]).values(payload=payload)
@@ -97,6 +106,7 @@ def downgrade() -> None:
     with op.batch_alter_table("responses", schema=None) as batch_op:
         batch_op.drop_column("reasons_revision")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_column("reoffers")
         batch_op.drop_column("hold_reason")
         batch_op.drop_column("held_by")
         batch_op.drop_column("in_doubt_since")
