@@ -46,7 +46,7 @@ from bot.app.sync import prepare_database
 from bot.config.schema import parse_config
 from bot.config.settings import build_settings
 from bot.core import Core
-from bot.delivery.worker import DeliveryWorker
+from bot.delivery.worker import DeliverySettings, DeliveryWorker
 from bot.domain import questions
 from bot.domain.scoring import Metric
 from bot.surveys import timeline
@@ -258,10 +258,9 @@ class InProcess:
             adapters=runtime.adapters,
             clock=core.clock,
             worker_id=runtime.worker_id,
-            lease=runtime.lease,
+            settings=DeliverySettings(lease=runtime.lease, **self._options()),
             on_done=lambda s, d, r: timeline.on_delivered(core, s, d, r),
             on_failed=lambda s, d, _r: timeline.on_delivery_failed(core, s, d),
-            **self._options(),
         )
         before = await asyncio.to_thread(slack.stats)
         idle = {} if self.idle is None else {"idle": self.idle}

@@ -230,12 +230,12 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
     ) -> None:
         """Keyed on the asking activity, so that Teams redelivering it queues one report."""
         asked = f"{activity.conversation.id}:{activity.id or self._core.now().timestamp()}"
-        await chat.queue_post(
+        await chat.queue_report(
             self._core,
             target=Target(platform=PLATFORM, user_id=caller.person.user_id),
             message=message,
-            purpose="report",
-            dedupe_key=f"teams-report:{caller.actor}:{asked}",
+            actor=caller.actor,
+            asked=asked,
         )
 
 

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import Core
 from bot.delivery import queue, redelivery
+from bot.delivery.queue import Purpose
 from bot.domain import questions
 from bot.i18n import texts
 from bot.messages import AlertCard, MessageRef, Target
@@ -113,13 +114,14 @@ async def post_card(core: Core, session: AsyncSession, alert: Alert, now: dateti
             "account %s has no team channel: alert %s is not posted", alert.account_key, alert.id
         )
         return
-    key = f"alert:{alert.id}:post"
+    assert alert.id is not None
+    key = queue.alert_post_key(alert.id)
     message = await card(core, session, alert)
     queued = await queue.enqueue(
         session=session,
         dedupe_key=key,
         action="post",
-        purpose="alert",
+        purpose=Purpose.ALERT,
         subject_id=alert.id,
         message=message,
         target=target,
@@ -132,18 +134,20 @@ async def post_card(core: Core, session: AsyncSession, alert: Alert, now: dateti
 
 
 async def refresh_card(
-    core: Core, session: AsyncSession, alert: Alert, now: datetime, *, cause: str
+    core: Core, session: AsyncSession, alert: Alert, now: datetime, *, version: str
 ) -> None:
     """Show the alert's new state in its message; it is posted first if it never was.
-    `cause` names the change, so two changes in the same instant are two updates."""
+    `version` names the change by what only a real change moves on (its audit event, the
+    response's revision), so two changes are two updates and a retried request is none."""
     if alert.message_ref is None:
         await post_card(core, session, alert, now)
         return
+    assert alert.id is not None
     await queue.enqueue(
         session=session,
-        dedupe_key=f"alert:{alert.id}:update:{cause}:{now.timestamp()}",
+        dedupe_key=queue.alert_update_key(alert.id, version=version),
         action="update",
-        purpose="alert_update",
+        purpose=Purpose.ALERT_UPDATE,
         subject_id=alert.id,
         message=await card(core, session, alert),
         ref=MessageRef.model_validate(alert.message_ref),

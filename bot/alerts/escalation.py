@@ -12,6 +12,7 @@ from bot.alerts import threads
 from bot.alerts.workflow import open_alert
 from bot.core import Core
 from bot.delivery import queue
+from bot.delivery.queue import Purpose
 from bot.i18n import texts
 from bot.messages import TextMessage
 from storage.errors import DuplicateRow
@@ -55,9 +56,9 @@ async def _enqueue_reminder(core: Core, session: AsyncSession, alert: Alert, now
     )
     await queue.enqueue(
         session=session,
-        dedupe_key=f"alert:{alert.id}:sla",
+        dedupe_key=queue.sla_reminder_key(alert.id),
         action="post",
-        purpose="sla_reminder",
+        purpose=Purpose.SLA_REMINDER,
         subject_id=alert.id,
         message=message,
         target=target,

@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config.types import PersonRef
 from bot.core import Core
 from bot.delivery import queue
+from bot.delivery.queue import Purpose
 from bot.i18n import texts
 from bot.messages import MessageRef, Target, TextMessage
 from storage.models import Alert, AlertEvent
@@ -43,11 +44,12 @@ async def tell_assignee(
     locale = core.config.team(account.team_channel).locale or "en"
     message = TextMessage(text=texts.t("alert_assigned", locale), mentions=(assignee.user_id,))
     await session.flush()  # gives the event its id
+    assert alert.id is not None and event.id is not None
     await queue.enqueue(
         session=session,
-        dedupe_key=f"alert:{alert.id}:assigned:{event.id}",
+        dedupe_key=queue.assignment_key(alert.id, event_id=event.id),
         action="post",
-        purpose="assignment",
+        purpose=Purpose.ASSIGNMENT,
         subject_id=alert.id,
         message=message,
         target=target,

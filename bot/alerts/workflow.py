@@ -15,6 +15,7 @@ from bot.alerts.card import post_card, refresh_card
 from bot.alerts.threads import tell_assignee
 from bot.core import Core
 from bot.delivery import queue
+from bot.delivery.queue import Purpose
 from bot.domain.business_time import add_business_time
 from bot.domain.roles import Caller, assignment_refusal, may_act_on_alert, may_be_assigned, require
 from bot.domain.scoring import Metric, is_detractor
@@ -85,7 +86,7 @@ async def on_answer(
             session=session, alert_id=alert.id, action=followed, actor=SYSTEM, at=now,
             detail=detail,
         )  # fmt: skip
-    await refresh_card(core, session, alert, now, cause=f"score{response.revision}")
+    await refresh_card(core, session, alert, now, version=f"score{response.revision}")
     return alert.id
 
 
@@ -158,7 +159,8 @@ async def on_reasons(
     assert survey.id is not None
     alert = await alert_rows.alert_for_survey(session=session, survey_id=survey.id)
     if alert is not None:
-        await refresh_card(core, session, alert, now, cause="reasons")
+        version = f"reasons{response.reasons_revision}"
+        await refresh_card(core, session, alert, now, version=version)
 
 
 def start_resolving(*, by: Caller) -> None:
@@ -254,11 +256,12 @@ async def _thank_customer(core: Core, alert: Alert) -> None:
             return
         locale = contact_locale(core, contact)
         text = texts.t("follow_up_thanks", locale, note=alert.resolution_note or "")
+        assert alert.id is not None
         await queue.enqueue(
             session=session,
-            dedupe_key=f"alert:{alert.id}:follow_up",
+            dedupe_key=queue.follow_up_key(alert.id),
             action="post",
-            purpose="follow_up",
+            purpose=Purpose.FOLLOW_UP,
             subject_id=alert.id,
             message=TextMessage(text=text),
             target=target,
@@ -293,7 +296,8 @@ async def _transition(
                 at=now,
                 detail=detail,
             )
-            await refresh_card(core, session, alert, now, cause=action)
+            await session.flush()  # gives the event its id: the version of the card
+            await refresh_card(core, session, alert, now, version=f"event{event.id}")
             if then is not None:
                 await then(session, alert, event)
     return alert

@@ -18,7 +18,7 @@ from bot.app.jobs import run_periodically
 from bot.app.sync import prepare_database
 from bot.config.schema import Config
 from bot.core import Clock, Core, system_clock
-from bot.delivery.worker import DeliveryWorker
+from bot.delivery.worker import DeliverySettings, DeliveryWorker
 from bot.errors import CxbotError, InvalidInput, NotAllowed, NotFound, SurveyClosed
 from bot.interfaces.http import api
 from bot.messages import ChatAdapter
@@ -100,11 +100,9 @@ def delivery_worker(
         adapters=adapters,
         clock=core.clock,
         worker_id=worker_id,
-        lease=lease,
+        settings=DeliverySettings(lease=lease, pace=pace, batch=batch),
         on_done=lambda s, d, r: timeline.on_delivered(core, s, d, r),
         on_failed=lambda s, d, _r: timeline.on_delivery_failed(core, s, d),
-        pace=pace,
-        batch=batch,
     )
 
 

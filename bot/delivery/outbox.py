@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from bot.core import Core
 from bot.delivery import queue
-from bot.messages import Message, Target
+from bot.delivery.queue import Purpose
+from bot.messages import ReportMessage, Target, TextMessage
 
 
-async def post(
-    core: Core, *, target: Target, message: Message, purpose: str, dedupe_key: str
+async def post_report(
+    core: Core, *, target: Target, message: ReportMessage | TextMessage, actor: str, asked: str
 ) -> bool:
-    """Enqueue once per `dedupe_key`; True if it was new."""
+    """Queue a report for `actor`, once per request: `asked` is the platform's own id of
+    the request that asked for it, so a redelivered request queues nothing more. True if
+    it was new."""
     async with core.sessions() as session, session.begin():
         return await queue.enqueue(
             session=session,
-            dedupe_key=dedupe_key,
+            dedupe_key=queue.report_key(platform=target.platform, actor=actor, asked=asked),
             action="post",
-            purpose=purpose,
+            purpose=Purpose.REPORT,
             subject_id=None,
             message=message,
             target=target,

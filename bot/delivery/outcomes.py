@@ -138,8 +138,8 @@ class Outcomes:
     async def _release(self, session: AsyncSession, delivery: Delivery) -> None:
         """A held item (a probe, or one the operator retried while others wait) went out:
         what was wrong is fixed, so its whole hold goes out again."""
-        key = delivery.payload.get(holds.HOLD)
-        if not isinstance(key, str):
+        key = delivery.held_by
+        if key is None:
             return
         released = await holds.release(session=session, key=key, now=self._clock())
         logger.warning("%s works again: %s held deliveries released", key, len(released) + 1)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import Core
+from bot.delivery.queue import TEAM_POSTS
 from bot.messages import MESSAGE_ADAPTER, Message
 from storage.engine import Sessions
 from storage.models import DeliveryStatus
@@ -27,7 +28,6 @@ logger = logging.getLogger(__name__)
 PROBE_EVERY = timedelta(minutes=5)  # one held item per hold is tried again this often
 REOFFER_EVERY = timedelta(hours=1)  # a failed alert or digest post is offered again hourly
 REOFFER_TIMES = 24  # ... for a day; then it waits for the operator
-TEAM_POSTS = ("alert", "digest")  # the posts a team would never see if they stayed failed
 
 
 def fix_for(key: str, reason: str) -> str:
@@ -77,10 +77,9 @@ async def reoffer_failed_posts(core: Core) -> int:
         )
         done: list[int] = []
         for delivery in due:
-            times = int(delivery.payload.get(admin.REPENDS, 0))
-            if times < REOFFER_TIMES:
+            if delivery.reoffers < REOFFER_TIMES:
                 done += await holds.repend(
-                    session=session, deliveries=[delivery], now=now, **{admin.REPENDS: times + 1}
+                    session=session, deliveries=[delivery], now=now, reoffer=True
                 )
     for delivery_id in done:
         logger.info("failed post %s offered again", delivery_id)

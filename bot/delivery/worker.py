@@ -33,7 +33,7 @@ import logging
 import random
 from asyncio import FIRST_COMPLETED
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
@@ -52,6 +52,24 @@ logger = logging.getLogger(__name__)
 # Room left on a lease for one more platform call: its timeout, and time to settle it.
 CALL_BUDGET = timedelta(seconds=PLATFORM_CALL_TIMEOUT + 5)
 _MAX_IDLE_BACKOFF = 30.0  # seconds between rounds while the database keeps failing
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How a worker claims, paces and retries; the defaults are production's.
+
+    `in_flight` bounds the platform calls under way at once (`DeliveryWorker.run`); `batch`
+    bounds one claim. A post whose call may have landed although it failed (a timeout) is
+    retried no sooner than `landing_grace`, so that a late landing shows up in the lookup
+    before it. `pace` is one interval for every platform's channels, or one per platform.
+    """
+
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    lease: timedelta = timedelta(seconds=60)
+    pace: Mapping[str, timedelta] | timedelta = deliveries.DEFAULT_PACE
+    batch: int = 20
+    in_flight: int = 20
+    landing_grace: timedelta = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -74,36 +92,28 @@ class DeliveryWorker:
         worker_id: str,
         on_done: Callback | None = None,
         on_failed: Callback | None = None,
-        policy: RetryPolicy | None = None,
-        lease: timedelta = timedelta(seconds=60),
-        pace: Mapping[str, timedelta] | timedelta = deliveries.DEFAULT_PACE,
-        batch: int = 20,
-        in_flight: int = 20,
-        landing_grace: timedelta = timedelta(seconds=30),
+        settings: DeliverySettings | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        """`in_flight` bounds the platform calls under way at once (`run`); `batch` bounds
-        one claim. A post whose call may have landed although it failed (a timeout) is
-        retried no sooner than `landing_grace`, so that a late landing shows up in the
-        lookup before it."""
         if not 0 < len(worker_id) <= 64:  # the width of `deliveries.lease_owner`
             raise ValueError("worker_id must be 1 to 64 characters")
+        settings = settings or DeliverySettings()
         self._sessions = sessions
         self._adapters = adapters
         self._clock = clock
         self._worker_id = worker_id
-        self._lease = lease
-        self._pace = pace
-        self._batch = batch
-        self._in_flight = max(1, in_flight)
+        self._lease = settings.lease
+        self._pace = settings.pace
+        self._batch = settings.batch
+        self._in_flight = max(1, settings.in_flight)
         self._outcomes = Outcomes(
             sessions=sessions,
             clock=clock,
             worker_id=worker_id,
             on_done=on_done,
             on_failed=on_failed,
-            policy=policy or RetryPolicy(),
-            landing_grace=landing_grace,
+            policy=settings.policy,
+            landing_grace=settings.landing_grace,
             rng=rng or random.Random(),  # noqa: S311 -- jitter, not a secret
         )
 

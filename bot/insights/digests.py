@@ -24,6 +24,7 @@ from bot.config.schema import AccountConfig
 from bot.config.types import ChannelRef, Weekday
 from bot.core import Core
 from bot.delivery import queue
+from bot.delivery.queue import Purpose
 from bot.domain import calendar, scoring
 from bot.domain.scoring import Metric
 from bot.i18n import texts
@@ -101,9 +102,11 @@ async def _claim_and_enqueue(core: Core, slot: Slot, message: DigestMessage, now
             return 0
         await queue.enqueue(
             session=session,
-            dedupe_key=f"digest:{channel.platform}:{channel.channel_id}:{slot.period}",
+            dedupe_key=queue.digest_key(
+                platform=channel.platform, channel_id=channel.channel_id, period=slot.period
+            ),
             action="post",
-            purpose="digest",
+            purpose=Purpose.DIGEST,
             subject_id=None,
             message=message,
             target=Target(

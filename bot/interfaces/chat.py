@@ -28,7 +28,7 @@ from bot.commands.router import run as run_command
 from bot.delivery.conversations import personal_reference, tenant_reference
 from bot.delivery.conversations import reference_of as conversation_reference
 from bot.delivery.conversations import remember as remember_conversation
-from bot.delivery.outbox import post as queue_post
+from bot.delivery.outbox import post_report as queue_report
 from bot.interfaces.inbound import first_delivery, was_delivered
 from bot.surveys.answers import answered_survey, record_answer, record_reasons
 from bot.surveys.from_chat import CustomerMessage, ask_about_message
@@ -47,7 +47,7 @@ __all__ = [
     "conversation_reference",
     "first_delivery",
     "personal_reference",
-    "queue_post",
+    "queue_report",
     "record_answer",
     "record_reasons",
     "remember_conversation",

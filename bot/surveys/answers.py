@@ -16,15 +16,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.alerts import workflow
 from bot.config.types import PersonRef
 from bot.core import Core
+from bot.delivery import queue
+from bot.delivery.queue import Purpose
 from bot.domain import questions
 from bot.domain.roles import Caller
 from bot.domain.scoring import Metric, is_detractor
 from bot.errors import InvalidInput, NotFound, NotYourSurvey, SurveyClosed
 from bot.messages import MessageRef, ThankYou
-from bot.surveys import prompts
+from bot.surveys import prompts, states
 from bot.surveys.contacts import contact_locale
 from bot.surveys.schemas import no_nul
-from bot.surveys.timeline import PROMPT, delivery_key, open_for_answers, update_survey_messages
+from bot.surveys.timeline import open_for_answers, update_survey_messages
 from storage.models import DeliveryStatus, Response, Survey, SurveyStatus
 from storage.queries import alerts as alert_rows
 from storage.queries import deliveries, surveys
@@ -92,7 +94,7 @@ async def _drop_held_prompt(session: AsyncSession, survey_id: int, now: datetime
     the hold must not post it a second time."""
     await deliveries.cancel(
         session=session,
-        purposes=(PROMPT,),
+        purposes=(Purpose.SURVEY_PROMPT,),
         subject_ids=(survey_id,),
         reason="cancelled: the customer answered the prompt it would post",
         now=now,
@@ -126,7 +128,7 @@ async def _open_survey(
         # Opting out closed the question (its buttons were replaced): a stale client's
         # click does not answer it.
         raise SurveyClosed(f"survey {survey_id} is closed: opted out", locale=locale)
-    if _is_open(found.survey, now):
+    if states.is_open(found.survey, now):
         return found
     if in_flight_ok and await _prompt_in_flight(session, found.survey):
         return found
@@ -158,12 +160,6 @@ async def answered_survey(core: Core, *, survey_id: int, respondent: Caller) -> 
         )
 
 
-def _is_open(survey: Survey, now: datetime) -> bool:
-    if survey.status not in (SurveyStatus.SENT, SurveyStatus.ANSWERED):
-        return False
-    return survey.closed_at is None and (survey.expires_at is None or now < survey.expires_at)
-
-
 async def _prompt_in_flight(session: AsyncSession, survey: Survey) -> bool:
     """Whether the survey's prompt may be in the customer's chat although the survey is not
     marked sent yet: it was queued, and its delivery was neither given up nor cancelled."""
@@ -171,7 +167,7 @@ async def _prompt_in_flight(session: AsyncSession, survey: Survey) -> bool:
         return False
     if survey.closed_at is not None or survey.id is None:
         return False
-    key = delivery_key(survey.id, PROMPT)
+    key = queue.prompt_key(survey.id)
     status = await surveys.delivery_status(session=session, dedupe_key=key)
     # A held prompt (its workspace's token was refused since) may still have landed in an
     # earlier attempt: the click proves it did.
@@ -265,14 +261,20 @@ async def record_reasons(
         response = await surveys.get_response(session=session, survey_id=survey_id)
         if response is None:
             raise SurveyClosed(f"survey {survey_id} has no answer to add reasons to")
-        response.reasons, response.comment = list(dict.fromkeys(reasons)), comment
-        session.add(response)
-        await workflow.on_reasons(core, session, survey, response, now)
+        chosen = list(dict.fromkeys(reasons))
         message = prompts.thank_you(
             survey=survey,
             score=response.score,
             locale=contact_locale(core, contact),
             reasons_saved=True,
         )
-        await update_survey_messages(session, survey, message, f"why{now.timestamp()}", now)
+        if response.reasons_revision and (response.reasons, response.comment) == (chosen, comment):
+            return message  # a retried request (or the same form sent again): nothing changed
+        response.reasons, response.comment = chosen, comment
+        # The updates' keys carry this counter, never the clock: a retry builds the same.
+        response.reasons_revision += 1
+        session.add(response)
+        await workflow.on_reasons(core, session, survey, response, now)
+        version = f"why{response.reasons_revision}"
+        await update_survey_messages(session, survey, message, version, now)
     return message

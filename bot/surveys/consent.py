@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config.types import PersonRef
 from bot.core import Core
+from bot.delivery import queue
 from bot.domain.rules import Suppression
 from bot.messages import SurveyClosedNotice
 from bot.surveys import timeline
@@ -26,7 +27,6 @@ from storage.queries import deliveries, feedback, surveys
 logger = logging.getLogger(__name__)
 
 CANCELLED = "cancelled: the contact opted out"
-_QUESTIONS = (timeline.PROMPT, timeline.REMINDER)
 
 
 async def set_opted_out(
@@ -67,7 +67,7 @@ async def _stop_questions(
     waiting = await surveys.lock_unanswered(session=session, contact_id=contact.id)
     ids = [survey.id for survey in waiting if survey.id is not None]
     cancelled = await deliveries.cancel(
-        session=session, purposes=_QUESTIONS, subject_ids=ids, reason=CANCELLED, now=now
+        session=session, purposes=queue.QUESTIONS, subject_ids=ids, reason=CANCELLED, now=now
     )
     notice_locale = contact_locale(core, contact)
     for survey in waiting:

@@ -16,19 +16,14 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import Core
+from bot.delivery import queue
+from bot.delivery.queue import Subject
 from bot.domain.rules import Suppression
 from bot.errors import NotFound
-from bot.surveys import timeline
 from storage.models import Contact
 from storage.queries import feedback, privacy
 
 logger = logging.getLogger(__name__)
-
-# Deliveries whose subject is a survey, and those whose subject is an alert.
-_SURVEY_PURPOSES = (timeline.PROMPT, timeline.REMINDER, timeline.SURVEY_UPDATE)
-_ALERT_PURPOSES = (timeline.ALERT, timeline.ALERT_UPDATE)
-# Only these could still reach the person; a pending "this survey has closed" may go.
-_UNSENT_QUESTIONS = (timeline.PROMPT, timeline.REMINDER)
 
 
 @dataclass(frozen=True)
@@ -105,14 +100,19 @@ async def _erase(session: AsyncSession, contact: Contact, now: datetime) -> Eras
     suppressed = await privacy.suppress_scheduled(
         session=session, contact_id=contact_id, reason=Suppression.OPTED_OUT
     )
+    # Only messages to the person are stopped; a pending "this survey has closed" may go.
     cancelled = await privacy.cancel_deliveries(
-        session=session, contact_id=contact_id, purposes=_UNSENT_QUESTIONS, now=now
+        session=session,
+        contact_id=contact_id,
+        survey_purposes=queue.to_contact(Subject.SURVEY),
+        alert_purposes=queue.to_contact(Subject.ALERT),
+        now=now,
     )
     await privacy.scrub_finished_deliveries(
         session=session,
         contact_id=contact_id,
-        survey_purposes=_SURVEY_PURPOSES,
-        alert_purposes=_ALERT_PURPOSES,
+        survey_purposes=queue.personal(Subject.SURVEY),
+        alert_purposes=queue.personal(Subject.ALERT),
     )
     blanked = await privacy.blank_responses(session=session, contact_id=contact_id)
     return ErasureResult(

@@ -17,6 +17,7 @@ from bot.alerts import escalation
 from bot.config.schema import ProgramConfig
 from bot.core import Core
 from bot.delivery import queue, redelivery
+from bot.delivery.queue import Purpose
 from bot.domain import rules
 from bot.domain.rules import Suppression
 from bot.insights import digests
@@ -28,12 +29,6 @@ from storage.queries import alerts as alert_rows
 from storage.queries import deliveries, feedback, surveys
 
 logger = logging.getLogger(__name__)
-
-PROMPT = "survey_prompt"
-REMINDER = "survey_reminder"
-SURVEY_UPDATE = "survey_update"
-ALERT = "alert"
-ALERT_UPDATE = "alert_update"
 
 
 async def enqueue_due(core: Core, *, limit: int = 500) -> int:
@@ -89,22 +84,16 @@ async def _enqueue_prompt(
         vendor=core.config.vendor,
         reminder=reminder,
     )
-    purpose = REMINDER if reminder else PROMPT
     await queue.enqueue(
         session=session,
-        dedupe_key=delivery_key(survey.id, purpose),
+        dedupe_key=queue.prompt_key(survey.id, reminder=reminder),
         action="post",
-        purpose=purpose,
+        purpose=Purpose.SURVEY_REMINDER if reminder else Purpose.SURVEY_PROMPT,
         subject_id=survey.id,
         message=message,
         target=target,
         now=now,
     )
-
-
-def delivery_key(survey_id: int, purpose: str) -> str:
-    """The dedupe key of a survey's prompt (or reminder) post."""
-    return f"survey:{survey_id}:{purpose}"
 
 
 def _suppress(survey: Survey, reason: Suppression) -> None:
@@ -136,7 +125,7 @@ async def _drop_unsent_prompt(session: AsyncSession, survey: Survey, now: dateti
     _suppress(survey, Suppression.STALE)
     await deliveries.cancel(
         session=session,
-        purposes=(PROMPT,),
+        purposes=(Purpose.SURVEY_PROMPT,),
         subject_ids=(survey.id or 0,),
         reason="cancelled: not delivered before the survey expired",
         now=now,
@@ -148,14 +137,15 @@ async def update_survey_messages(
 ) -> None:
     """Replace the survey's posted messages (the prompt, and the reminder if one went out);
     `version` keeps each change its own delivery."""
+    assert survey.id is not None
     for name, ref in (("prompt", survey.message_ref), ("reminder", survey.reminder_ref)):
         if ref is None:
             continue
         await queue.enqueue(
             session=session,
-            dedupe_key=f"survey:{survey.id}:{name}:{version}",
+            dedupe_key=queue.survey_update_key(survey.id, slot=name, version=version),
             action="update",
-            purpose=SURVEY_UPDATE,
+            purpose=Purpose.SURVEY_UPDATE,
             subject_id=survey.id,
             message=message,
             ref=MessageRef.model_validate(ref),
@@ -192,11 +182,11 @@ async def on_delivered(
     """Record what a completed delivery means for its survey or alert."""
     if delivery.subject_id is None or ref is None:
         return
-    if delivery.purpose == PROMPT:
+    if delivery.purpose == Purpose.SURVEY_PROMPT:
         await _mark_sent(core, session, delivery.subject_id, ref)
-    elif delivery.purpose == REMINDER:
+    elif delivery.purpose == Purpose.SURVEY_REMINDER:
         await _reminder_posted(core, session, delivery.subject_id, ref)
-    elif delivery.purpose == ALERT:
+    elif delivery.purpose == Purpose.ALERT:
         await _alert_posted(core, session, delivery, ref)
 
 
@@ -220,12 +210,15 @@ async def _catch_up(
     survey was answered meanwhile, "this survey has closed" if it closed; a survey still
     waiting for its answer keeps its buttons."""
     current = await _current_message(core, session, survey)
-    if current is not None:
+    if current is not None and survey.id is not None:
+        key = queue.survey_catch_up_key(
+            survey.id, slot=slot, version=current[1], message_id=ref.message_id
+        )
         await queue.enqueue(
             session=session,
-            dedupe_key=f"survey:{survey.id}:{slot}:late-{current[1]}:{ref.message_id}"[:200],
+            dedupe_key=key,
             action="update",
-            purpose=SURVEY_UPDATE,
+            purpose=Purpose.SURVEY_UPDATE,
             subject_id=survey.id,
             message=current[0],
             ref=ref,
@@ -266,7 +259,8 @@ async def _alert_posted(
     session.add(alert)
     current = await alert_cards.card(core, session, alert)
     if queue.payload_of(delivery).message != current:
-        await alert_cards.refresh_card(core, session, alert, core.now(), cause="caught-up")
+        version = f"caught-up{delivery.id}"
+        await alert_cards.refresh_card(core, session, alert, core.now(), version=version)
 
 
 async def _mark_sent(core: Core, session: AsyncSession, survey_id: int, ref: MessageRef) -> None:
@@ -316,7 +310,7 @@ def open_for_answers(
 async def on_delivery_failed(core: Core, session: AsyncSession, delivery: Delivery) -> None:
     """A survey that could not be delivered at all is suppressed as `no_route`, so that it
     shows in the figures as not asked instead of hanging as scheduled."""
-    if delivery.purpose != PROMPT or delivery.subject_id is None:
+    if delivery.purpose != Purpose.SURVEY_PROMPT or delivery.subject_id is None:
         return
     survey = await surveys.get_survey(session=session, survey_id=delivery.subject_id)
     if survey is not None and survey.status == SurveyStatus.SCHEDULED:

@@ -156,6 +156,7 @@ class Response(SQLModel, table=True):
     answered_at: datetime = Field(sa_type=UTCDateTime)
     changed_at: datetime | None = _ts()
     revision: int = Field(default=1, description="bumped on every change of score")
+    reasons_revision: int = Field(default=0, description="bumped on every change of the why")
 
 
 class QuestionVersionRow(SQLModel, table=True):

@@ -107,6 +107,12 @@ class Delivery(SQLModel, table=True):
     result: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A post may have landed since this instant (its first claim); None: nothing can have.
+    in_doubt_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The hold the item waits for (`workspace:…` or `channel:…`), and the platform's reason.
+    held_by: str | None = Field(default=None, max_length=240)
+    hold_reason: str | None = Field(default=None, max_length=100)
+    reoffers: int = 0  # how often the schedule has offered a failed post again
 
 
 class ChannelPacing(SQLModel, table=True):

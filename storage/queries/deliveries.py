@@ -7,15 +7,15 @@ channel, so that every replica together posts at most one message per channel pe
 
 A post is *in doubt* from the moment it is first claimed until the queue knows it did not
 land: its worker may die after the platform carried the call out, or a call may time out
-and land all the same. The first claim records the instant in the payload
-(`IN_DOUBT_SINCE`, so no schema change is needed); a settle that knows nothing was posted
-clears it; a later claim that finds it set tells the worker to look for the message before
-posting again (`in_doubt_since`).
+and land all the same. The first claim records the instant (`Delivery.in_doubt_since`); a
+settle that knows nothing was posted clears it; a later claim that finds it set tells the
+worker to look for the message before posting again (`in_doubt_since`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -32,34 +32,31 @@ from storage.queries.upsert import insert_ignore
 DEFAULT_PACE = timedelta(seconds=1)
 _MAX_ERROR = 1000  # the width of `deliveries.last_error`
 _MAX_KEY = 200  # the width of `deliveries.dedupe_key`
-IN_DOUBT_SINCE = "in_doubt_since"  # payload key: a post may have landed since this instant
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One platform call to queue: its dedupe key, why it is made, about which subject,
+    where it goes, and its `payload` as plain JSON (`bot.delivery.queue` writes and reads it)."""
+
+    dedupe_key: str
+    action: Literal["post", "update"]
+    purpose: str
+    subject_id: int | None
+    platform: str
+    channel_key: str
+    payload: dict[str, Any]
 
 
 async def enqueue(
-    *,
-    session: AsyncSession,
-    dedupe_key: str,
-    action: Literal["post", "update"],
-    purpose: str,
-    subject_id: int | None,
-    platform: str,
-    channel_key: str,
-    payload: dict[str, Any],
-    now: datetime,
-    not_before: datetime | None = None,
+    *, session: AsyncSession, item: QueueItem, now: datetime, not_before: datetime | None = None
 ) -> bool:
-    """Queue one platform call, its `payload` as plain JSON (`bot.delivery.queue` writes and
-    reads it); True if it is new, False if `dedupe_key` was already queued."""
-    if len(dedupe_key) > _MAX_KEY:
+    """Queue `item`, due at `not_before` (or now); True if it is new, False if its
+    dedupe key was already queued."""
+    if len(item.dedupe_key) > _MAX_KEY:
         raise ValueError(f"dedupe_key is longer than {_MAX_KEY} characters")
     values: dict[str, Any] = {
-        "dedupe_key": dedupe_key,
-        "platform": platform,
-        "channel_key": channel_key,
-        "action": action,
-        "purpose": purpose,
-        "subject_id": subject_id,
-        "payload": payload,
+        **asdict(item),
         "status": DeliveryStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": not_before or now,
@@ -102,8 +99,8 @@ async def claim(
     for delivery in claimed:
         delivery.lease_owner = worker_id
         delivery.lease_until = now + lease
-        if delivery.action == "post" and IN_DOUBT_SINCE not in delivery.payload:
-            delivery.payload = {**delivery.payload, IN_DOUBT_SINCE: now.isoformat()}
+        if delivery.action == "post" and delivery.in_doubt_since is None:
+            delivery.in_doubt_since = now
         session.add(delivery)
     await session.flush()
     return claimed
@@ -113,10 +110,9 @@ def in_doubt_since(delivery: Delivery, *, claimed_at: datetime) -> datetime | No
     """When an earlier attempt of this post may have landed: the instant of its first claim,
     if that was before the claim at `claimed_at` and no settle has cleared it since; None
     when nothing can have been posted yet (or the item is an update, which is idempotent)."""
-    stamp = delivery.payload.get(IN_DOUBT_SINCE)
-    if delivery.action != "post" or not isinstance(stamp, str):
+    since = delivery.in_doubt_since
+    if delivery.action != "post" or since is None:
         return None
-    since = datetime.fromisoformat(stamp)
     return since if since < claimed_at else None
 
 
@@ -241,8 +237,8 @@ async def reschedule(
     values: dict[str, Any] = {"next_attempt_at": at, "last_error": error[:_MAX_ERROR]}
     if result is not None:
         values["result"] = result
-    if not_posted and IN_DOUBT_SINCE in delivery.payload:
-        values["payload"] = {k: v for k, v in delivery.payload.items() if k != IN_DOUBT_SINCE}
+    if not_posted:
+        values["in_doubt_since"] = None
     settled = await _settle(session, delivery, worker_id, values, count=count)
     if settled and hold_channel_until is not None:
         await _hold_channel(session, delivery.channel_key, until=hold_channel_until)

@@ -12,8 +12,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Delivery, DeliveryStatus
 
-REPENDS = "repends"  # payload key: how often the schedule has offered a failed post again
-
 
 async def listing(
     *,

@@ -2,10 +2,10 @@
 token, a missing scope, a channel the bot is not in). They are never dropped.
 
 A hold is named by its scope's key — `workspace:<platform>:<team or tenant>` or
-`channel:<channel_key>` — which every held item carries in its payload (`HOLD`, so no
-schema change is needed). An item is held when it fails so (`hold`), or when it is claimed
-while its workspace or channel is held (`park`), so one broken token costs one call, not
-one per item. A probe (`start_probes`) sets one held item of a hold pending again every so
+`channel:<channel_key>` — which every held item carries (`Delivery.held_by`, with the
+platform's reason in `hold_reason`). An item is held when it fails so (`hold`), or when it
+is claimed while its workspace or channel is held (`park`), so one broken token costs one
+call, not one per item. A probe (`start_probes`) sets one held item of a hold pending again every so
 often; it still carries the hold's key, and its success releases the whole hold (`release`).
 """
 
@@ -21,11 +21,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Delivery, DeliveryStatus
 
-HOLD = "hold"  # payload key: the hold the item belongs to
-HOLD_REASON = "hold_reason"  # payload key: the platform's reason (an error code)
 _MAX_ERROR = 1000  # the width of `deliveries.last_error`
-_hold_of = col(Delivery.payload)[HOLD].as_string()
-_reason_of = col(Delivery.payload)[HOLD_REASON].as_string()
+_MAX_REASON = 100  # the width of `deliveries.hold_reason`
+_hold_of = col(Delivery.held_by)
+_reason_of = col(Delivery.hold_reason)
 _WAITING = (DeliveryStatus.HELD, DeliveryStatus.PENDING)
 
 
@@ -39,10 +38,6 @@ def workspace_key(delivery: Delivery) -> str:
 
 def channel_key(delivery: Delivery) -> str:
     return f"channel:{delivery.channel_key}"
-
-
-def without_hold(payload: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in payload.items() if k not in (HOLD, HOLD_REASON)}
 
 
 async def active(*, session: AsyncSession) -> dict[str, str]:
@@ -68,14 +63,13 @@ async def hold(
 ) -> tuple[bool, bool]:
     """Park a claimed item under hold `key`, only while `worker_id` holds its lease; returns
     (settled, new): `new` when no other item — nor this one, as a probe — carried the hold."""
-    was_probe = delivery.payload.get(HOLD) == key
+    was_probe = delivery.held_by == key
     others = await session.exec(
         select(func.count()).where(
             _hold_of == key, col(Delivery.status).in_(_WAITING), col(Delivery.id) != delivery.id
         )
     )
     new = not was_probe and not others.one()
-    payload = {**delivery.payload, HOLD: key, HOLD_REASON: reason}
     settled = await session.exec(
         update(Delivery)
         .where(
@@ -86,7 +80,8 @@ async def hold(
         .values(
             status=DeliveryStatus.HELD,
             attempts=col(Delivery.attempts) + 1,
-            payload=payload,
+            held_by=key,
+            hold_reason=reason[:_MAX_REASON],
             next_attempt_at=probe_at,
             last_error=error[:_MAX_ERROR],
             lease_owner=None,
@@ -105,11 +100,11 @@ async def park(
     free: list[Delivery] = []
     for delivery in claimed:
         key = next((k for k in (workspace_key(delivery), channel_key(delivery)) if k in held), None)
-        if key is None or delivery.payload.get(HOLD) == key:
+        if key is None or delivery.held_by == key:
             free.append(delivery)
             continue
         reason = held[key]
-        delivery.payload = {**delivery.payload, HOLD: key, HOLD_REASON: reason}
+        delivery.held_by, delivery.hold_reason = key, reason[:_MAX_REASON]
         delivery.status = DeliveryStatus.HELD
         delivery.next_attempt_at = probe_at
         delivery.last_error = f"held with {key} ({reason})"
@@ -166,20 +161,31 @@ async def release(*, session: AsyncSession, key: str, now: datetime) -> list[int
 
 
 async def repend(
-    *, session: AsyncSession, deliveries: Sequence[Delivery], now: datetime, **payload: Any
+    *,
+    session: AsyncSession,
+    deliveries: Sequence[Delivery],
+    now: datetime,
+    message: dict[str, Any] | None = None,
+    reoffer: bool = False,
 ) -> list[int]:
     """Set held or failed items (and pending ones: their hold is cleared) pending again,
-    due now, attempts reset; `payload` entries replace the stored ones. Returns the ids
-    changed. An item another caller re-pended first (or a worker holds) is left alone."""
+    due now, attempts reset; `message` replaces the stored one, and a `reoffer` (the
+    schedule's, not an operator's) is counted. Returns the ids changed. An item another
+    caller re-pended first (or a worker holds) is left alone."""
     done: list[int] = []
     for delivery in deliveries:
-        values = {
+        values: dict[str, Any] = {
             "status": DeliveryStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": now,
             "done_at": None,
-            "payload": {**without_hold(delivery.payload), **payload},
+            "held_by": None,
+            "hold_reason": None,
         }
+        if message is not None:
+            values["payload"] = {**delivery.payload, "message": message}
+        if reoffer:
+            values["reoffers"] = col(Delivery.reoffers) + 1
         changed = await session.exec(
             update(Delivery)
             .where(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import ColumnElement, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -118,15 +118,19 @@ async def suppress_scheduled(*, session: AsyncSession, contact_id: int, reason: 
 
 
 async def cancel_deliveries(
-    *, session: AsyncSession, contact_id: int, purposes: Collection[str], now: datetime
+    *,
+    session: AsyncSession,
+    contact_id: int,
+    survey_purposes: Collection[str],
+    alert_purposes: Collection[str],
+    now: datetime,
 ) -> int:
-    """Fail the pending deliveries of these purposes about the contact's surveys (a prompt
-    already queued would otherwise still be posted); their payload is dropped too."""
+    """Fail the pending deliveries of these purposes about the contact's surveys and alerts
+    (a prompt already queued would otherwise still be posted); their payload is dropped too."""
     result = await session.exec(
         update(Delivery)
         .where(
-            col(Delivery.purpose).in_(purposes),
-            col(Delivery.subject_id).in_(_survey_ids(contact_id)),
+            _about_contact(contact_id, survey_purposes, alert_purposes),
             col(Delivery.status) == DeliveryStatus.PENDING,
         )
         .values(status=DeliveryStatus.FAILED, last_error=CANCELLED, done_at=now, payload={})
@@ -144,16 +148,22 @@ async def scrub_finished_deliveries(
 ) -> None:
     """Drop the stored messages (names, comments, user ids) of finished deliveries about the
     contact's surveys and alerts; a finished delivery is never read again."""
-    alert_ids = select(Alert.id).where(col(Alert.survey_id).in_(_survey_ids(contact_id)))
     await session.exec(
         update(Delivery)
         .where(col(Delivery.status) != DeliveryStatus.PENDING)
-        .where(
-            or_(
-                col(Delivery.purpose).in_(survey_purposes)
-                & col(Delivery.subject_id).in_(_survey_ids(contact_id)),
-                col(Delivery.purpose).in_(alert_purposes) & col(Delivery.subject_id).in_(alert_ids),
-            )
-        )
+        .where(_about_contact(contact_id, survey_purposes, alert_purposes))
         .values(payload={})
+    )
+
+
+def _about_contact(
+    contact_id: int, survey_purposes: Collection[str], alert_purposes: Collection[str]
+) -> ColumnElement[bool]:
+    """Deliveries of these purposes whose subject is one of the contact's surveys, or an
+    alert about one."""
+    alert_ids = select(Alert.id).where(col(Alert.survey_id).in_(_survey_ids(contact_id)))
+    return or_(
+        col(Delivery.purpose).in_(survey_purposes)
+        & col(Delivery.subject_id).in_(_survey_ids(contact_id)),
+        col(Delivery.purpose).in_(alert_purposes) & col(Delivery.subject_id).in_(alert_ids),
     )

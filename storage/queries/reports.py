@@ -43,8 +43,9 @@ from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Alert, AlertStatus, Interaction, Response, Survey, SurveyStatus
+from storage.models import Alert, AlertStatus, Interaction, Response, Survey
 from storage.queries.driver import fetch_rows
+from storage.queries.surveys import was_sent
 from storage.types import UTCDateTime
 
 GroupBy = Literal["account", "kind", "week", "owner", "total"]
@@ -53,7 +54,6 @@ TOTAL = "total"
 NO_OWNER = ""  # the group of interactions without an owner
 MAX_WEEKS = 60  # one CASE branch per week: keep the statement small
 UTC_ZONE = ZoneInfo("UTC")
-SENT_STATUSES = (SurveyStatus.SENT, SurveyStatus.ANSWERED, SurveyStatus.EXPIRED)
 UNRESOLVED = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
 
 
@@ -435,7 +435,7 @@ async def totals(*, session: AsyncSession) -> dict[str, int]:
 
     statement = select(
         count(Interaction).label("interactions"),
-        count(Survey, col(Survey.status).in_(SENT_STATUSES)).label("surveys_sent"),
+        count(Survey, was_sent()).label("surveys_sent"),
         count(Response).label("responses"),
         count(Alert).label("alerts"),
     )

@@ -7,15 +7,34 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert, literal, union_all
+from sqlalchemy import ColumnElement, and_, case, func, insert, literal, or_, union_all
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Contact, Delivery, Interaction, Response, Survey, SurveyStatus
 from storage.queries.upsert import chunks, dialect_module, table_of
 
-_ASKED = (SurveyStatus.SCHEDULED, SurveyStatus.SENT, SurveyStatus.ANSWERED, SurveyStatus.EXPIRED)
-_OPEN = (SurveyStatus.SCHEDULED, SurveyStatus.SENT)
+# A survey is *sent* (asked) once its prompt reached the contact, and stays so when it is
+# answered or expires. It is *open* (takes answers) while sent or answered, not closed, and
+# before its expiry. `bot.surveys.states` holds the same two rules for a loaded row.
+SENT_STATUSES = (SurveyStatus.SENT, SurveyStatus.ANSWERED, SurveyStatus.EXPIRED)
+ANSWERABLE_STATUSES = (SurveyStatus.SENT, SurveyStatus.ANSWERED)
+_ASKED = (SurveyStatus.SCHEDULED, *SENT_STATUSES)  # asked, or to be asked
+_UNANSWERED = (SurveyStatus.SCHEDULED, SurveyStatus.SENT)  # a question still waiting
+
+
+def was_sent() -> ColumnElement[bool]:
+    """The SQL form of `bot.surveys.states.was_sent`."""
+    return col(Survey.status).in_(SENT_STATUSES)
+
+
+def is_open(now: datetime) -> ColumnElement[bool]:
+    """The SQL form of `bot.surveys.states.is_open`."""
+    return and_(
+        col(Survey.status).in_(ANSWERABLE_STATUSES),
+        col(Survey.closed_at).is_(None),
+        or_(col(Survey.expires_at).is_(None), col(Survey.expires_at) > now),
+    )
 
 
 @dataclass(frozen=True)
@@ -32,10 +51,10 @@ async def contact_histories(
 ) -> dict[int, ContactHistory]:
     """The history of each contact that has an asked survey; one statement per 1,000."""
     found: dict[int, ContactHistory] = {}
-    is_open = case((col(Survey.status).in_(_OPEN), 1), else_=0)
+    waiting = case((col(Survey.status).in_(_UNANSWERED), 1), else_=0)
     for chunk in chunks(sorted(set(contact_ids))):
         result = await session.exec(
-            select(Survey.contact_id, func.max(Survey.due_at), func.sum(is_open))
+            select(Survey.contact_id, func.max(Survey.due_at), func.sum(waiting))
             .where(col(Survey.contact_id).in_(chunk), col(Survey.status).in_(_ASKED))
             .group_by(col(Survey.contact_id))
         )
@@ -106,10 +125,10 @@ async def due_for_reminder(*, session: AsyncSession, now: datetime, limit: int) 
     result = await session.exec(
         select(Survey)
         .where(
-            Survey.status == SurveyStatus.SENT,
+            is_open(now),
+            Survey.status == SurveyStatus.SENT,  # not answered yet
             col(Survey.remind_at) <= now,
             col(Survey.reminded_at).is_(None),
-            col(Survey.expires_at) > now,
         )
         .order_by(col(Survey.remind_at))
         .limit(limit)
@@ -201,7 +220,7 @@ async def lock_unanswered(*, session: AsyncSession, contact_id: int) -> Sequence
     """The contact's surveys that still wait for an answer (scheduled or sent), locked."""
     result = await session.exec(
         select(Survey)
-        .where(Survey.contact_id == contact_id, col(Survey.status).in_(_OPEN))
+        .where(Survey.contact_id == contact_id, col(Survey.status).in_(_UNANSWERED))
         .order_by(col(Survey.id))
         .with_for_update()
     )

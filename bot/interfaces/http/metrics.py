@@ -10,7 +10,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from bot.core import Core
-from bot.delivery.redelivery import TEAM_POSTS
+from bot.delivery.queue import TEAM_POSTS
 from storage.queries import deliveries, stats
 from storage.queries import delivery_admin as admin
 from storage.queries import delivery_holds as holds

@@ -24,7 +24,6 @@ import pytest
 from adapters.slack.adapter import SlackAdapter
 from bot.delivery import queue, redelivery
 from bot.messages import DigestMessage, ReportRow, Target
-from storage.queries.delivery_holds import HOLD
 from tests.adapters.slack.conftest import CUSTOMER, SlackWorld
 from tests.adapters.slack.test_slack_held_work import (
     OTHER,
@@ -70,7 +69,7 @@ async def test_a_dm_without_im_write_holds_the_workspace_until_the_scope_is_gran
     with caplog.at_level(logging.INFO):
         await dm_prompt_due(slack)
     [prompt] = await deliveries(slack, "survey_prompt")
-    assert (prompt.status, prompt.payload[HOLD]) == ("held", "workspace:slack:-")
+    assert (prompt.status, prompt.held_by) == ("held", "workspace:slack:-")
     assert "im:write" in (prompt.last_error or "")
     assert [s.status for s in await surveys(slack)] == ["scheduled"]
     [line] = held_errors(caplog)
@@ -135,7 +134,7 @@ async def test_a_refused_thank_you_update_is_held_and_goes_out_when_fixed(
     assert (await slack.click(survey_id, 6)).status == 200
     await slack.world.run()
     [update] = await deliveries(slack, "survey_update")
-    assert (update.status, update.payload[HOLD]) == ("held", hold)
+    assert (update.status, update.held_by) == ("held", hold)
     assert [s.status for s in await surveys(slack)] == ["answered"]  # the answer is kept
 
     done = await redelivery.retry(slack.world.sessions, now=slack.world.clock(), all_held=True)
@@ -161,7 +160,7 @@ async def test_a_lookup_refused_by_auth_test_holds_the_post_and_never_posts_it_t
         await slack.world.advance(timedelta(minutes=15))
         await slack.world.advance(timedelta(seconds=31))  # the in-doubt retry: auth.test first
     [prompt] = await deliveries(slack, "survey_prompt")
-    assert (prompt.status, prompt.payload[HOLD]) == ("held", "workspace:slack:-")
+    assert (prompt.status, prompt.held_by) == ("held", "workspace:slack:-")
     assert [s.status for s in await surveys(slack)] == ["scheduled"]
     assert len(held_errors(caplog)) == 1 and code in held_errors(caplog)[0]
 

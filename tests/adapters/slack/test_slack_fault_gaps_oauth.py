@@ -20,7 +20,6 @@ from bot.app.runtime import Runtime, build_app
 from bot.config.schema import parse_config
 from bot.config.settings import build_settings
 from storage.engine import Sessions
-from storage.queries.delivery_holds import HOLD, HOLD_REASON
 from tests.adapters.slack.conftest import (
     API_TOKEN,
     CUSTOMER,
@@ -104,7 +103,7 @@ async def test_a_workspace_without_an_installation_holds_its_work_until_installe
         await slack.world.advance(timedelta(minutes=15))
     [prompt] = await deliveries(slack, "survey_prompt")
     assert prompt.status == "held"
-    assert (prompt.payload[HOLD], prompt.payload[HOLD_REASON]) == (
+    assert (prompt.held_by, prompt.hold_reason) == (
         f"workspace:slack:{SECOND}",
         "not_installed",
     )
@@ -129,7 +128,7 @@ async def test_an_account_with_no_workspace_is_held_saying_which_setting_is_miss
     await slack.log("T-1")
     await slack.world.advance(timedelta(minutes=15))
     [prompt] = await deliveries(slack, "survey_prompt")
-    assert (prompt.status, prompt.payload[HOLD_REASON]) == ("held", "not_installed")
+    assert (prompt.status, prompt.hold_reason) == ("held", "not_installed")
     assert "accounts[].workspace" in (prompt.last_error or "")
     assert [s.status for s in await surveys(slack)] == ["scheduled"]
     assert not slack.fake.called("chat.postMessage")

@@ -35,7 +35,6 @@ from bot.config.settings import build_settings
 from bot.errors import DeliveryError, FailureKind
 from bot.messages import Target, TextMessage
 from storage.models import Delivery, Survey
-from storage.queries.delivery_holds import HOLD
 from tests.adapters.teams.conftest import TeamsWorld
 from tests.adapters.teams.test_teams_flows import cards_sent, installed
 from tests.fakes.bot_connector import SEND_TO_CONVERSATION, TENANT_ID, load_activity
@@ -207,7 +206,7 @@ async def test_refused_credentials_hold_the_work_until_entra_accepts_them(
     await teams.world.advance(timedelta(minutes=15))
     delivery, survey = await prompt_and_survey(teams)
     assert (delivery.status, survey.status) == ("held", "scheduled")
-    assert str(delivery.payload[HOLD]).startswith("workspace:teams:")
+    assert str(delivery.held_by).startswith("workspace:teams:")
     assert str(delivery.last_error).startswith("needs an admin: teams: Entra refused")
     assert "credentials_refused" in caplog.text  # the operator is told, once
     assert "MICROSOFT_APP_PASSWORD" in caplog.text  # and what to check

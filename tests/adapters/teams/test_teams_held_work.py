@@ -12,7 +12,6 @@ from datetime import timedelta
 from sqlmodel import select
 
 from storage.models import Delivery, Survey
-from storage.queries.delivery_holds import HOLD
 from tests.adapters.teams.conftest import TeamsWorld
 from tests.adapters.teams.test_teams_flows import cards_sent, installed
 from tests.fakes.bot_connector import SEND_TO_CONVERSATION
@@ -32,7 +31,7 @@ async def test_a_401_holds_the_tenant_and_the_survey_waits(teams: TeamsWorld) ->
     await teams.world.advance(timedelta(minutes=15))
     delivery, survey = await prompt_and_survey(teams)
     assert (delivery.status, survey.status) == ("held", "scheduled")
-    assert str(delivery.payload[HOLD]).startswith("workspace:teams:")
+    assert str(delivery.held_by).startswith("workspace:teams:")
 
     await teams.world.advance(timedelta(minutes=6))  # the probe, now answered 201
     delivery, survey = await prompt_and_survey(teams)
@@ -47,7 +46,7 @@ async def test_bot_not_in_conversation_holds_that_conversation(teams: TeamsWorld
     await teams.world.advance(timedelta(minutes=15))
     delivery, survey = await prompt_and_survey(teams)
     assert (delivery.status, survey.status) == ("held", "scheduled")
-    assert str(delivery.payload[HOLD]) == f"channel:{delivery.channel_key}"
+    assert str(delivery.held_by) == f"channel:{delivery.channel_key}"
 
 
 async def test_a_person_who_blocked_the_bot_is_no_route(teams: TeamsWorld) -> None:

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery import queue
-from bot.delivery.worker import DeliveryWorker, RetryPolicy
+from bot.delivery.worker import DeliverySettings, DeliveryWorker, RetryPolicy
 from bot.errors import DeliveryError, FailureKind
 from bot.messages import Message, MessageRef, Target, TextMessage
 from storage.engine import Sessions, create_engine, session_factory
@@ -62,9 +62,16 @@ def texts(adapter: RecordingAdapter) -> list[str]:
 def make_worker(
     sessions: Sessions, adapter: RecordingAdapter, clock: FrozenClock, **kwargs: Any
 ) -> DeliveryWorker:
-    kwargs.setdefault("policy", NO_JITTER)
+    """A worker with `kwargs` split into its callbacks and its `DeliverySettings`."""
+    callbacks = {name: kwargs.pop(name) for name in ("on_done", "on_failed") if name in kwargs}
+    settings = DeliverySettings(**{"policy": NO_JITTER, **kwargs})
     return DeliveryWorker(
-        sessions=sessions, adapters={"slack": adapter}, clock=clock, worker_id="w1", **kwargs
+        sessions=sessions,
+        adapters={"slack": adapter},
+        clock=clock,
+        worker_id="w1",
+        settings=settings,
+        **callbacks,
     )
 
 
@@ -371,7 +378,7 @@ async def test_pace_per_platform(sessions: Sessions, clock: FrozenClock) -> None
         adapters={"slack": slack, "teams": teams},
         clock=clock,
         worker_id="w1",
-        pace={"slack": timedelta(seconds=5), "teams": timedelta(0)},
+        settings=DeliverySettings(pace={"slack": timedelta(seconds=5), "teams": timedelta(0)}),
     )
     for _ in range(3):
         await worker.run_once()
@@ -548,8 +555,7 @@ async def test_two_workers_never_send_an_item_twice(database_url: str, clock: Fr
                 adapters={"slack": adapter},
                 clock=clock,
                 worker_id=f"w{i}",
-                pace=timedelta(0),
-                batch=15,
+                settings=DeliverySettings(pace=timedelta(0), batch=15),
             )
             for i, (maker, adapter) in enumerate(zip(makers, adapters, strict=True))
         ]
@@ -688,7 +694,7 @@ async def test_a_lookup_that_outlasts_the_lease_leaves_the_post_to_the_next_owne
     a = make_worker(sessions, adapter, clock, lease=lease, pace=timedelta(0))
     b = DeliveryWorker(
         sessions=sessions, adapters={"slack": adapter}, clock=clock, worker_id="w2",
-        lease=lease, pace=timedelta(0), policy=NO_JITTER,
+        settings=DeliverySettings(lease=lease, pace=timedelta(0), policy=NO_JITTER),
     )  # fmt: skip
     assert await a.run_once() == 1  # timed out without landing: in doubt
     clock.advance(timedelta(seconds=31))  # past the landing grace

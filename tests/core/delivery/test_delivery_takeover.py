@@ -22,7 +22,7 @@ from adapters.slack import posted
 from adapters.slack.adapter import SlackAdapter
 from bot.config.settings import build_settings
 from bot.delivery import queue
-from bot.delivery.worker import DeliveryWorker, RetryPolicy
+from bot.delivery.worker import DeliverySettings, DeliveryWorker, RetryPolicy
 from bot.messages import Target, TextMessage
 from storage.engine import Sessions
 from storage.models import Delivery, DeliveryStatus
@@ -45,16 +45,15 @@ class Slack:
     clock: FrozenClock
     sessions: Sessions
 
-    def worker(self, name: str, **kwargs: Any) -> DeliveryWorker:
+    def worker(self, name: str, **settings: Any) -> DeliveryWorker:
         return DeliveryWorker(
             sessions=self.sessions,
             adapters={"slack": self.adapter},
             clock=self.clock,
             worker_id=name,
-            lease=LEASE,
-            pace=timedelta(0),
-            policy=RetryPolicy(jitter=0),
-            **kwargs,
+            settings=DeliverySettings(
+                lease=LEASE, pace=timedelta(0), policy=RetryPolicy(jitter=0), **settings
+            ),
         )
 
     async def enqueue(self, key: str, *, channel: str = CHANNEL, thread: str | None = None) -> None:

@@ -70,6 +70,27 @@ async def test_a_failed_digest_is_posted_once_on_retry_with_two_workers(
     assert (row.status, row.attempts) == ("done", 1)
 
 
+async def test_a_failed_digest_is_offered_again_hourly_for_a_day_then_waits(
+    sessions: Sessions,
+) -> None:
+    world = await World(sessions=sessions, config=parse_config(digest_config())).start()
+    world.clock.set(SLOT)
+    await digests.post_due_digests(world.core)
+    offered = 0
+    for _ in range(redelivery.REOFFER_TIMES + 2):
+        world.adapter.fail_next.append(DeliveryError("is_archived", kind=FailureKind.PERMANENT))
+        await world.run()  # the post fails for good again
+        world.clock.advance(redelivery.REOFFER_EVERY)
+        offered += await redelivery.reoffer_failed_posts(world.core)
+    [row] = await digest_rows(sessions)
+    assert (offered, row.reoffers, row.status) == (
+        redelivery.REOFFER_TIMES,
+        redelivery.REOFFER_TIMES,
+        "failed",
+    )
+    assert "repends" not in row.payload  # the count is the row's own, not hidden in its JSON
+
+
 def test_cli_lists_and_retries_failed_and_held_items(database_url: str, tmp_path: Path) -> None:
     config = tmp_path / "cxbot.yaml"
     config.write_text(yaml.safe_dump(digest_config()))
