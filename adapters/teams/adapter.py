@@ -21,6 +21,7 @@ from botbuilder.integration.aiohttp import (
 )
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticationConstants
+from msrest.exceptions import DeserializationError
 
 from adapters.teams.app_credentials import CachedCredentialsFactory
 from adapters.teams.auth import KeysUnavailable, TeamsAuthentication, Unauthorized
@@ -171,7 +172,7 @@ def _activity(raw: bytes) -> Activity | None:
         return None
     try:
         activity: Activity = Activity().deserialize(body)
-    except Exception:  # msrest raises its own kinds for malformed fields
+    except DeserializationError:  # msrest wraps every malformed field in it
         return None
     return activity
 

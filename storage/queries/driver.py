@@ -111,7 +111,7 @@ def _wrapped(
     if adapted is not None:  # None: the connection was closed, there is no adapter to ask
         try:
             adapted._handle_exception(error)  # raises the translated error
-        except Exception as translated:
+        except Exception as translated:  # noqa: BLE001 -- what it raises is the translation
             error = translated
     return DBAPIError.instance(
         sql, values, error, dialect.loaded_dbapi.Error, connection_invalidated=True,

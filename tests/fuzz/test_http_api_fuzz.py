@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ from tests.fuzz.hostile_json import REGRESSIONS, bodies
 from tests.fuzz.ledger import Ledger, interactions_in
 from tests.fuzz.strategies import fuzz_settings
 
+logger = logging.getLogger(__name__)
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 # Not schemathesis's data checks (positive_data_acceptance, negative_data_rejection): the
 # document cannot say which accounts exist or which years are allowed, so they would flag
@@ -270,8 +272,8 @@ def test_fuzz_the_http_api(api_app: Served) -> None:
         hostile = example(body=body)(hostile)
     hostile()
     elapsed = time.monotonic() - started
-    print(f"\nHTTP API: {ledger.requests} requests in {elapsed:.1f} s, {ledger.statuses}")
-    print(f"decided by the document: {fuzzer.decided}")
+    logger.info("HTTP API: %s requests in %.1f s, %s", ledger.requests, elapsed, ledger.statuses)
+    logger.info("decided by the document: %s", fuzzer.decided)
     assert ledger.requests >= api_app.examples(MIN_REQUESTS)
     assert ledger.created > 0 and ledger.statuses.get(400, 0) > 0
     assert fuzzer.decided["logged"] >= api_app.examples(100), fuzzer.decided
