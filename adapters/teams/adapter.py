@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from aiohttp import web
+from azure.core.exceptions import DeserializationError
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
@@ -21,7 +22,6 @@ from botbuilder.integration.aiohttp import (
 )
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticationConstants
-from msrest.exceptions import DeserializationError
 
 from adapters.teams.app_credentials import CachedCredentialsFactory
 from adapters.teams.auth import KeysUnavailable, TeamsAuthentication, Unauthorized
@@ -172,7 +172,7 @@ def _activity(raw: bytes) -> Activity | None:
         return None
     try:
         activity: Activity = Activity().deserialize(body)
-    except DeserializationError:  # msrest wraps every malformed field in it
+    except DeserializationError:  # msrest (via azure-core) wraps each malformed field in it
         return None
     return activity
 

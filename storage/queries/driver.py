@@ -29,7 +29,8 @@ from sqlalchemy.sql.selectable import CompoundSelect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-Statement = Select[Any] | CompoundSelect[Any]
+# Any number of columns of any type: `Select[Any]` would be a select of one column.
+Statement = Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]
 Processor = Callable[[Any], Any] | None
 Conversions = tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, its result processor)
 

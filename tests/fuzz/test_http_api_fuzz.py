@@ -170,7 +170,7 @@ class Fuzzer:
     # How many answers the document decided: valid bodies logged, invalid ones refused.
     decided: dict[str, int] = field(default_factory=lambda: {"logged": 0, "refused": 0})
 
-    def send(self, case: Case, headers: dict[str, str]) -> tuple[int, Any]:
+    def send(self, case: Case[Any], headers: dict[str, str]) -> tuple[int, Any]:
         base_url = self.served.live.base_url
         response = case.call(base_url=base_url, session=self.http, headers=headers)
         case.validate_response(response, checks=CHECKS, headers=headers)
@@ -181,7 +181,7 @@ class Fuzzer:
         self.ledger.check(case.body, response.status_code, answer)
         return response.status_code, answer
 
-    def example(self, case: Case, fix: FixUp, wrong_auth: dict[str, str]) -> None:
+    def example(self, case: Case[Any], fix: FixUp, wrong_auth: dict[str, str]) -> None:
         self.expect(case.body, *self.send(case, AUTH), made_plausible=False)
         if isinstance(case.body, dict | list):
             fixed = plausible(case.body, fix)
@@ -213,7 +213,7 @@ class Fuzzer:
             assert status == 400, f"{status} {answer} for {body!r:.2000}, invalid: {why}"
             self.decided["refused"] += 1
 
-    def raw(self, case: Case, body: bytes) -> None:
+    def raw(self, case: Case[Any], body: bytes) -> None:
         """Send bytes as they are; `case` only names the operation to validate against."""
         url = f"{self.served.live.base_url}{INTERACTIONS}"
         headers = {**AUTH, "Content-Type": "application/json"}
@@ -257,7 +257,7 @@ def test_fuzz_the_http_api(api_app: Served) -> None:
 
         @fuzz_settings(api_app.examples(examples))
         @given(case=cases, fix=fix_ups, wrong=st.sampled_from(WRONG_AUTH))
-        def fuzz(case: Case, fix: FixUp, wrong: dict[str, str]) -> None:
+        def fuzz(case: Case[Any], fix: FixUp, wrong: dict[str, str]) -> None:
             fuzzer.example(case, fix, wrong)
 
         fuzz()

@@ -14,7 +14,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery import queue
-from bot.delivery.worker import DeliveryWorker, RetryPolicy
+from bot.delivery.outcomes import RetryPolicy
+from bot.delivery.worker import DeliveryWorker
 from bot.errors import DeliveryError, FailureKind
 from bot.messages import Message, MessageRef, Target, TextMessage
 from storage.engine import Sessions, create_engine, session_factory

@@ -22,7 +22,8 @@ from adapters.slack import posted
 from adapters.slack.adapter import SlackAdapter
 from bot.config.settings import build_settings
 from bot.delivery import queue
-from bot.delivery.worker import DeliveryWorker, RetryPolicy
+from bot.delivery.outcomes import RetryPolicy
+from bot.delivery.worker import DeliveryWorker
 from bot.messages import Target, TextMessage
 from storage.engine import Sessions
 from storage.models import Delivery, DeliveryStatus
