@@ -166,6 +166,13 @@ async def test_malformed_activities_are_400(teams: TeamsWorld) -> None:
         assert response.status == 400
 
 
+async def test_an_activity_with_fields_msrest_cannot_read_is_400(teams: TeamsWorld) -> None:
+    for field in ({"timestamp": "not a time"}, {"entities": "x"}, {"recipient": "bob"}):
+        body = {"type": "message", "conversation": {"id": "c"}, "from": {"id": "u"}, **field}
+        response = await teams.client.post("/api/messages", json=body)
+        assert response.status == 400
+
+
 async def test_someone_else_clicking_gets_a_private_note(teams: TeamsWorld) -> None:
     survey_id = await delivered_survey(teams)
     staff = {"from": {"id": STAFF_ID, "name": "Aino", "aadObjectId": STAFF_AAD}}
