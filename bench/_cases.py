@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from unittest import mock
 
-import _bare
-from _timing import Case
-from _world import LEAD, NOW
-
+from bench import _bare
+from bench._timing import Case
+from bench._world import LEAD, NOW
 from bot.commands import report as report_command
 from bot.commands.base import Invocation
 from bot.config.types import PersonRef

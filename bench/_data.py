@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from _world import MEMBERS, NOW, Params, account_key, member_id, team_of
+
+from bench._world import MEMBERS, NOW, Params, account_key, member_id, team_of
 
 CONTACTS_PER_ACCOUNT = 20
 ANSWER_RATE = 0.8
@@ -81,7 +82,14 @@ def generate(params: Params) -> list[Table]:
 
 
 def _keys(accounts: np.ndarray, count: int) -> np.ndarray:
-    return np.array([account_key(i) for i in range(count)], dtype=object)[accounts]
+    keys: np.ndarray = np.array([account_key(i) for i in range(count)], dtype=object)
+    picked: np.ndarray = keys[accounts]
+    return picked
+
+
+def _none() -> np.ndarray:
+    """None as a choice of `np.where` (numpy's types take arrays, not None; same result)."""
+    return np.array(None, dtype=object)
 
 
 def _times(us: np.ndarray) -> np.ndarray:
@@ -138,8 +146,8 @@ def _owners(rng: np.random.Generator, accounts: np.ndarray, params: Params) -> n
         [member_id(team_of(a), m) for a in range(params.accounts) for m in range(MEMBERS)],
         dtype=object,
     )
-    owners = names[accounts * MEMBERS + rng.integers(0, MEMBERS, size=len(accounts))]
-    return np.where(rng.random(len(accounts)) < 0.1, None, "slack:" + owners)
+    owners: np.ndarray = names[accounts * MEMBERS + rng.integers(0, MEMBERS, size=len(accounts))]
+    return np.where(rng.random(len(accounts)) < 0.1, _none(), "slack:" + owners)
 
 
 def _surveys(rng: np.random.Generator, interactions: Table, answered_count: int) -> Table:
@@ -194,7 +202,7 @@ def _responses(rng: np.random.Generator, surveys: Table, unhappy: np.ndarray) ->
         "account_key": surveys.columns["account_key"][picked], "contact_id": contacts,
         "metric": metrics, "kind": surveys.columns["_kind"][picked],
         "question_version": metrics + "-v1", "score": scores, "reasons": "[]",
-        "comment": np.where(has_comment, comments, None), "respondent_platform": "slack",
+        "comment": np.where(has_comment, comments, _none()), "respondent_platform": "slack",
         "respondent_user_id": _contact_ids(contacts),
         "answered_at": _times(surveys.columns["_answered_at"][picked]), "revision": 1,
     })  # fmt: skip
@@ -233,7 +241,7 @@ def _alerts(rng: np.random.Generator, responses: Table) -> Table:
         "status": status.astype(object), "opened_at": _times(opened),
         "sla_due_at": _times(opened + 4 * HOUR_US),
         "resolved_at": np.where(old, _times(opened + 2 * DAY_US), np.datetime64("NaT")),
-        "outcome": np.where(old, "contacted", None),
+        "outcome": np.where(old, "contacted", _none()),
     })  # fmt: skip
 
 

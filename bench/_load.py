@@ -17,8 +17,8 @@ from typing import Any
 
 import asyncpg
 import numpy as np
-from _data import Table, public_columns
 
+from bench._data import Table, public_columns
 from bot.app.sync import prepare_database
 from bot.core import Core
 from storage.migrate import upgrade
@@ -40,7 +40,7 @@ def sqlite_times(values: np.ndarray) -> list[str | None]:
 def postgres_times(values: np.ndarray) -> list[int | None]:
     """Microseconds since 2000-01-01 UTC, PostgreSQL's own binary form of `timestamptz`
     (see `_raw_timestamps`): ten times faster than making a million aware datetimes."""
-    micros = (values - PG_EPOCH).astype(np.int64).tolist()
+    micros: list[int | None] = (values - PG_EPOCH).astype(np.int64).tolist()
     missing = np.isnat(values)
     if not missing.any():
         return micros
@@ -55,7 +55,8 @@ def records(table: Table, times: TimeConverter) -> Iterator[tuple[Any, ...]]:
         if not isinstance(value, np.ndarray):
             return itertools.repeat(value, table.rows)
         if value.dtype.kind != "M":
-            return value.tolist()
+            listed: list[Any] = value.tolist()
+            return listed
         if id(value) not in converted:
             converted[id(value)] = times(value)
         return converted[id(value)]

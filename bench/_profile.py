@@ -24,10 +24,11 @@ from unittest import mock
 
 import aiosqlite
 import asyncpg
-from _cases import Env
-from _timing import Case
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bench._cases import Env
+from bench._timing import Case
 
 TOP = 30
 # The query function behind a statement, from its text (first match wins).

@@ -13,9 +13,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from _bare import Driver
-from _timing import HEADER, Result, cells, markdown_table
-from _world import NOW, Params
+from bench._bare import Driver
+from bench._timing import HEADER, Result, cells, markdown_table
+from bench._world import NOW, Params
 
 README = Path(__file__).parent / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -118,7 +118,7 @@ def _verdicts(results: list[Result]) -> list[str]:
 def block(results: list[Result], info: dict[str, dict[str, Any]], params: Params,
           args: argparse.Namespace, run: dict[str, Any]) -> str:  # fmt: skip
     command = (
-        f".venv/bin/python bench/report.py --backend both --responses {params.responses} "
+        f".venv/bin/python -m bench.report --backend both --responses {params.responses} "
         f"--accounts {params.accounts} --weeks {params.weeks} --runs {args.runs}"
         + (" --profile" if args.profile else "")
     )

@@ -1,6 +1,6 @@
 """Benchmark of `/cx report` and the weekly digest against bare SQL aggregates (issue 4).
 
-    .venv/bin/python bench/report.py [--backend sqlite|postgres|both] [--responses 1000000]
+    .venv/bin/python -m bench.report [--backend sqlite|postgres|both] [--responses 1000000]
         [--accounts 500] [--weeks 52] [--runs 7] [--profile]
 
 Generates the data (cached for SQLite under bench/results/), then times on each backend, in
@@ -23,16 +23,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import _bare
-import _profile
-import _readme
-from _cases import Env, cases
-from _data import Table, generate
-from _load import create_database, drop_database, load_postgres, load_sqlite, migrate_and_prepare
-from _timing import Result, cells, measure, plain_table
-from _world import NOW, Params, config_dict
 from sqlalchemy.engine import make_url
 
+from bench import _bare, _profile, _readme
+from bench._cases import Env, cases
+from bench._data import Table, generate
+from bench._load import (
+    create_database,
+    drop_database,
+    load_postgres,
+    load_sqlite,
+    migrate_and_prepare,
+)
+from bench._timing import Result, cells, measure, plain_table
+from bench._world import NOW, Params, config_dict
 from bot.config.schema import Config, parse_config
 from bot.core import Core
 from storage.engine import create_engine, session_factory
@@ -65,7 +69,9 @@ class Generated:
         return self._tables
 
 
-async def sqlite_database(params: Params, config: Config, data: Generated) -> tuple[Path, dict]:
+async def sqlite_database(
+    params: Params, config: Config, data: Generated
+) -> tuple[Path, dict[str, Any]]:
     """The cached database file for `params`, built first when missing; with how long the
     build took (stored next to it, so a cached run still reports it)."""
     path = RESULTS / f"cxbot-{params.key}.db"
@@ -86,7 +92,7 @@ async def sqlite_database(params: Params, config: Config, data: Generated) -> tu
     return path, info | {"cached": False}
 
 
-async def postgres_database(dsn: str, url: str, config: Config, data: Generated) -> dict:
+async def postgres_database(dsn: str, url: str, config: Config, data: Generated) -> dict[str, Any]:
     """A fresh scratch database loaded with the same rows (never cached: it is dropped)."""
     start = time.perf_counter()
     await create_database(ADMIN_DSN, BENCH_DATABASE)
@@ -120,7 +126,7 @@ async def bot_core(url: str, config: Config, **engine_options: Any) -> AsyncIter
 
 @asynccontextmanager
 async def sqlite_env(
-    params: Params, config: Config, data: Generated, info: dict
+    params: Params, config: Config, data: Generated, info: dict[str, Any]
 ) -> AsyncIterator[Env]:
     path, built = await sqlite_database(params, config, data)
     info.update(built, size_mb=path.stat().st_size / 1e6)
@@ -133,7 +139,7 @@ async def sqlite_env(
 
 
 @asynccontextmanager
-async def postgres_env(config: Config, data: Generated, info: dict) -> AsyncIterator[Env]:
+async def postgres_env(config: Config, data: Generated, info: dict[str, Any]) -> AsyncIterator[Env]:
     dsn = make_url(ADMIN_DSN).set(database=BENCH_DATABASE).render_as_string(False)
     url = make_url(dsn).set(drivername="postgresql+asyncpg").render_as_string(False)
     try:
@@ -154,7 +160,7 @@ def backend_env(
     params: Params,
     config: Config,
     data: Generated,
-    info: dict,
+    info: dict[str, Any],
     args: argparse.Namespace,
 ) -> Any:
     if backend == "sqlite":
@@ -181,7 +187,7 @@ async def main(args: argparse.Namespace) -> None:
     data = Generated(params)
     RESULTS.mkdir(exist_ok=True)
     results: list[Result] = []
-    info: dict[str, dict] = {}
+    info: dict[str, dict[str, Any]] = {}
     for backend in ("sqlite", "postgres"):
         if args.backend not in (backend, "both"):
             continue

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from aiohttp import web
+from azure.core.exceptions import DeserializationError
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
@@ -171,7 +172,7 @@ def _activity(raw: bytes) -> Activity | None:
         return None
     try:
         activity: Activity = Activity().deserialize(body)
-    except Exception:  # msrest raises its own kinds for malformed fields
+    except DeserializationError:  # msrest (via azure-core) wraps each malformed field in it
         return None
     return activity
 

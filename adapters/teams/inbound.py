@@ -115,7 +115,7 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         who = PersonRef(platform=PLATFORM, user_id=user_id)
         try:
             member = await TeamsInfo.get_member(turn_context, user_id)
-        except Exception:  # botbuilder raises bare errors for an unknown member
+        except Exception:  # noqa: BLE001 -- fail closed: whoever the roster cannot place is external
             logger.info("member %s not found: treating them as external", user_id)
             return Caller(person=who, external=True)
         role = str(getattr(member, "user_role", "") or "").lower()
@@ -129,7 +129,7 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
             member = await TeamsInfo.get_member(
                 turn_context, turn_context.activity.from_property.id
             )
-        except Exception:  # unknown to the roster: treat as a customer
+        except Exception:  # noqa: BLE001 -- fail closed: unknown to the roster is a customer
             logger.info("member lookup failed: treating the caller as external")
             return True
         return str(getattr(member, "user_role", "") or "").lower() == "guest"
@@ -215,7 +215,7 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         for user_id in placed:
             try:
                 member = await TeamsInfo.get_member(turn_context, user_id)
-            except Exception:  # not in the roster: never survey them
+            except Exception:  # noqa: BLE001 -- fail closed: not in the roster, never surveyed
                 logger.info("member %s not found: not treated as a customer", user_id)
                 continue
             role = str(getattr(member, "user_role", "") or "").lower()

@@ -104,7 +104,7 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             _redact_record(record, self._redact)
-        except Exception:  # whatever went wrong, no unmasked text goes out
+        except Exception:  # noqa: BLE001 -- whatever went wrong, no unmasked text goes out
             record.msg = "(a log line that could not be redacted was left out)"
             record.args = ()
             record.exc_info = record.exc_text = record.stack_info = None
@@ -129,7 +129,7 @@ def _redact_record(record: logging.LogRecord, redact: Callable[[str], str]) -> N
 def _message(record: logging.LogRecord) -> str:
     try:
         return record.getMessage()
-    except Exception:  # arguments that do not fit the format string
+    except Exception:  # noqa: BLE001 -- arguments that do not fit the format string
         # logging would print the raw arguments in its "Logging error" report: not here.
         return f"{record.msg} (with arguments that do not fit it: {_safe_repr(record.args)})"
 
@@ -137,7 +137,7 @@ def _message(record: logging.LogRecord) -> str:
 def _safe_repr(value: object) -> str:
     try:
         return repr(value)
-    except Exception:
+    except Exception:  # noqa: BLE001 -- a __repr__ may raise anything; a log line must not
         return f"<{type(value).__name__}>"
 
 

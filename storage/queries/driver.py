@@ -29,7 +29,8 @@ from sqlalchemy.sql.selectable import CompoundSelect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-Statement = Select[Any] | CompoundSelect[Any]
+# Any number of columns of any type: `Select[Any]` would be a select of one column.
+Statement = Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]
 Processor = Callable[[Any], Any] | None
 Conversions = tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, its result processor)
 
@@ -111,7 +112,7 @@ def _wrapped(
     if adapted is not None:  # None: the connection was closed, there is no adapter to ask
         try:
             adapted._handle_exception(error)  # raises the translated error
-        except Exception as translated:
+        except Exception as translated:  # noqa: BLE001 -- what it raises is the translation
             error = translated
     return DBAPIError.instance(
         sql, values, error, dialect.loaded_dbapi.Error, connection_invalidated=True,

@@ -77,7 +77,7 @@ async def client(connector: FakeConnector) -> AsyncIterator[ConnectorClient]:
         yield c
 
 
-class _FixedTokenCredentials(MicrosoftAppCredentials):
+class _FixedTokenCredentials(MicrosoftAppCredentials):  # type: ignore[misc]
     """App credentials with a fixed token, so no token request leaves the machine."""
 
     def get_access_token(self, force_refresh: bool = False) -> str:

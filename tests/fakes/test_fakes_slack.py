@@ -227,7 +227,7 @@ async def test_unknown_method_and_missing_token_fail_like_slack(slack: FakeSlack
 async def test_delay_drives_a_client_timeout(slack: FakeSlackAPI) -> None:
     slack.add_delay("chat.postMessage", 0.5)
     # slack_sdk types timeout as int but hands it to aiohttp.ClientTimeout, which takes floats.
-    impatient = AsyncWebClient(token="xoxb-test", base_url=slack.base_url, timeout=0.1)
+    impatient = AsyncWebClient(token="xoxb-test", base_url=slack.base_url, timeout=0.1)  # type: ignore[arg-type]
 
     with pytest.raises(asyncio.TimeoutError):
         await impatient.chat_postMessage(channel="C0SHARED01", text="Q?")

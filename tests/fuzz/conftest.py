@@ -8,6 +8,7 @@ payloads reach the database and not only "no such survey"."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
@@ -41,6 +42,13 @@ API_TOKEN = "fuzz-api-token"
 # what only PostgreSQL refuses (NUL, Infinity, overlong keys) is also in every run's
 # explicit regression examples. SQLite runs them all.
 POSTGRES_SHARE = 0.25
+
+
+@pytest.fixture(autouse=True)
+def _figures(caplog: pytest.LogCaptureFixture) -> None:
+    """The figures the fuzzers log at INFO are kept: pytest shows them with a
+    failure (and live with --log-cli-level=INFO)."""
+    caplog.set_level(logging.INFO, logger="tests")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ from tests.fuzz.hostile_json import REGRESSIONS, bodies
 from tests.fuzz.ledger import Ledger, interactions_in
 from tests.fuzz.strategies import fuzz_settings
 
+logger = logging.getLogger(__name__)
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 # Not schemathesis's data checks (positive_data_acceptance, negative_data_rejection): the
 # document cannot say which accounts exist or which years are allowed, so they would flag
@@ -168,7 +170,7 @@ class Fuzzer:
     # How many answers the document decided: valid bodies logged, invalid ones refused.
     decided: dict[str, int] = field(default_factory=lambda: {"logged": 0, "refused": 0})
 
-    def send(self, case: Case, headers: dict[str, str]) -> tuple[int, Any]:
+    def send(self, case: Case[Any], headers: dict[str, str]) -> tuple[int, Any]:
         base_url = self.served.live.base_url
         response = case.call(base_url=base_url, session=self.http, headers=headers)
         case.validate_response(response, checks=CHECKS, headers=headers)
@@ -179,7 +181,7 @@ class Fuzzer:
         self.ledger.check(case.body, response.status_code, answer)
         return response.status_code, answer
 
-    def example(self, case: Case, fix: FixUp, wrong_auth: dict[str, str]) -> None:
+    def example(self, case: Case[Any], fix: FixUp, wrong_auth: dict[str, str]) -> None:
         self.expect(case.body, *self.send(case, AUTH), made_plausible=False)
         if isinstance(case.body, dict | list):
             fixed = plausible(case.body, fix)
@@ -211,7 +213,7 @@ class Fuzzer:
             assert status == 400, f"{status} {answer} for {body!r:.2000}, invalid: {why}"
             self.decided["refused"] += 1
 
-    def raw(self, case: Case, body: bytes) -> None:
+    def raw(self, case: Case[Any], body: bytes) -> None:
         """Send bytes as they are; `case` only names the operation to validate against."""
         url = f"{self.served.live.base_url}{INTERACTIONS}"
         headers = {**AUTH, "Content-Type": "application/json"}
@@ -255,7 +257,7 @@ def test_fuzz_the_http_api(api_app: Served) -> None:
 
         @fuzz_settings(api_app.examples(examples))
         @given(case=cases, fix=fix_ups, wrong=st.sampled_from(WRONG_AUTH))
-        def fuzz(case: Case, fix: FixUp, wrong: dict[str, str]) -> None:
+        def fuzz(case: Case[Any], fix: FixUp, wrong: dict[str, str]) -> None:
             fuzzer.example(case, fix, wrong)
 
         fuzz()
@@ -270,8 +272,8 @@ def test_fuzz_the_http_api(api_app: Served) -> None:
         hostile = example(body=body)(hostile)
     hostile()
     elapsed = time.monotonic() - started
-    print(f"\nHTTP API: {ledger.requests} requests in {elapsed:.1f} s, {ledger.statuses}")
-    print(f"decided by the document: {fuzzer.decided}")
+    logger.info("HTTP API: %s requests in %.1f s, %s", ledger.requests, elapsed, ledger.statuses)
+    logger.info("decided by the document: %s", fuzzer.decided)
     assert ledger.requests >= api_app.examples(MIN_REQUESTS)
     assert ledger.created > 0 and ledger.statuses.get(400, 0) > 0
     assert fuzzer.decided["logged"] >= api_app.examples(100), fuzzer.decided

@@ -8,6 +8,7 @@ nothing about its shape: every answer must be < 500. The world holds survey 1 an
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,7 @@ from tests.fuzz.strategies import (
     vocabulary,
 )
 
+logger = logging.getLogger(__name__)
 EXAMPLES = 300
 DOCUMENTS = {name: load("slack", name) for name in payload_names("slack")}
 KEYS, VALUES = vocabulary(list(DOCUMENTS.values()))
@@ -214,6 +216,6 @@ def test_fuzz_slack_with_signed_malformed_requests(slack_app: Served) -> None:
         fuzz = example(request=request)(fuzz)
     fuzz()
     elapsed = time.monotonic() - started
-    print(f"\nSlack: {sum(statuses.values())} requests in {elapsed:.1f} s, {statuses}")
+    logger.info("Slack: %s requests in %.1f s, %s", sum(statuses.values()), elapsed, statuses)
     assert sum(statuses.values()) >= examples
     assert requests.get(f"{slack_app.live.base_url}/healthz", timeout=10).status_code == 200

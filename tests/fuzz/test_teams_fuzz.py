@@ -5,6 +5,7 @@ arbitrary activities: mutations of the real payload files, card actions with hos
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -27,6 +28,7 @@ from tests.fuzz.strategies import (
     vocabulary,
 )
 
+logger = logging.getLogger(__name__)
 EXAMPLES = 200
 DOCUMENTS = {name: load("teams", name) for name in payload_names("teams")}
 KEYS, VALUES = vocabulary(list(DOCUMENTS.values()))
@@ -178,6 +180,6 @@ def test_fuzz_teams_with_arbitrary_activities(teams_app: Served) -> None:
         fuzz = example(activity=activity)(fuzz)
     fuzz()
     elapsed = time.monotonic() - started
-    print(f"\nTeams: {sum(statuses.values())} requests in {elapsed:.1f} s, {statuses}")
+    logger.info("Teams: %s requests in %.1f s, %s", sum(statuses.values()), elapsed, statuses)
     assert sum(statuses.values()) >= examples
     assert requests.get(f"{teams_app.live.base_url}/healthz", timeout=10).status_code == 200

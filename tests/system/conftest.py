@@ -4,6 +4,7 @@ session's migrated template), the timed fake Slack API, an HTTP client, and the 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Generator
 from pathlib import Path
@@ -27,6 +28,13 @@ def pytest_runtest_makereport(
     report = yield
     setattr(item, f"report_{report.when}", report)
     return report
+
+
+@pytest.fixture(autouse=True)
+def _figures(caplog: pytest.LogCaptureFixture) -> None:
+    """The figures and replica logs the tests log at INFO are kept: pytest shows them with a
+    failure (and live with --log-cli-level=INFO)."""
+    caplog.set_level(logging.INFO, logger="tests")
 
 
 def _admin_dsn(url: str) -> str:

@@ -8,6 +8,7 @@ talk to runs in the test's own loop.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import signal
@@ -22,6 +23,7 @@ from typing import Any
 
 import aiohttp
 
+logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 API_TOKEN = "system-api-token"
 SIGNING_SECRET = "5ys7em7e57519n1n95ecre7000000000"
@@ -146,18 +148,22 @@ class Cluster:
         for replica, result in zip(self.replicas, results, strict=True):
             if isinstance(result, BaseException):
                 replica.process.kill()
-                print(f"stopping replica {replica.name} failed: {result!r}")
+                logger.warning("stopping replica %s failed: %r", replica.name, result)
 
     def dump_logs(self, tail: int = 150) -> None:
-        """Print where the logs are and their last lines (pytest shows it on failure)."""
+        """Log where the logs are and their last lines (pytest shows it on failure)."""
         for replica in self.replicas:
             lines = replica.log().splitlines()
             errors = sum(1 for line in lines if " ERROR " in line or "Traceback" in line)
-            print(
-                f"\n===== replica {replica.name}: exit {replica.process.returncode}, "
-                f"{len(lines)} lines, {errors} errors, full log {replica.log_path} ====="
+            logger.info(
+                "replica %s: exit %s, %s lines, %s errors, full log %s, last lines:\n%s",
+                replica.name,
+                replica.process.returncode,
+                len(lines),
+                errors,
+                replica.log_path,
+                "\n".join(lines[-tail:]),
             )
-            print("\n".join(lines[-tail:]))
 
 
 class ReplicaExited(AssertionError):
@@ -197,12 +203,12 @@ async def wait_until(
 
 
 class Stopwatch:
-    """Prints how long each phase of a test took (shown with the output of a failure)."""
+    """Logs how long each phase of a test took (shown with the output of a failure)."""
 
     def __init__(self) -> None:
         self._start = self._last = time.monotonic()
 
     def lap(self, what: str) -> None:
         now = time.monotonic()
-        print(f"[{now - self._start:6.1f} s, +{now - self._last:5.1f} s] {what}")
+        logger.info("[%6.1f s, +%5.1f s] %s", now - self._start, now - self._last, what)
         self._last = now

@@ -5,6 +5,7 @@ replica that was killed mid-delivery without posting again what had already land
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import aiohttp
 import pytest
@@ -15,6 +16,8 @@ from tests.system.timed_slack import POST, UPDATE, TimedSlackAPI, closest_gap, p
 from tests.system.world import Database, World, click, log_batch, log_split
 
 pytestmark = [pytest.mark.postgres, pytest.mark.system]
+
+logger = logging.getLogger(__name__)
 
 # Short, so that the survivor takes over soon: the shortest lease `cxbot serve` accepts.
 LEASE = int(CALL_BUDGET.total_seconds())
@@ -68,10 +71,10 @@ async def test_two_replicas_post_1000_surveys_once_each_and_one_digest_per_chann
     assert {p.channel for p in posts} == {c for _, c in world.customer_channels}
     problems = pacing_problems(posts)
     assert not problems, f"channels paced too fast: {problems}"
-    print(f"closest arrivals of two posts in one channel: {closest_gap(posts):.3f} s apart")
+    logger.info("closest arrivals of two posts in one channel: %.3f s apart", closest_gap(posts))
 
     by_replica = {r.name: sum(p.call.token == token_of(r.name) for p in posts) for r in (a, b)}
-    print(f"survey posts by replica: {by_replica}")
+    logger.info("survey posts by replica: %s", by_replica)
     assert min(by_replica.values()) >= 100, f"one replica did (nearly) all: {by_replica}"
 
     assert slack_api.posts_to(world.team_channels) == dict.fromkeys(world.team_channels, 1)
@@ -152,9 +155,11 @@ async def test_survivor_finishes_the_work_of_a_replica_killed_mid_delivery(
     took = await wait_until(finished, within=120, what="the survivor", progress=progress)
     await asyncio.sleep(SLOW_SLACK + 1)  # a duplicate still in flight would land now
     clock.lap("b finished")
-    print(
-        f"killed a with {len(in_flight)} posts leased, {len(reached_slack)} of them sent to "
-        f"Slack; b finished {took:.1f} s later"
+    logger.info(
+        "killed a with %s posts leased, %s of them sent to Slack; b finished %.1f s later",
+        len(in_flight),
+        len(reached_slack),
+        took,
     )
 
     assert a.process.poll() == -9 and b.alive

@@ -89,7 +89,7 @@ class SlackWorld:
         return await self.signed(command_body(**fields))
 
     async def event(self, envelope: dict[str, Any], **headers: str) -> ClientResponse:
-        return await self.signed(event_body(envelope), form=False, **headers)
+        return await self.signed(event_body(envelope), form=False, timestamp=None, **headers)
 
     async def log(self, external_id: str = "T-1", **changes: Any) -> dict[str, Any]:
         body = {

@@ -94,6 +94,7 @@ async def test_a_click_while_the_post_is_still_under_way_is_stored(slack: SlackW
     await posting
     await drain(slack)
     [response], survey = await state(slack)
+    assert survey.message_ref is not None
     assert (response.score, survey.status, survey.message_ref["message_id"]) == (2, "answered", ts)
     [message] = slack.fake.conversations.messages(CHANNEL)
     assert shows_thanks(message)
@@ -116,6 +117,7 @@ async def test_a_click_after_a_post_that_timed_out_but_landed_is_stored(
     slack.world.clock.advance(timedelta(seconds=31))
     await drain(slack)
     [response], survey = await state(slack)
+    assert survey.message_ref is not None
     assert (response.score, survey.status, survey.message_ref["message_id"]) == (6, "answered", ts)
     assert len(slack.fake.calls("chat.postMessage")) == 1  # found, not posted again
     [message] = slack.fake.conversations.messages(CHANNEL)
@@ -154,6 +156,7 @@ async def test_a_click_on_a_prompt_held_after_it_landed_is_stored_and_not_posted
 
     assert await click(slack, survey_id, 6, ts) == 200
     [response], survey = await state(slack)
+    assert survey.message_ref is not None
     assert (response.score, survey.status, survey.message_ref["message_id"]) == (6, "answered", ts)
 
     # The app is reinstalled and the hold released: the prompt is not posted a second time.

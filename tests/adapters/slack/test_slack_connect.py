@@ -126,7 +126,7 @@ async def test_staff_can_ask_for_feedback_on_a_customers_message(slack: SlackWor
 
 
 def resolve_view(alert_id: int, *, team: str, installed: str | None) -> dict[str, Any]:
-    view = load_payload("view_submission_resolve")["view"]
+    view: dict[str, Any] = load_payload("view_submission_resolve")["view"]
     view["private_metadata"] = json.dumps({"alert_id": alert_id})
     view["team_id"] = team
     if installed is None:

@@ -23,6 +23,7 @@ import pytest
 
 from adapters.slack.adapter import SlackAdapter
 from bot.delivery import queue, redelivery
+from bot.delivery.queue import Purpose
 from bot.messages import DigestMessage, ReportRow, Target
 from tests.adapters.slack.conftest import CUSTOMER, SlackWorld
 from tests.adapters.slack.test_slack_held_work import (
@@ -202,7 +203,7 @@ async def enqueue_digest(slack: SlackWorld) -> None:
             session=session,
             dedupe_key=f"digest:slack:{TEAM}:2026-W47",
             action="post",
-            purpose="digest",
+            purpose=Purpose.DIGEST,
             subject_id=None,
             message=digest,
             target=Target(platform="slack", channel_id=TEAM),

@@ -29,7 +29,7 @@ async def delivered_survey(slack: SlackWorld) -> int:
 
 
 def texts_of(payload: dict[str, Any]) -> str:
-    return json.dumps(payload.get("blocks", []), ensure_ascii=False) + payload.get("text", "")
+    return json.dumps(payload.get("blocks", []), ensure_ascii=False) + str(payload.get("text", ""))
 
 
 async def test_logged_interaction_asks_in_the_customers_thread(slack: SlackWorld) -> None:

@@ -7,7 +7,7 @@ import asyncio
 import json
 from datetime import timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.surveys import timeline
 from storage.models import Delivery, Survey
@@ -30,7 +30,7 @@ async def survey_row(slack: SlackWorld) -> Survey:
 
 async def deliveries_by_purpose(slack: SlackWorld) -> dict[str, str]:
     async with slack.world.sessions() as session:
-        rows = (await session.exec(select(Delivery).order_by(Delivery.id))).all()
+        rows = (await session.exec(select(Delivery).order_by(col(Delivery.id)))).all()
     return {row.dedupe_key: row.status for row in rows}
 
 

@@ -91,7 +91,8 @@ async def test_a_valid_bot_framework_token_is_accepted_and_its_keys_fetched_once
 
 def _none_alg(a: SigningAuthority, url: str) -> str:
     claims = {"iss": ISSUER, "aud": APP_ID, "serviceurl": url, "exp": int(time.time()) + 600}
-    return jwt.encode(claims, None, algorithm="none", headers={"kid": KEY_ID})
+    # PyJWT takes "" as the none algorithm's key (its types do not admit None).
+    return jwt.encode(claims, "", algorithm="none", headers={"kid": KEY_ID})
 
 
 def _hs256_with_public_key(a: SigningAuthority, url: str) -> str:

@@ -100,7 +100,7 @@ async def test_a_detractor_alerts_the_team_channel_then_ack_and_resolve(teams: T
     await teams.card_action({"cx": "score", "survey_id": survey_id, "score": 1})
     await teams.world.run()
     sends = teams.fake.calls(SEND_TO_CONVERSATION)
-    assert any(call.conversation_id.startswith(TEAM_CHANNEL) for call in sends)
+    assert any((call.conversation_id or "").startswith(TEAM_CHANNEL) for call in sends)
     async with teams.world.sessions() as session:
         alert = (await session.exec(select(Alert))).one()
     staff = {"from": {"id": STAFF_ID, "name": "Aino", "aadObjectId": STAFF_AAD}}
@@ -181,6 +181,13 @@ async def test_malformed_activities_are_400(teams: TeamsWorld) -> None:
         assert response.status == 400
 
 
+async def test_an_activity_with_fields_msrest_cannot_read_is_400(teams: TeamsWorld) -> None:
+    for field in ({"timestamp": "not a time"}, {"entities": "x"}, {"recipient": "bob"}):
+        body = {"type": "message", "conversation": {"id": "c"}, "from": {"id": "u"}, **field}
+        response = await teams.client.post("/api/messages", json=body)
+        assert response.status == 400
+
+
 async def test_someone_else_clicking_gets_a_private_note(teams: TeamsWorld) -> None:
     survey_id = await delivered_survey(teams)
     staff = {"from": {"id": STAFF_ID, "name": "Aino", "aadObjectId": STAFF_AAD}}
@@ -207,7 +214,7 @@ async def test_a_report_asked_in_a_channel_goes_to_a_private_chat(teams: TeamsWo
     assert response.status in (200, 201)
     await teams.world.run()
     sends = teams.fake.calls(SEND_TO_CONVERSATION)
-    private = [c for c in sends if not c.conversation_id.startswith("19:")]
+    private = [c for c in sends if not (c.conversation_id or "").startswith("19:")]
     assert private and "Nordic Freight Oy" in json.dumps(private[-1].body, ensure_ascii=False)
     public = [c for c in teams.fake.activities_sent if "Nordic Freight" in json.dumps(c)]
     assert len(public) == 1  # the report itself, in the 1:1 chat only

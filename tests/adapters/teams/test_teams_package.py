@@ -6,6 +6,7 @@ import importlib.util
 import json
 import zipfile
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -15,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[3] / "adapters" / "teams" / "appPacka
 APP_ID = "8d3b6a54-2f1e-4c7d-b9a0-c1e2d3f4a5b6"
 
 
-def builder():  # type: ignore[no-untyped-def]
+def builder() -> ModuleType:
     spec = importlib.util.spec_from_file_location("build_package", PACKAGE / "build.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

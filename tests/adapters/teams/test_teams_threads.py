@@ -41,14 +41,15 @@ async def test_a_mention_in_a_thread_does_not_pull_later_alerts_into_it(
     alert_posts = [
         call
         for call in teams.fake.calls(SEND_TO_CONVERSATION)
-        if call.conversation_id.startswith(TEAM_CHANNEL) and "Detractor" in json.dumps(call.body)
+        if (call.conversation_id or "").startswith(TEAM_CHANNEL)
+        and "Detractor" in json.dumps(call.body)
     ]
     assert [call.conversation_id for call in alert_posts] == [TEAM_CHANNEL]
 
 
 def _ask(author_id: str, reply_to: str | None = None) -> dict[str, Any]:
     payload = load_activity("invoke_message_extension_action", service_url="http://unused")
-    value = copy.deepcopy(payload["value"])
+    value: dict[str, Any] = copy.deepcopy(payload["value"])
     value["messagePayload"]["from"]["user"]["id"] = author_id
     value["messagePayload"]["replyToId"] = reply_to
     return value

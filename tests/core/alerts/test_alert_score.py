@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.alerts import escalation, workflow
 from bot.config.schema import parse_config
@@ -41,7 +41,7 @@ async def change_score(world: World, alert_id: int, score: int) -> None:
 async def alert_and_events(world: World) -> tuple[Alert, list[tuple[str, str, dict[str, object]]]]:
     async with world.sessions() as session:
         alert = (await session.exec(select(Alert))).one()
-        rows = await session.exec(select(AlertEvent).order_by(AlertEvent.id))
+        rows = await session.exec(select(AlertEvent).order_by(col(AlertEvent.id)))
         return alert, [(e.action, e.actor, e.detail) for e in rows.all()]
 
 

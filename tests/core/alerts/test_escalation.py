@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.alerts import escalation, workflow
 from bot.config.schema import parse_config
@@ -15,7 +15,7 @@ from bot.i18n import texts
 from bot.messages import AlertCard, TextMessage
 from bot.surveys import answers, intake
 from storage.engine import Sessions
-from storage.models import Alert, AlertEvent
+from storage.models import Alert, AlertEvent, Survey
 from tests.support.rows import answered
 from tests.support.world import CONFIG, CUSTOMER, World, interaction, staff
 
@@ -45,7 +45,8 @@ async def detractor_alert(world: World) -> int:
     await intake.log_interactions(world.core, [interaction("T-1", occurred_at=world.clock())])
     await world.advance(timedelta(minutes=15))
     async with world.sessions() as session:
-        survey_id = (await session.exec(select(workflow.Survey.id))).one()
+        survey_id = (await session.exec(select(col(Survey.id)))).one()
+    assert survey_id is not None
     answer = await answers.record_answer(
         world.core, survey_id=survey_id, score=1, respondent=CUSTOMER
     )
@@ -109,7 +110,7 @@ async def test_the_assignee_is_reminded_rather_than_the_manager(world: World) ->
     await world.run()
     assert sla_posts(world)[0].message.mentions == ("USAMI",)
     async with world.sessions() as session:
-        actions = (await session.exec(select(AlertEvent.action).order_by(AlertEvent.id))).all()
+        actions = (await session.exec(select(AlertEvent.action).order_by(col(AlertEvent.id)))).all()
     assert list(actions) == ["opened", "assigned", "sla_reminded"]
 
 

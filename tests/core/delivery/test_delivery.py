@@ -14,7 +14,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery import queue
-from bot.delivery.worker import DeliverySettings, DeliveryWorker, RetryPolicy
+from bot.delivery.outcomes import RetryPolicy
+from bot.delivery.queue import Purpose
+from bot.delivery.worker import DeliverySettings, DeliveryWorker
 from bot.errors import DeliveryError, FailureKind
 from bot.messages import Message, MessageRef, Target, TextMessage
 from storage.engine import Sessions, create_engine, session_factory
@@ -40,7 +42,7 @@ async def enqueue(
             session=session,
             dedupe_key=key,
             action="post",
-            purpose="test",
+            purpose=Purpose.REPORT,
             subject_id=None,
             message=TextMessage(text=key),
             target=Target(platform=platform, channel_id=channel),
@@ -126,7 +128,7 @@ async def test_enqueue_needs_target_for_post_and_ref_for_update(
                 session=session,
                 dedupe_key="a",
                 action="post",
-                purpose="p",
+                purpose=Purpose.REPORT,
                 subject_id=None,
                 message=TextMessage(text="x"),
                 now=clock(),
@@ -136,7 +138,7 @@ async def test_enqueue_needs_target_for_post_and_ref_for_update(
                 session=session,
                 dedupe_key="b",
                 action="update",
-                purpose="p",
+                purpose=Purpose.REPORT,
                 subject_id=None,
                 message=TextMessage(text="x"),
                 target=Target(platform="slack", channel_id="C"),
@@ -167,7 +169,7 @@ async def test_update_reaches_adapter_update_with_the_stored_ref(
             session=session,
             dedupe_key="survey:1:closed",
             action="update",
-            purpose="close",
+            purpose=Purpose.REPORT,
             subject_id=1,
             message=closed,
             ref=ref,

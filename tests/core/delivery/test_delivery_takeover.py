@@ -22,7 +22,9 @@ from adapters.slack import posted
 from adapters.slack.adapter import SlackAdapter
 from bot.config.settings import build_settings
 from bot.delivery import queue
-from bot.delivery.worker import DeliverySettings, DeliveryWorker, RetryPolicy
+from bot.delivery.outcomes import RetryPolicy
+from bot.delivery.queue import Purpose
+from bot.delivery.worker import DeliverySettings, DeliveryWorker
 from bot.messages import Target, TextMessage
 from storage.engine import Sessions
 from storage.models import Delivery, DeliveryStatus
@@ -63,7 +65,7 @@ class Slack:
                 session=session,
                 dedupe_key=key,
                 action="post",
-                purpose="test",
+                purpose=Purpose.REPORT,
                 subject_id=None,
                 message=TextMessage(text=key),
                 target=target,
@@ -284,7 +286,7 @@ async def test_a_dm_post_is_looked_for_in_the_dm(slack: Slack) -> None:
             session=session,
             dedupe_key="dm",
             action="post",
-            purpose="test",
+            purpose=Purpose.REPORT,
             subject_id=None,
             message=TextMessage(text="dm"),
             target=target,

@@ -9,7 +9,7 @@ import unicodedata
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.interfaces.cli.csv_io import neutralise
 from storage.engine import Sessions
@@ -117,7 +117,7 @@ def test_export_neutralises_a_full_width_formula_comment(env: dict[str, str]) ->
 
     async def rewrite(sessions: Sessions) -> None:
         async with sessions() as session, session.begin():
-            first = (await session.exec(select(Response).order_by(Response.id))).first()
+            first = (await session.exec(select(Response).order_by(col(Response.id)))).first()
             assert first is not None
             first.comment = COMMENT
             session.add(first)

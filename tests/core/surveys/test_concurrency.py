@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import func, select
 
 from bot.core import Core
@@ -17,7 +18,7 @@ from tests.support.world import CUSTOMER, World, interaction
 NOW = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
 
 
-def cores(world: World, database_url: str, count: int) -> tuple[list[Core], list[object]]:
+def cores(world: World, database_url: str, count: int) -> tuple[list[Core], list[AsyncEngine]]:
     engines = [create_engine(database_url) for _ in range(count)]
     made = [
         Core(sessions=session_factory(e), config=world.config, clock=world.clock) for e in engines
@@ -42,7 +43,7 @@ async def test_parallel_webhooks_for_one_new_contact(sessions: Sessions, databas
         )
     finally:
         for engine in engines:
-            await engine.dispose()  # type: ignore[attr-defined]
+            await engine.dispose()
     assert all(logged.created for [logged] in results)
     assert await count(sessions, Contact) == 1
     assert await count(sessions, Interaction) == 8
@@ -69,7 +70,7 @@ async def test_batches_naming_people_in_opposite_orders(
         )
     finally:
         for engine in engines:
-            await engine.dispose()  # type: ignore[attr-defined]
+            await engine.dispose()
     assert await count(sessions, Contact) == 2
     assert await count(sessions, Interaction) == 4
 
@@ -91,7 +92,7 @@ async def test_parallel_clicks_store_one_response(sessions: Sessions, database_u
         )
     finally:
         for engine in engines:
-            await engine.dispose()  # type: ignore[attr-defined]
+            await engine.dispose()
     assert await count(sessions, Response) == 1
 
 

@@ -89,10 +89,11 @@ async def _survey(
             occurred_at=NOW - timedelta(days=5),
         ),
     )
+    assert contact.id is not None
     await _add(session, InteractionContact(interaction_id=interaction.id, contact_id=contact.id))
     survey = Survey(
         interaction_id=interaction.id,
-        contact_id=contact.id,  # type: ignore[arg-type]
+        contact_id=contact.id,
         account_key="acme",
         program="support-ces",
         metric="ces",
@@ -182,7 +183,8 @@ async def test_erase_blanks_the_person_and_keeps_the_figures(
         before = await figures(session)
     await privacy.erase_contact(core_for(sessions), seeded.maija, now=NOW)
     async with sessions() as session:
-        assert await figures(session) == before == (3, pytest.approx(13 / 3), 13)
+        expected: tuple[object, ...] = (3, pytest.approx(13 / 3), 13)
+        assert await figures(session) == before == expected
         maija = await session.get(Contact, seeded.maija)
         responses = (await session.exec(select(Response).order_by(col(Response.id)))).all()
     assert maija is not None and maija.opted_out and maija.erased_at == NOW

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
+from bot.messages import AlertCard
 from bot.surveys import answers
 from storage.engine import Sessions
 from storage.models import Delivery
@@ -60,4 +61,4 @@ async def test_the_same_reasons_saved_twice_queue_one_update(world: World) -> No
     assert len(await _updates(world)) == len(first) + 4
     await world.run()
     card = [u.message for u in world.adapter.updates if u.message.type == "alert"][-1]
-    assert card.reasons == ("speed",)  # type: ignore[union-attr]
+    assert isinstance(card, AlertCard) and card.reasons == ("speed",)

@@ -122,8 +122,8 @@ async def test_a_contact_is_asked_once_per_cycle_over_many_ticks(world: World) -
     ]
     assert [i.occurred_at for _, i in rows] == [first + n * CADENCE for n in range(3)]
     assert all(s.status in ("sent", "expired") and s.metric == "nps" for s, _ in rows)
-    prompts = [p for p in world.adapter.posts if isinstance(p.message, SurveyPrompt)]
-    assert len([p for p in prompts if not p.message.reminder]) == 3
+    prompts = [p.message for p in world.adapter.posts if isinstance(p.message, SurveyPrompt)]
+    assert len([p for p in prompts if not p.reminder]) == 3
 
 
 async def test_first_asks_of_new_contacts_are_spread_over_the_cadence(world: World) -> None:

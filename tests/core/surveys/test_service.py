@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import func, select
+from sqlalchemy import ColumnElement
+from sqlmodel import col, func, select
 
 from bot.alerts import workflow
 from bot.config.types import PersonRef
@@ -26,7 +27,7 @@ async def world(sessions: Sessions) -> World:
     return await World(sessions=sessions).start()
 
 
-async def count(world: World, model: type, *where: object) -> int:
+async def count(world: World, model: type, *where: ColumnElement[bool] | bool) -> int:
     async with world.sessions() as session:
         result = await session.exec(select(func.count()).select_from(model).where(*where))
         return int(result.one())
@@ -72,6 +73,7 @@ async def test_full_loop_asks_in_thread_thanks_and_alerts(world: World) -> None:
     assert thanks.ref == posted.ref
     [alert_post] = [p for p in world.adapter.posts if isinstance(p.message, AlertCard)]
     assert alert_post.target.channel_id == "CTEAM"
+    assert isinstance(alert_post.message, AlertCard)
     assert alert_post.message.score == 2 and alert_post.message.account_name == "Acme Oy"
     assert await count(world, Response) == 1
 
@@ -147,7 +149,8 @@ async def test_one_reminder_then_expiry_closes_the_buttons(world: World) -> None
     assert len(world.adapter.posts) == 1
     await world.advance(timedelta(hours=1))
     reminders = [p for p in world.adapter.posts if isinstance(p.message, SurveyPrompt)]
-    assert [p.message.reminder for p in reminders] == [False, True]
+    prompts = [p.message for p in reminders if isinstance(p.message, SurveyPrompt)]
+    assert [m.reminder for m in prompts] == [False, True]
     await world.advance(timedelta(hours=24))
     assert len(world.adapter.posts) == 2  # still one reminder only
 
@@ -221,7 +224,7 @@ async def test_promoter_gets_no_alert_and_alert_steps_are_audited(world: World) 
     )
     assert resolved.status == "resolved" and resolved.acknowledged_by == "slack:UAM"
     async with world.sessions() as session:
-        actions = (await session.exec(select(AlertEvent.action).order_by(AlertEvent.id))).all()
+        actions = (await session.exec(select(AlertEvent.action).order_by(col(AlertEvent.id)))).all()
     assert list(actions) == ["opened", "acknowledged", "resolved"]
     await world.run()
     cards = [u.message for u in world.adapter.updates if isinstance(u.message, AlertCard)]
@@ -285,6 +288,7 @@ async def test_a_reminder_posted_after_the_answer_loses_its_buttons(world: World
     await answers.record_answer(world.core, survey_id=sid, score=6, respondent=CUSTOMER)
     await world.run()
     reminder = [p for p in world.adapter.posts if isinstance(p.message, SurveyPrompt)][-1]
+    assert isinstance(reminder.message, SurveyPrompt)
     assert reminder.message.reminder
     replaced = [u for u in world.adapter.updates if u.ref == reminder.ref]
     assert replaced and isinstance(replaced[-1].message, ThankYou)
