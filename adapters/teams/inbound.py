@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from functools import partial
 from typing import Any
 
@@ -229,7 +230,7 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         self, caller: Caller, message: ReportMessage | TextMessage, activity: Activity
     ) -> None:
         """Keyed on the asking activity, so that Teams redelivering it queues one report."""
-        asked = f"{activity.conversation.id}:{activity.id or self._core.now().timestamp()}"
+        asked = f"{activity.conversation.id}:{_request_id(activity)}"
         await chat.queue_report(
             self._core,
             target=Target(platform=PLATFORM, user_id=caller.person.user_id),
@@ -294,3 +295,15 @@ def _invoke_answer(result: ActionResult) -> InvokeResponse:
             "value": result.note or "",
         }
     return InvokeResponse(status=200, body=body)
+
+
+def _request_id(activity: Activity) -> str:
+    """The platform's own id of the asking activity, for the report's dedupe key: a
+    redelivered activity carries the same. Real Teams messages always have an id; without
+    one, the activity's own timestamp, and failing that a fresh id (never our clock, which a
+    redelivery would not repeat either way)."""
+    if activity.id:
+        return str(activity.id)
+    if activity.timestamp is not None:
+        return f"at-{activity.timestamp.isoformat()}"
+    return f"new-{uuid.uuid4().hex}"

@@ -218,3 +218,20 @@ async def test_a_report_asked_in_a_channel_goes_to_a_private_chat(teams: TeamsWo
     assert private and "Nordic Freight Oy" in json.dumps(private[-1].body, ensure_ascii=False)
     public = [c for c in teams.fake.activities_sent if "Nordic Freight" in json.dumps(c)]
     assert len(public) == 1  # the report itself, in the 1:1 chat only
+
+
+async def test_a_redelivered_report_request_without_an_id_is_answered_once(
+    teams: TeamsWorld,
+) -> None:
+    # Bot Framework activities carry `timestamp` (set by the channel, ISO 8601 UTC); one sent
+    # again arrives with the same timestamp, seconds later by our clock.
+    await installed(teams)
+    asked = {"id": None, "timestamp": "2026-11-16T10:00:00.123Z"}
+    text = "<at>cxbot</at> report nordic --days 30"
+    for _ in range(2):
+        response = await teams.activity("message_mention_report", text=text, **asked)
+        assert response.status in (200, 201)
+        teams.world.clock.advance(timedelta(seconds=5))
+    await teams.world.run()
+    reports = [c for c in teams.fake.activities_sent if "Nordic Freight" in json.dumps(c)]
+    assert len(reports) == 1
