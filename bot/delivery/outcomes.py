@@ -167,17 +167,16 @@ class Outcomes:
             "delivery %s attempt %s failed (%s); next at %s", delivery.id, attempts, error, at
         )
         async with self._sessions() as session, session.begin():
-            await deliveries.reschedule(
-                session=session,
-                delivery=delivery,
-                worker_id=self._worker_id,
+            retry = deliveries.Retry(
                 error=error,
                 at=at,
-                now=now,
                 hold_channel_until=at if hold_channel else None,
                 result=result,
                 not_posted=not_posted,
                 count=count,
+            )
+            await deliveries.reschedule(
+                session=session, delivery=delivery, worker_id=self._worker_id, retry=retry
             )
 
     async def hold(self, delivery: Delivery, error: DeliveryError) -> None:

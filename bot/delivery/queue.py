@@ -165,7 +165,7 @@ class Payload:
     ref: MessageRef | None
 
 
-async def enqueue(
+async def enqueue(  # noqa: PLR0913 -- keyword-only: each one a field of the queued call
     *,
     session: AsyncSession,
     dedupe_key: str,

@@ -213,35 +213,39 @@ async def complete(
     return settled
 
 
-async def reschedule(
-    *,
-    session: AsyncSession,
-    delivery: Delivery,
-    worker_id: str,
-    error: str,
-    at: datetime,
-    now: datetime,
-    hold_channel_until: datetime | None,
-    result: dict[str, Any] | None = None,
-    not_posted: bool = False,
-    count: bool = True,
-) -> bool:
-    """Count a failed attempt (unless not `count`: a rate limit) and try again at `at`.
+@dataclass(frozen=True)
+class Retry:
+    """What a failed attempt leaves for the next: when it comes (`at`), and the error.
 
     `hold_channel_until` (a platform's Retry-After) holds every item of the channel, not just
     this one. `result` records a platform call that did succeed when only the follow-up
     failed, so that the retry does not post the message a second time. `not_posted` says
     that no attempt so far can have posted the message (the platform refused the only one),
-    so the next attempt need not look for it first.
+    so the next attempt need not look for it first. Not `count`: a rate limit, which never
+    counts toward giving up.
     """
-    values: dict[str, Any] = {"next_attempt_at": at, "last_error": error[:_MAX_ERROR]}
-    if result is not None:
-        values["result"] = result
-    if not_posted:
+
+    error: str
+    at: datetime
+    hold_channel_until: datetime | None = None
+    result: dict[str, Any] | None = None
+    not_posted: bool = False
+    count: bool = True
+
+
+async def reschedule(
+    *, session: AsyncSession, delivery: Delivery, worker_id: str, retry: Retry
+) -> bool:
+    """Count a failed attempt (unless a rate limit) and try again at `retry.at`; False (and
+    nothing changed) if `worker_id` no longer holds the lease."""
+    values: dict[str, Any] = {"next_attempt_at": retry.at, "last_error": retry.error[:_MAX_ERROR]}
+    if retry.result is not None:
+        values["result"] = retry.result
+    if retry.not_posted:
         values["in_doubt_since"] = None
-    settled = await _settle(session, delivery, worker_id, values, count=count)
-    if settled and hold_channel_until is not None:
-        await _hold_channel(session, delivery.channel_key, until=hold_channel_until)
+    settled = await _settle(session, delivery, worker_id, values, count=retry.count)
+    if settled and retry.hold_channel_until is not None:
+        await _hold_channel(session, delivery.channel_key, until=retry.hold_channel_until)
     return settled
 
 

@@ -184,7 +184,7 @@ class PeriodCounts:
     sent: dict[str, int] = field(default_factory=dict)
 
 
-async def counts_by_period(
+async def counts_by_period(  # noqa: PLR0913 -- keyword-only filters of one statement
     *,
     session: AsyncSession,
     bounds: Sequence[datetime],

@@ -471,10 +471,9 @@ async def test_late_outcome_from_an_expired_lease_changes_nothing(
             session=session,
             delivery=stale,
             worker_id="slow",
-            error="late",
-            at=later,
-            now=later,
-            hold_channel_until=later + timedelta(hours=1),
+            retry=deliveries.Retry(
+                error="late", at=later, hold_channel_until=later + timedelta(hours=1)
+            ),
         )
     row = (await rows(sessions))["k"]
     assert (row.status, row.lease_owner, row.attempts, row.result, row.last_error) == (
