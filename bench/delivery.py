@@ -49,7 +49,7 @@ from bot.core import Core
 from bot.delivery.worker import DeliverySettings, DeliveryWorker
 from bot.domain import questions
 from bot.domain.scoring import Metric
-from bot.surveys import timeline
+from bot.surveys import landed, timeline
 from storage.engine import create_engine, session_factory
 from storage.models import Contact, Interaction, InteractionContact, Survey, SurveyStatus
 
@@ -259,8 +259,8 @@ class InProcess:
             clock=core.clock,
             worker_id=runtime.worker_id,
             settings=DeliverySettings(lease=runtime.lease, **self._options()),
-            on_done=lambda s, d, r: timeline.on_delivered(core, s, d, r),
-            on_failed=lambda s, d, _r: timeline.on_delivery_failed(core, s, d),
+            on_done=lambda s, d, r: landed.on_delivered(core, s, d, r),
+            on_failed=lambda s, d, _r: landed.on_delivery_failed(core, s, d),
         )
         before = await asyncio.to_thread(slack.stats)
         idle = {} if self.idle is None else {"idle": self.idle}

@@ -22,7 +22,7 @@ from bot.delivery.worker import DeliverySettings, DeliveryWorker
 from bot.errors import CxbotError, InvalidInput, NotAllowed, NotFound, SurveyClosed
 from bot.interfaces.http import api
 from bot.messages import ChatAdapter
-from bot.surveys import timeline
+from bot.surveys import landed, timeline
 from storage.engine import Sessions
 from storage.queries.deliveries import DEFAULT_PACE
 
@@ -101,8 +101,8 @@ def delivery_worker(
         clock=core.clock,
         worker_id=worker_id,
         settings=DeliverySettings(lease=lease, pace=pace, batch=batch),
-        on_done=lambda s, d, r: timeline.on_delivered(core, s, d, r),
-        on_failed=lambda s, d, _r: timeline.on_delivery_failed(core, s, d),
+        on_done=lambda s, d, r: landed.on_delivered(core, s, d, r),
+        on_failed=lambda s, d, _r: landed.on_delivery_failed(core, s, d),
     )
 
 

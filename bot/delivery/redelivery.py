@@ -3,7 +3,7 @@ and digest posts are offered again (when the alert changes, on a schedule, and b
 operator's `cxbot deliveries retry`), and every hold is told to an admin once, with the fix.
 
 A survey prompt that is held stays `scheduled` and goes out when its hold is released; one
-that failed for good is suppressed as `no_route` (bot.surveys.timeline.on_delivery_failed).
+that failed for good is suppressed as `no_route` (bot.surveys.landed.on_delivery_failed).
 """
 
 from __future__ import annotations
