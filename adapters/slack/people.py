@@ -7,6 +7,7 @@ customer's workspace."""
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from typing import Any
 
 import aiohttp
@@ -20,9 +21,10 @@ from bot.domain.roles import Caller, caller_in, our_workspaces
 logger = logging.getLogger(__name__)
 
 # What a Web API call can fail with besides an error answer (SlackApiError is a
-# SlackClientError): no connection, a timeout, and slack_sdk's own AttributeError on a 200
-# whose body is text or a JSON array. (On a body that is not JSON at all it raises
-# SlackApiError with the raw aiohttp response in place of an answer: see `_error_code`.)
+# SlackClientError): no connection, a timeout, slack_sdk's own AttributeError on a 200
+# whose body is text or a JSON array or string, and its ValueError on reading an answer
+# served as binary. (On a body that is not JSON at all it raises SlackApiError with the raw
+# aiohttp response in place of an answer: see `_error_code`.)
 CALL_FAILURES = (
     SlackClientError,
     aiohttp.ClientError,
@@ -30,19 +32,25 @@ CALL_FAILURES = (
     TimeoutError,
     ValueError,
     AttributeError,
-    TypeError,
 )
+# How many people's home teams are kept: enough for every user a busy workspace's requests
+# name in a day, and a bound on a long-running process's memory (the oldest is forgotten).
+REMEMBERED = 10_000
 
 
 class People:
-    """Resolves callers, remembering each user's home team for this process's lifetime
-    (a user never changes workspace); an answer that did not place them is not remembered."""
+    """Resolves callers, remembering the home teams of the `remember` most recently seen
+    users (a user never changes workspace); an answer that did not place them is not
+    remembered."""
 
-    def __init__(self, *, client: AsyncWebClient, config: Config, oauth: bool) -> None:
+    def __init__(
+        self, *, client: AsyncWebClient, config: Config, oauth: bool, remember: int = REMEMBERED
+    ) -> None:
         self._client = client
         self._config = config
         self._oauth = oauth
-        self._teams: dict[str, str | None] = {}
+        self._remember = remember
+        self._teams: OrderedDict[str, str | None] = OrderedDict()
 
     async def caller(self, *, user_id: str, user_team: str | None, context: Any) -> Caller:
         """`user_team` is what the payload says of the user themself (interactivity
@@ -71,6 +79,7 @@ class People:
     async def _team_of(self, user_id: str, client: AsyncWebClient) -> tuple[str | None, bool]:
         """(the user's home team, whether Slack's answer settled it)."""
         if user_id in self._teams:
+            self._teams.move_to_end(user_id)
             return self._teams[user_id], True
         try:
             response = await client.users_info(user=user_id)
@@ -80,7 +89,7 @@ class People:
             # A foreign user the workspace cannot see answers user_not_found: a customer,
             # for good. Anything else (rate limit, outage) is not remembered.
             if _error_code(exc) in ("user_not_found", "users_not_found"):
-                self._teams[user_id] = None
+                self._keep(user_id, None)
                 return None, True
             logger.info("users.info %s failed (%s): treating as external", user_id, exc)
             return None, False
@@ -90,8 +99,13 @@ class People:
         if not isinstance(team, str) or not team:
             logger.info("users.info %s named no team: treating as external", user_id)
             return None, False
-        self._teams[user_id] = team
+        self._keep(user_id, team)
         return team, True
+
+    def _keep(self, user_id: str, team: str | None) -> None:
+        self._teams[user_id] = team
+        if len(self._teams) > self._remember:
+            self._teams.popitem(last=False)
 
 
 def _error_code(exc: SlackApiError) -> str | None:

@@ -108,32 +108,28 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         tenant = tenant_of(activity)
         if self._home_tenant and tenant and tenant != self._home_tenant:
             return Caller(person=who, external=True)
-        return Caller(person=who, external=await self._is_guest(turn_context))
+        # Unknown to the roster: a customer (fail closed).
+        outside = await self._outside(turn_context, activity.from_property.id)
+        return Caller(person=who, external=outside is not False)
 
     async def _member(self, turn_context: TurnContext, user_id: str) -> Caller:
         """Someone picked on a card, placed by the roster: a guest, a member of another
         tenant, or someone the roster does not know (fail closed) is external."""
         who = PersonRef(platform=PLATFORM, user_id=user_id)
+        return Caller(person=who, external=await self._outside(turn_context, user_id) is not False)
+
+    async def _outside(self, turn_context: TurnContext, user_id: str) -> bool | None:
+        """Whether the roster places this person outside our tenant (a guest, or a member of
+        another tenant); None when it cannot place them, which each caller fails closed on."""
         try:
             member = await TeamsInfo.get_member(turn_context, user_id)
-        except Exception:  # noqa: BLE001 -- fail closed: whoever the roster cannot place is external
-            logger.info("member %s not found: treating them as external", user_id)
-            return Caller(person=who, external=True)
+        except Exception:  # noqa: BLE001 -- fail closed: the roster cannot place them
+            logger.info("member %s not found in the roster", user_id)
+            return None
         role = str(getattr(member, "user_role", "") or "").lower()
         tenant = getattr(member, "tenant_id", None)
         foreign = bool(self._home_tenant and tenant and tenant != self._home_tenant)
-        return Caller(person=who, external=role == "guest" or foreign)
-
-    @staticmethod
-    async def _is_guest(turn_context: TurnContext) -> bool:
-        try:
-            member = await TeamsInfo.get_member(
-                turn_context, turn_context.activity.from_property.id
-            )
-        except Exception:  # noqa: BLE001 -- fail closed: unknown to the roster is a customer
-            logger.info("member lookup failed: treating the caller as external")
-            return True
-        return str(getattr(member, "user_role", "") or "").lower() == "guest"
+        return role == "guest" or foreign
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         name = turn_context.activity.name
@@ -212,19 +208,7 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
     ) -> tuple[str, ...]:
         """Which of these people are customers (guests, or members of another tenant).
         Someone the roster cannot place is not surveyed."""
-        found = []
-        for user_id in placed:
-            try:
-                member = await TeamsInfo.get_member(turn_context, user_id)
-            except Exception:  # noqa: BLE001 -- fail closed: not in the roster, never surveyed
-                logger.info("member %s not found: not treated as a customer", user_id)
-                continue
-            role = str(getattr(member, "user_role", "") or "").lower()
-            tenant = getattr(member, "tenant_id", None)
-            foreign = bool(self._home_tenant and tenant and tenant != self._home_tenant)
-            if role == "guest" or foreign:
-                found.append(user_id)
-        return tuple(found)
+        return tuple([u for u in placed if await self._outside(turn_context, u) is True])
 
     async def _send_privately(
         self, caller: Caller, message: ReportMessage | TextMessage, activity: Activity

@@ -22,6 +22,7 @@ from bot.config.schema import parse_config
 from storage.models import Alert, AlertEvent, Interaction
 from tests.adapters.slack.conftest import CUSTOMER, CUSTOMER_TEAM, STAFF, SlackWorld, slack_config
 from tests.adapters.slack.test_slack_flows import delivered_survey, rows
+from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.slack_signing import command_body, interactivity_body, load_payload
 
 VENDOR = "T0VENDOR"  # the fake's auth.test team: the workspace our bot token belongs to
@@ -224,3 +225,15 @@ async def test_with_oauth_only_the_configured_workspaces_are_ours() -> None:
     customer = await people.caller(user_id=CUSTOMER, user_team=CUSTOMER_TEAM, context=theirs)
     staff = await people.caller(user_id=STAFF, user_team=VENDOR, context=theirs)
     assert (customer.external, staff.external) == (True, False)
+
+
+async def test_people_forget_the_least_recently_seen_user_past_their_bound() -> None:
+    """A long-running process meets ever more users: their home teams are kept for a
+    bounded number of them, the least recently seen forgotten (and asked again) first."""
+    async with FakeSlackAPI() as fake:
+        client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url)
+        people = People(client=client, config=parse_config(slack_config()), oauth=False, remember=2)
+        for user_id in ("U01", "U02", "U01", "U03", "U01", "U02"):
+            await people.caller(user_id=user_id, user_team=None, context={})
+        asked = [call.params["user"] for call in fake.calls("users.info")]
+    assert asked == ["U01", "U02", "U03", "U02"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,6 +117,19 @@ def test_redactor_leaves_ordinary_lines_alone(line: str) -> None:
 
 def test_a_short_secret_is_not_masked_everywhere() -> None:
     assert Redactor(secrets=["ab"])("a cab and a tab") == "a cab and a tab"
+
+
+# Lines whose every hyphen or dot is a word boundary: a pattern tried from each of them
+# backtracks quadratically (20 kB of `a-` once took 17 s).
+@pytest.mark.parametrize("unit", ["a-", "a.", "x-secret-"])
+def test_a_megabyte_line_is_redacted_in_linear_time(unit: str) -> None:
+    # In a child process: a regex stuck in C holds the GIL, so no in-process timeout fires.
+    script = (
+        "from bot.app.logs import Redactor\n"
+        f"Redactor(secrets=['hunter22secret'])({unit!r} * ({2**20} // {len(unit)}))\n"
+    )
+    root = Path(__file__).parents[3]
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=20, cwd=root)
 
 
 def record(msg: object, *args: Any, exc_info: Any = None) -> logging.LogRecord:
