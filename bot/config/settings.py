@@ -71,6 +71,12 @@ def build_settings(environ: Mapping[str, str]) -> Settings:
             "CXBOT_TEAMS_DEV=1 accepts Teams requests without authentication: it listens on "
             f"loopback only, not on CXBOT_HOST={settings.host}"
         )
+    if settings.teams_dev and settings.microsoft_app_id:
+        raise ConfigError(
+            "CXBOT_TEAMS_DEV=1 accepts Teams requests without authentication, and "
+            "MICROSOFT_APP_ID is set: Teams activities must be validated whenever an app id is "
+            "set, so unset one of them"
+        )
     if bool(settings.slack_client_id) != (settings.slack_client_secret is not None):
         raise ConfigError("set both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET, or neither")
     return settings

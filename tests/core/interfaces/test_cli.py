@@ -99,6 +99,15 @@ def test_teams_dev_mode_refuses_a_public_address(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "loopback" in result.output
 
 
+def test_teams_dev_mode_refuses_an_app_id(tmp_path: Path) -> None:
+    # Dev mode drops authentication; with an app id set that would serve a real bot unsigned.
+    env = env_for(
+        tmp_path, CXBOT_TEAMS_DEV="1", MICROSOFT_APP_ID="00000000-0000-0000-0000-0000000000aa"
+    )
+    result = CliRunner().invoke(main, ["serve"], env=env)
+    assert result.exit_code == 2 and "MICROSOFT_APP_ID" in result.output
+
+
 def test_the_example_config_is_valid_and_complete() -> None:
     from bot.config.schema import load_config
 
