@@ -87,7 +87,9 @@ class TeamsAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
         if key is None:
             raise Unauthorized("the token names a key the Bot Framework does not publish")
         if key.endorsements and activity.channel_id not in key.endorsements:
-            raise Unauthorized(f"the key is not endorsed for channel {activity.channel_id!r}")
+            raise Unauthorized(
+                f"the key is not endorsed for channel {str(activity.channel_id)[:64]!r}"
+            )
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
