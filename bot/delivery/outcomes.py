@@ -19,8 +19,8 @@ from bot.errors import DeliveryError, FailureKind, HoldScope
 from bot.messages import MessageRef
 from storage.engine import Sessions
 from storage.models import Delivery
-from storage.queries import deliveries
 from storage.queries import delivery_holds as holds
+from storage.queries import delivery_settle
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class Outcomes:
         result = ref.model_dump(mode="json")
         try:
             async with self._sessions() as session, session.begin():
-                done = await deliveries.complete(
+                done = await delivery_settle.complete(
                     session=session,
                     delivery=delivery,
                     worker_id=self._worker_id,
@@ -167,7 +167,7 @@ class Outcomes:
             "delivery %s attempt %s failed (%s); next at %s", delivery.id, attempts, error, at
         )
         async with self._sessions() as session, session.begin():
-            retry = deliveries.Retry(
+            retry = delivery_settle.Retry(
                 error=error,
                 at=at,
                 hold_channel_until=at if hold_channel else None,
@@ -175,7 +175,7 @@ class Outcomes:
                 not_posted=not_posted,
                 count=count,
             )
-            await deliveries.reschedule(
+            await delivery_settle.reschedule(
                 session=session, delivery=delivery, worker_id=self._worker_id, retry=retry
             )
 
@@ -218,7 +218,7 @@ class Outcomes:
 
     async def _dead_letter(self, delivery: Delivery, error: str, *, notify: bool) -> None:
         async with self._sessions() as session, session.begin():
-            failed = await deliveries.fail(
+            failed = await delivery_settle.fail(
                 session=session,
                 delivery=delivery,
                 worker_id=self._worker_id,

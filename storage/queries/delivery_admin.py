@@ -1,5 +1,5 @@
-"""The delivery queue as an operator sees it: listing items, and the failed posts that are
-offered again (`cxbot deliveries`, the insights tick, /metrics)."""
+"""The delivery queue as an operator sees it: listing items, counting them, and the failed
+posts that are offered again (`cxbot deliveries`, the insights tick, /metrics)."""
 
 from __future__ import annotations
 
@@ -71,4 +71,14 @@ async def failed_counts(*, session: AsyncSession, purposes: Collection[str]) -> 
     )
     counts = dict.fromkeys(purposes, 0)
     counts.update(dict(rows.all()))
+    return counts
+
+
+async def pending_counts(*, session: AsyncSession) -> dict[str, int]:
+    """Items per status (every status present, zeros included), for /metrics."""
+    rows: Sequence[tuple[str, int]] = (
+        await session.exec(select(Delivery.status, func.count()).group_by(col(Delivery.status)))
+    ).all()
+    counts = {status.value: 0 for status in DeliveryStatus}
+    counts.update({status: count for status, count in rows})
     return counts

@@ -20,8 +20,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Delivery, DeliveryStatus
+from storage.queries.delivery_settle import MAX_ERROR, settle
 
-_MAX_ERROR = 1000  # the width of `deliveries.last_error`
 _MAX_REASON = 100  # the width of `deliveries.hold_reason`
 _hold_of = col(Delivery.held_by)
 _reason_of = col(Delivery.hold_reason)
@@ -70,26 +70,15 @@ async def hold(
         )
     )
     new = not was_probe and not others.one()
-    settled = await session.exec(
-        update(Delivery)
-        .where(
-            col(Delivery.id) == delivery.id,
-            col(Delivery.status) == DeliveryStatus.PENDING,
-            col(Delivery.lease_owner) == worker_id,
-        )
-        .values(
-            status=DeliveryStatus.HELD,
-            attempts=col(Delivery.attempts) + 1,
-            held_by=key,
-            hold_reason=reason[:_MAX_REASON],
-            next_attempt_at=probe_at,
-            last_error=error[:_MAX_ERROR],
-            lease_owner=None,
-            lease_until=None,
-        )
-        .returning(col(Delivery.id))
-    )
-    return settled.first() is not None, new
+    values = {
+        "status": DeliveryStatus.HELD,
+        "held_by": key,
+        "hold_reason": reason[:_MAX_REASON],
+        "next_attempt_at": probe_at,
+        "last_error": error[:MAX_ERROR],
+    }
+    settled = await settle(session, delivery, worker_id, values)
+    return settled, new
 
 
 async def park(
