@@ -64,6 +64,7 @@ async def hold(
     """Park a claimed item under hold `key`, only while `worker_id` holds its lease; returns
     (settled, new): `new` when no other item — nor this one, as a probe — carried the hold."""
     was_probe = delivery.held_by == key
+    await _lock(session, key)
     others = await session.exec(
         select(func.count()).where(
             _hold_of == key, col(Delivery.status).in_(_WAITING), col(Delivery.id) != delivery.id
@@ -79,6 +80,14 @@ async def hold(
     }
     settled = await settle(session, delivery, worker_id, values)
     return settled, new
+
+
+async def _lock(session: AsyncSession, key: str) -> None:
+    """Two workers refused at once must not both find no other item held, or the admin is
+    told twice. PostgreSQL: the second waits here for the first's commit, then sees its item.
+    SQLite needs nothing: its transactions begin IMMEDIATE, one writer at a time."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.exec(select(func.pg_advisory_xact_lock(func.hashtext(key))))
 
 
 async def park(
