@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.delivery.redelivery import fix_for
+from bot.delivery.redelivery import PROBE_EVERY, fix_for
 from bot.errors import DeliveryError, FailureKind, HoldScope
 from bot.messages import MessageRef
 from storage.engine import Sessions
@@ -35,7 +35,6 @@ class RetryPolicy:
     cap: timedelta = timedelta(minutes=10)
     max_attempts: int = 10
     jitter: float = 0.1
-    probe_every: timedelta = timedelta(minutes=5)  # how soon a held item's hold is probed
 
     def delay(self, attempts: int, rng: random.Random | None = None) -> timedelta:
         """The wait after the `attempts`-th failed attempt; jittered when `rng` is given, so
@@ -70,10 +69,6 @@ class Outcomes:
         self._policy = policy
         self._landing_grace = landing_grace
         self._rng = rng
-
-    @property
-    def probe_every(self) -> timedelta:
-        return self._policy.probe_every
 
     async def failed(
         self, delivery: Delivery, error: DeliveryError, *, in_doubt: bool, lookup: bool
@@ -196,7 +191,7 @@ class Outcomes:
                 key=key,
                 reason=reason,
                 error=f"needs an admin: {error}",
-                probe_at=self._clock() + self._policy.probe_every,
+                probe_at=self._clock() + PROBE_EVERY,
             )
         if settled and new:
             logger.error("deliveries held: %s", fix_for(key, reason))
