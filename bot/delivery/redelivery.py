@@ -73,14 +73,12 @@ async def reoffer_failed_posts(core: Core) -> int:
     now = core.now()
     async with core.sessions() as session, session.begin():
         due = await admin.failed_posts(
-            session=session, purposes=TEAM_POSTS, failed_before=now - REOFFER_EVERY
+            session=session,
+            purposes=TEAM_POSTS,
+            failed_before=now - REOFFER_EVERY,
+            max_reoffers=REOFFER_TIMES,
         )
-        done: list[int] = []
-        for delivery in due:
-            if delivery.reoffers < REOFFER_TIMES:
-                done += await holds.repend(
-                    session=session, deliveries=[delivery], now=now, reoffer=True
-                )
+        done = await holds.repend(session=session, deliveries=due, now=now, reoffer=True)
     for delivery_id in done:
         logger.info("failed post %s offered again", delivery_id)
     return len(done)

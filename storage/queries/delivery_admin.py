@@ -36,9 +36,11 @@ async def failed_posts(
     session: AsyncSession,
     purposes: Collection[str],
     failed_before: datetime,
+    max_reoffers: int,
     limit: int = 100,
 ) -> Sequence[Delivery]:
-    """Failed first posts of these purposes that failed before `failed_before`."""
+    """Failed first posts of these purposes that failed before `failed_before` and were
+    offered again fewer than `max_reoffers` times."""
     result = await session.exec(
         select(Delivery)
         .where(
@@ -46,6 +48,7 @@ async def failed_posts(
             col(Delivery.action) == "post",
             col(Delivery.purpose).in_(purposes),
             col(Delivery.done_at) <= failed_before,
+            col(Delivery.reoffers) < max_reoffers,
         )
         .order_by(col(Delivery.id))
         .limit(limit)

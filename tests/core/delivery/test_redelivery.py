@@ -126,3 +126,36 @@ async def _seed(url: str) -> None:
         await world.run()
     finally:
         await engine.dispose()
+
+
+async def test_failed_posts_that_were_offered_enough_do_not_crowd_out_newer_ones(
+    sessions: Sessions,
+) -> None:
+    """More than a batch of old failed posts that used up their offers (an archived team
+    channel's weekly digests, over years) must not keep a new failure from being offered."""
+    world = await World(sessions=sessions, config=parse_config(digest_config())).start()
+    world.clock.set(SLOT)
+    failed_at = world.clock() - redelivery.REOFFER_EVERY
+    async with sessions() as session, session.begin():
+        for n in range(101):
+            session.add(_failed_digest(f"old-{n}", failed_at, reoffers=redelivery.REOFFER_TIMES))
+        session.add(_failed_digest("new", failed_at, reoffers=0))
+    assert await redelivery.reoffer_failed_posts(world.core) == 1
+    async with sessions() as session:
+        new = (await session.exec(select(Delivery).where(Delivery.dedupe_key == "new"))).one()
+    assert (new.status, new.reoffers) == ("pending", 1)
+
+
+def _failed_digest(key: str, failed_at: datetime, *, reoffers: int) -> Delivery:
+    return Delivery(
+        dedupe_key=key,
+        platform="slack",
+        channel_key="slack:CTEAM",
+        action="post",
+        purpose="digest",
+        payload={"target": None, "ref": None, "message": {}},
+        status="failed",
+        next_attempt_at=failed_at,
+        done_at=failed_at,
+        reoffers=reoffers,
+    )
