@@ -116,7 +116,7 @@ async def retry(
     failed: bool = False,
     purpose: str | None = None,
 ) -> Retried:
-    """Re-pend the chosen items: attempts reset, holds cleared (`cxbot deliveries retry`)."""
+    """Re-pend the chosen items, attempts reset (`cxbot deliveries retry`)."""
     statuses = [DeliveryStatus.HELD, DeliveryStatus.FAILED] if ids else []
     statuses += [DeliveryStatus.HELD] if all_held else []
     statuses += [DeliveryStatus.FAILED] if failed else []
@@ -124,7 +124,9 @@ async def retry(
         chosen = await admin.listing(
             session=session, statuses=statuses, purpose=purpose, ids=list(ids) if ids else None
         )
-        done = await holds.repend(session=session, deliveries=chosen, now=now)
+        # A held item stays under its hold, as its probe: with its hold cleared, the claim
+        # would find the others still held and park it again without calling the platform.
+        done = await holds.repend(session=session, deliveries=chosen, now=now, as_probe=True)
     skipped = [i for i in ids if i not in done]
     logger.info("operator retried deliveries %s", done)
     return Retried(retried=done, skipped=skipped)

@@ -165,11 +165,14 @@ async def repend(
     now: datetime,
     message: dict[str, Any] | None = None,
     reoffer: bool = False,
+    as_probe: bool = False,
 ) -> list[int]:
     """Set held or failed items (and pending ones: their hold is cleared) pending again,
     due now, attempts reset; `message` replaces the stored one, and a `reoffer` (the
-    schedule's, not an operator's) is counted. Returns the ids changed. An item another
-    caller re-pended first (or a worker holds) is left alone."""
+    schedule's, not an operator's) is counted. `as_probe` keeps each item under its hold
+    instead, as its probe: it goes out while the hold's other items wait, and its success
+    releases them. Returns the ids changed. An item another caller re-pended first (or a
+    worker holds) is left alone."""
     done: list[int] = []
     for delivery in deliveries:
         values: dict[str, Any] = {
@@ -177,9 +180,9 @@ async def repend(
             "attempts": 0,
             "next_attempt_at": now,
             "done_at": None,
-            "held_by": None,
-            "hold_reason": None,
         }
+        if not as_probe:
+            values.update(held_by=None, hold_reason=None)
         if message is not None:
             values["payload"] = {**delivery.payload, "message": message}
         if reoffer:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.config.schema import parse_config
 from bot.delivery import redelivery
@@ -20,6 +20,7 @@ from bot.interfaces.cli.main import main
 from bot.messages import DigestMessage
 from storage.engine import Sessions, create_engine, session_factory
 from storage.models import Delivery
+from tests.core.delivery.test_delivery import enqueue, texts
 from tests.support.world import CONFIG, World
 
 SLOT = datetime(2026, 11, 16, 7, 0, tzinfo=UTC)  # Monday 09:00 in Helsinki
@@ -35,6 +36,11 @@ def digest_config() -> dict[str, object]:
         }
     ]
     return config
+
+
+async def rows(sessions: Sessions) -> list[Delivery]:
+    async with sessions() as session:
+        return list((await session.exec(select(Delivery).order_by(col(Delivery.id)))).all())
 
 
 async def digest_rows(sessions: Sessions) -> list[Delivery]:
@@ -89,6 +95,27 @@ async def test_a_failed_digest_is_offered_again_hourly_for_a_day_then_waits(
         "failed",
     )
     assert "repends" not in row.payload  # the count is the row's own, not hidden in its JSON
+
+
+async def test_an_operator_retry_of_one_held_item_sends_it_and_ends_its_hold(
+    sessions: Sessions,
+) -> None:
+    """`cxbot deliveries retry ID` while other items of the same hold wait: the item goes
+    out (not parked again with them), and its success releases the rest."""
+    world = await World(sessions=sessions).start()
+    for channel in ("C1", "C2"):
+        await enqueue(sessions, world.clock, f"report-{channel}", channel=channel)
+    revoked = DeliveryError("token_revoked", kind=FailureKind.NEEDS_ADMIN, reason="token_revoked")
+    world.adapter.fail_next += [revoked, revoked]
+    await world.run()
+    first, second = await rows(sessions)
+    assert (first.status, second.status) == ("held", "held") and first.id is not None
+
+    done = await redelivery.retry(sessions, now=world.clock(), ids=[first.id])
+    assert done.retried == [first.id]
+    await world.run()
+    assert sorted(texts(world.adapter)) == ["report-C1", "report-C2"]
+    assert [row.status for row in await rows(sessions)] == ["done", "done"]
 
 
 def test_cli_lists_and_retries_failed_and_held_items(database_url: str, tmp_path: Path) -> None:
