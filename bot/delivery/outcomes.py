@@ -14,13 +14,13 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.delivery.redelivery import fix_for
+from bot.delivery.redelivery import PROBE_EVERY, fix_for
 from bot.errors import DeliveryError, FailureKind, HoldScope
 from bot.messages import MessageRef
 from storage.engine import Sessions
 from storage.models import Delivery
-from storage.queries import deliveries
 from storage.queries import delivery_holds as holds
+from storage.queries import delivery_settle
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,6 @@ class RetryPolicy:
     cap: timedelta = timedelta(minutes=10)
     max_attempts: int = 10
     jitter: float = 0.1
-    probe_every: timedelta = timedelta(minutes=5)  # how soon a held item's hold is probed
 
     def delay(self, attempts: int, rng: random.Random | None = None) -> timedelta:
         """The wait after the `attempts`-th failed attempt; jittered when `rng` is given, so
@@ -70,10 +69,6 @@ class Outcomes:
         self._policy = policy
         self._landing_grace = landing_grace
         self._rng = rng
-
-    @property
-    def probe_every(self) -> timedelta:
-        return self._policy.probe_every
 
     async def failed(
         self, delivery: Delivery, error: DeliveryError, *, in_doubt: bool, lookup: bool
@@ -115,7 +110,7 @@ class Outcomes:
         result = ref.model_dump(mode="json")
         try:
             async with self._sessions() as session, session.begin():
-                done = await deliveries.complete(
+                done = await delivery_settle.complete(
                     session=session,
                     delivery=delivery,
                     worker_id=self._worker_id,
@@ -167,7 +162,7 @@ class Outcomes:
             "delivery %s attempt %s failed (%s); next at %s", delivery.id, attempts, error, at
         )
         async with self._sessions() as session, session.begin():
-            retry = deliveries.Retry(
+            retry = delivery_settle.Retry(
                 error=error,
                 at=at,
                 hold_channel_until=at if hold_channel else None,
@@ -175,7 +170,7 @@ class Outcomes:
                 not_posted=not_posted,
                 count=count,
             )
-            await deliveries.reschedule(
+            await delivery_settle.reschedule(
                 session=session, delivery=delivery, worker_id=self._worker_id, retry=retry
             )
 
@@ -196,7 +191,7 @@ class Outcomes:
                 key=key,
                 reason=reason,
                 error=f"needs an admin: {error}",
-                probe_at=self._clock() + self._policy.probe_every,
+                probe_at=self._clock() + PROBE_EVERY,
             )
         if settled and new:
             logger.error("deliveries held: %s", fix_for(key, reason))
@@ -218,7 +213,7 @@ class Outcomes:
 
     async def _dead_letter(self, delivery: Delivery, error: str, *, notify: bool) -> None:
         async with self._sessions() as session, session.begin():
-            failed = await deliveries.fail(
+            failed = await delivery_settle.fail(
                 session=session,
                 delivery=delivery,
                 worker_id=self._worker_id,

@@ -73,14 +73,12 @@ async def reoffer_failed_posts(core: Core) -> int:
     now = core.now()
     async with core.sessions() as session, session.begin():
         due = await admin.failed_posts(
-            session=session, purposes=TEAM_POSTS, failed_before=now - REOFFER_EVERY
+            session=session,
+            purposes=TEAM_POSTS,
+            failed_before=now - REOFFER_EVERY,
+            max_reoffers=REOFFER_TIMES,
         )
-        done: list[int] = []
-        for delivery in due:
-            if delivery.reoffers < REOFFER_TIMES:
-                done += await holds.repend(
-                    session=session, deliveries=[delivery], now=now, reoffer=True
-                )
+        done = await holds.repend(session=session, deliveries=due, now=now, reoffer=True)
     for delivery_id in done:
         logger.info("failed post %s offered again", delivery_id)
     return len(done)
@@ -118,7 +116,7 @@ async def retry(
     failed: bool = False,
     purpose: str | None = None,
 ) -> Retried:
-    """Re-pend the chosen items: attempts reset, holds cleared (`cxbot deliveries retry`)."""
+    """Re-pend the chosen items, attempts reset (`cxbot deliveries retry`)."""
     statuses = [DeliveryStatus.HELD, DeliveryStatus.FAILED] if ids else []
     statuses += [DeliveryStatus.HELD] if all_held else []
     statuses += [DeliveryStatus.FAILED] if failed else []
@@ -126,7 +124,9 @@ async def retry(
         chosen = await admin.listing(
             session=session, statuses=statuses, purpose=purpose, ids=list(ids) if ids else None
         )
-        done = await holds.repend(session=session, deliveries=chosen, now=now)
+        # A held item stays under its hold, as its probe: with its hold cleared, the claim
+        # would find the others still held and park it again without calling the platform.
+        done = await holds.repend(session=session, deliveries=chosen, now=now, as_probe=True)
     skipped = [i for i in ids if i not in done]
     logger.info("operator retried deliveries %s", done)
     return Retried(retried=done, skipped=skipped)

@@ -40,6 +40,7 @@ from pydantic import ValidationError
 
 from bot.delivery.outcomes import Callback, Outcomes, RetryPolicy
 from bot.delivery.queue import Payload, payload_of
+from bot.delivery.redelivery import PROBE_EVERY
 from bot.errors import DeliveryError
 from bot.messages import PLATFORM_CALL_TIMEOUT, ChatAdapter, FindsOwnPosts, MessageRef
 from storage.engine import Sessions
@@ -174,7 +175,7 @@ class DeliveryWorker:
             held = await holds.active(session=session) if claimed else {}
             if held:
                 # A workspace or channel that is held refuses them too: no call is made.
-                probe_at = now + self._outcomes.probe_every
+                probe_at = now + PROBE_EVERY
                 claimed = await holds.park(
                     session=session, claimed=claimed, held=held, probe_at=probe_at
                 )

@@ -1,4 +1,5 @@
-"""The durable delivery queue (SPEC §5): enqueue, claim atomically, settle.
+"""The durable delivery queue (SPEC §5): enqueue, claim atomically, cancel; a claimed item
+is settled in `storage.queries.delivery_settle`.
 
 Every outbound platform call is a `Delivery` row. Workers claim rows with a lease, so that an
 item whose worker died is claimed again once the lease runs out, and settle them only while
@@ -26,11 +27,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.models import ChannelPacing, Delivery, DeliveryStatus
+from storage.queries.delivery_settle import MAX_ERROR
 from storage.queries.upsert import insert_ignore
 
 # Slack allows about one message per second per channel.
 DEFAULT_PACE = timedelta(seconds=1)
-_MAX_ERROR = 1000  # the width of `deliveries.last_error`
 _MAX_KEY = 200  # the width of `deliveries.dedupe_key`
 
 
@@ -187,108 +188,6 @@ async def _reserve_channel(
     return inserted.first() is not None
 
 
-async def complete(
-    *,
-    session: AsyncSession,
-    delivery: Delivery,
-    worker_id: str,
-    result: dict[str, Any] | None,
-    now: datetime,
-    hold_channel_until: datetime | None = None,
-) -> bool:
-    """Mark done (an item cancelled meanwhile keeps its status and gets the result); False
-    (and nothing changed) if `worker_id` no longer holds the lease.
-    `hold_channel_until` pushes the channel's next free instant (never pulls it earlier)."""
-    values = {"status": DeliveryStatus.DONE, "result": result, "done_at": now}
-    settled = await _settle(session, delivery, worker_id, values)
-    if not settled:
-        # Cancelled while its call was under way (the contact opted out), and it landed all
-        # the same: it stays cancelled, but its follow-up must still take the buttons away.
-        landed = {"result": result}
-        settled = await _settle(
-            session, delivery, worker_id, landed, status=DeliveryStatus.CANCELLED
-        )
-    if settled and hold_channel_until is not None:
-        await _hold_channel(session, delivery.channel_key, until=hold_channel_until)
-    return settled
-
-
-@dataclass(frozen=True)
-class Retry:
-    """What a failed attempt leaves for the next: when it comes (`at`), and the error.
-
-    `hold_channel_until` (a platform's Retry-After) holds every item of the channel, not just
-    this one. `result` records a platform call that did succeed when only the follow-up
-    failed, so that the retry does not post the message a second time. `not_posted` says
-    that no attempt so far can have posted the message (the platform refused the only one),
-    so the next attempt need not look for it first. Not `count`: a rate limit, which never
-    counts toward giving up.
-    """
-
-    error: str
-    at: datetime
-    hold_channel_until: datetime | None = None
-    result: dict[str, Any] | None = None
-    not_posted: bool = False
-    count: bool = True
-
-
-async def reschedule(
-    *, session: AsyncSession, delivery: Delivery, worker_id: str, retry: Retry
-) -> bool:
-    """Count a failed attempt (unless a rate limit) and try again at `retry.at`; False (and
-    nothing changed) if `worker_id` no longer holds the lease."""
-    values: dict[str, Any] = {"next_attempt_at": retry.at, "last_error": retry.error[:_MAX_ERROR]}
-    if retry.result is not None:
-        values["result"] = retry.result
-    if retry.not_posted:
-        values["in_doubt_since"] = None
-    settled = await _settle(session, delivery, worker_id, values, count=retry.count)
-    if settled and retry.hold_channel_until is not None:
-        await _hold_channel(session, delivery.channel_key, until=retry.hold_channel_until)
-    return settled
-
-
-async def fail(
-    *, session: AsyncSession, delivery: Delivery, worker_id: str, error: str, now: datetime
-) -> bool:
-    """Give up: the row stays as a dead letter with its error, for inspection."""
-    values = {"status": DeliveryStatus.FAILED, "last_error": error[:_MAX_ERROR], "done_at": now}
-    return await _settle(session, delivery, worker_id, values)
-
-
-async def _settle(
-    session: AsyncSession,
-    delivery: Delivery,
-    worker_id: str,
-    values: dict[str, Any],
-    *,
-    count: bool = True,
-    status: DeliveryStatus = DeliveryStatus.PENDING,
-) -> bool:
-    """Record an attempt's outcome and release the lease, only if `worker_id` still holds it.
-
-    A worker whose lease ran out and was taken over must not overwrite the new owner's work.
-    A detached `delivery` (as `claim` returns them after commit) keeps its claimed values.
-    """
-    statement = (
-        update(Delivery)
-        .where(
-            col(Delivery.id) == delivery.id,
-            col(Delivery.status) == status,
-            col(Delivery.lease_owner) == worker_id,
-        )
-        .values(
-            attempts=col(Delivery.attempts) + int(count),
-            lease_owner=None,
-            lease_until=None,
-            **values,
-        )
-        .returning(col(Delivery.id))
-    )
-    return (await session.exec(statement)).first() is not None
-
-
 async def cancel(
     *,
     session: AsyncSession,
@@ -299,9 +198,9 @@ async def cancel(
     statuses: Collection[DeliveryStatus] = (DeliveryStatus.PENDING, DeliveryStatus.HELD),
 ) -> int:
     """Cancel the waiting (pending or held) items of these purposes about these subjects;
-    returns how many. A cancelled item is never claimed again, and one in flight at this
-    moment cannot be settled (`_settle` matches pending items only), so its outcome changes
-    nothing."""
+    returns how many. A cancelled item is never claimed again; one in flight at this moment
+    stays cancelled whatever its call does (`delivery_settle.complete` still records a post
+    that lands, so that its follow-up can take the buttons away)."""
     if not subject_ids:
         return 0
     result = await session.exec(
@@ -311,30 +210,7 @@ async def cancel(
             col(Delivery.purpose).in_(purposes),
             col(Delivery.subject_id).in_(subject_ids),
         )
-        .values(status=DeliveryStatus.CANCELLED, last_error=reason[:_MAX_ERROR], done_at=now)
+        .values(status=DeliveryStatus.CANCELLED, last_error=reason[:MAX_ERROR], done_at=now)
         .returning(col(Delivery.id))
     )
     return len(result.all())
-
-
-async def _hold_channel(session: AsyncSession, channel_key: str, *, until: datetime) -> None:
-    """Push the channel's next free instant to `until`, never pull it earlier. Only a claimed
-    item's channel is held, and claiming it created the channel's pacing row."""
-    await session.exec(
-        update(ChannelPacing)
-        .where(
-            col(ChannelPacing.channel_key) == channel_key,
-            col(ChannelPacing.next_free_at) < until,
-        )
-        .values(next_free_at=until)
-    )
-
-
-async def pending_counts(*, session: AsyncSession) -> dict[str, int]:
-    """Items per status (every status present, zeros included), for /metrics."""
-    rows: Sequence[tuple[str, int]] = (
-        await session.exec(select(Delivery.status, func.count()).group_by(col(Delivery.status)))
-    ).all()
-    counts = {status.value: 0 for status in DeliveryStatus}
-    counts.update({status: count for status, count in rows})
-    return counts

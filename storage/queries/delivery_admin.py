@@ -1,5 +1,5 @@
-"""The delivery queue as an operator sees it: listing items, and the failed posts that are
-offered again (`cxbot deliveries`, the insights tick, /metrics)."""
+"""The delivery queue as an operator sees it: listing items, counting them, and the failed
+posts that are offered again (`cxbot deliveries`, the insights tick, /metrics)."""
 
 from __future__ import annotations
 
@@ -36,9 +36,11 @@ async def failed_posts(
     session: AsyncSession,
     purposes: Collection[str],
     failed_before: datetime,
+    max_reoffers: int,
     limit: int = 100,
 ) -> Sequence[Delivery]:
-    """Failed first posts of these purposes that failed before `failed_before`."""
+    """Failed first posts of these purposes that failed before `failed_before` and were
+    offered again fewer than `max_reoffers` times."""
     result = await session.exec(
         select(Delivery)
         .where(
@@ -46,6 +48,7 @@ async def failed_posts(
             col(Delivery.action) == "post",
             col(Delivery.purpose).in_(purposes),
             col(Delivery.done_at) <= failed_before,
+            col(Delivery.reoffers) < max_reoffers,
         )
         .order_by(col(Delivery.id))
         .limit(limit)
@@ -71,4 +74,14 @@ async def failed_counts(*, session: AsyncSession, purposes: Collection[str]) -> 
     )
     counts = dict.fromkeys(purposes, 0)
     counts.update(dict(rows.all()))
+    return counts
+
+
+async def pending_counts(*, session: AsyncSession) -> dict[str, int]:
+    """Items per status (every status present, zeros included), for /metrics."""
+    rows: Sequence[tuple[str, int]] = (
+        await session.exec(select(Delivery.status, func.count()).group_by(col(Delivery.status)))
+    ).all()
+    counts = {status.value: 0 for status in DeliveryStatus}
+    counts.update({status: count for status, count in rows})
     return counts

@@ -20,8 +20,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Delivery, DeliveryStatus
+from storage.queries.delivery_settle import MAX_ERROR, settle
 
-_MAX_ERROR = 1000  # the width of `deliveries.last_error`
 _MAX_REASON = 100  # the width of `deliveries.hold_reason`
 _hold_of = col(Delivery.held_by)
 _reason_of = col(Delivery.hold_reason)
@@ -64,32 +64,30 @@ async def hold(
     """Park a claimed item under hold `key`, only while `worker_id` holds its lease; returns
     (settled, new): `new` when no other item — nor this one, as a probe — carried the hold."""
     was_probe = delivery.held_by == key
+    await _lock(session, key)
     others = await session.exec(
         select(func.count()).where(
             _hold_of == key, col(Delivery.status).in_(_WAITING), col(Delivery.id) != delivery.id
         )
     )
     new = not was_probe and not others.one()
-    settled = await session.exec(
-        update(Delivery)
-        .where(
-            col(Delivery.id) == delivery.id,
-            col(Delivery.status) == DeliveryStatus.PENDING,
-            col(Delivery.lease_owner) == worker_id,
-        )
-        .values(
-            status=DeliveryStatus.HELD,
-            attempts=col(Delivery.attempts) + 1,
-            held_by=key,
-            hold_reason=reason[:_MAX_REASON],
-            next_attempt_at=probe_at,
-            last_error=error[:_MAX_ERROR],
-            lease_owner=None,
-            lease_until=None,
-        )
-        .returning(col(Delivery.id))
-    )
-    return settled.first() is not None, new
+    values = {
+        "status": DeliveryStatus.HELD,
+        "held_by": key,
+        "hold_reason": reason[:_MAX_REASON],
+        "next_attempt_at": probe_at,
+        "last_error": error[:MAX_ERROR],
+    }
+    settled = await settle(session, delivery, worker_id, values)
+    return settled, new
+
+
+async def _lock(session: AsyncSession, key: str) -> None:
+    """Two workers refused at once must not both find no other item held, or the admin is
+    told twice. PostgreSQL: the second waits here for the first's commit, then sees its item.
+    SQLite needs nothing: its transactions begin IMMEDIATE, one writer at a time."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.exec(select(func.pg_advisory_xact_lock(func.hashtext(key))))
 
 
 async def park(
@@ -167,11 +165,14 @@ async def repend(
     now: datetime,
     message: dict[str, Any] | None = None,
     reoffer: bool = False,
+    as_probe: bool = False,
 ) -> list[int]:
     """Set held or failed items (and pending ones: their hold is cleared) pending again,
     due now, attempts reset; `message` replaces the stored one, and a `reoffer` (the
-    schedule's, not an operator's) is counted. Returns the ids changed. An item another
-    caller re-pended first (or a worker holds) is left alone."""
+    schedule's, not an operator's) is counted. `as_probe` keeps each item under its hold
+    instead, as its probe: it goes out while the hold's other items wait, and its success
+    releases them. Returns the ids changed. An item another caller re-pended first (or a
+    worker holds) is left alone."""
     done: list[int] = []
     for delivery in deliveries:
         values: dict[str, Any] = {
@@ -179,9 +180,9 @@ async def repend(
             "attempts": 0,
             "next_attempt_at": now,
             "done_at": None,
-            "held_by": None,
-            "hold_reason": None,
         }
+        if not as_probe:
+            values.update(held_by=None, hold_reason=None)
         if message is not None:
             values["payload"] = {**delivery.payload, "message": message}
         if reoffer:

@@ -27,6 +27,8 @@ from storage.models import (
 )
 
 CANCELLED = "cancelled: the contact was erased"
+# Items still to go out: a held one goes when its hold is released, like a pending one.
+_WAITING = (DeliveryStatus.PENDING, DeliveryStatus.HELD)
 
 
 async def lock_contact(*, session: AsyncSession, contact_id: int) -> Contact | None:
@@ -125,13 +127,14 @@ async def cancel_deliveries(
     alert_purposes: Collection[str],
     now: datetime,
 ) -> int:
-    """Fail the pending deliveries of these purposes about the contact's surveys and alerts
-    (a prompt already queued would otherwise still be posted); their payload is dropped too."""
+    """Fail the waiting (pending or held) deliveries of these purposes about the contact's
+    surveys and alerts (a prompt already queued would otherwise still be posted); their
+    payload is dropped too."""
     result = await session.exec(
         update(Delivery)
         .where(
             _about_contact(contact_id, survey_purposes, alert_purposes),
-            col(Delivery.status) == DeliveryStatus.PENDING,
+            col(Delivery.status).in_(_WAITING),
         )
         .values(status=DeliveryStatus.FAILED, last_error=CANCELLED, done_at=now, payload={})
         .returning(col(Delivery.id))
@@ -150,7 +153,7 @@ async def scrub_finished_deliveries(
     contact's surveys and alerts; a finished delivery is never read again."""
     await session.exec(
         update(Delivery)
-        .where(col(Delivery.status) != DeliveryStatus.PENDING)
+        .where(col(Delivery.status).not_in(_WAITING))
         .where(_about_contact(contact_id, survey_purposes, alert_purposes))
         .values(payload={})
     )

@@ -81,7 +81,7 @@ def _row(delivery: Delivery) -> tuple[str, ...]:
 @click.option("--failed", is_flag=True, help="Every failed item (with --purpose: of it).")
 @click.option("--purpose", help="With --all-held or --failed: only items of this purpose.")
 def retry_command(ids: tuple[int, ...], all_held: bool, failed: bool, purpose: str | None) -> None:
-    """Send items again: pending now, attempts reset, holds cleared."""
+    """Send items again: pending now, attempts reset; a held one's success ends its hold."""
     if not (ids or all_held or failed):
         raise click.UsageError("name IDs, or use --all-held or --failed")
     ctx = _cli_context()

@@ -11,9 +11,9 @@ from prometheus_client.registry import Collector
 
 from bot.core import Core
 from bot.delivery.queue import TEAM_POSTS
-from storage.queries import deliveries, stats
 from storage.queries import delivery_admin as admin
 from storage.queries import delivery_holds as holds
+from storage.queries import stats
 
 
 class _Snapshot(Collector):
@@ -67,7 +67,7 @@ async def render_metrics(core: Core) -> bytes:
                 "cxbot_deliveries",
                 "Delivery queue items by status.",
                 "status",
-                await deliveries.pending_counts(session=session),
+                await admin.pending_counts(session=session),
             ),
             _held(await holds.held_counts(session=session)),
             _family(

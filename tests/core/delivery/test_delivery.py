@@ -21,7 +21,7 @@ from bot.errors import DeliveryError, FailureKind
 from bot.messages import Message, MessageRef, Target, TextMessage
 from storage.engine import Sessions, create_engine, session_factory
 from storage.models import Delivery, DeliveryStatus, ProcessedEvent
-from storage.queries import deliveries
+from storage.queries import deliveries, delivery_admin, delivery_settle
 from tests.fakes.clock import FrozenClock
 from tests.fakes.recording import RecordingAdapter
 
@@ -461,17 +461,17 @@ async def test_late_outcome_from_an_expired_lease_changes_nothing(
         )
     assert taken.id == stale.id
     async with sessions() as session, session.begin():
-        assert not await deliveries.complete(
+        assert not await delivery_settle.complete(
             session=session, delivery=stale, worker_id="slow", result={"x": 1}, now=later
         )
-        assert not await deliveries.fail(
+        assert not await delivery_settle.fail(
             session=session, delivery=stale, worker_id="slow", error="late", now=later
         )
-        assert not await deliveries.reschedule(
+        assert not await delivery_settle.reschedule(
             session=session,
             delivery=stale,
             worker_id="slow",
-            retry=deliveries.Retry(
+            retry=delivery_settle.Retry(
                 error="late", at=later, hold_channel_until=later + timedelta(hours=1)
             ),
         )
@@ -485,7 +485,7 @@ async def test_late_outcome_from_an_expired_lease_changes_nothing(
     )
 
     async with sessions() as session, session.begin():
-        assert await deliveries.complete(
+        assert await delivery_settle.complete(
             session=session, delivery=taken, worker_id="w2", result={"ok": True}, now=later
         )
     row = (await rows(sessions))["k"]
@@ -581,7 +581,7 @@ async def drain(worker: DeliveryWorker, sessions: Sessions) -> None:
     for _ in range(200):
         if await worker.run_once() == 0:
             async with sessions() as session:
-                counts = await deliveries.pending_counts(session=session)
+                counts = await delivery_admin.pending_counts(session=session)
             if counts["pending"] == 0:
                 return
             await asyncio.sleep(0.01)
@@ -638,7 +638,7 @@ async def test_pending_counts_by_status(
     adapter.fail_next.append(DeliveryError("gone", kind=FailureKind.PERMANENT))
     await make_worker(sessions, adapter, clock).run_once()
     async with sessions() as session:
-        counts = await deliveries.pending_counts(session=session)
+        counts = await delivery_admin.pending_counts(session=session)
     assert counts == {"pending": 1, "done": 1, "failed": 1, "held": 0, "cancelled": 0}
 
 

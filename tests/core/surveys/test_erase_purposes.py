@@ -65,3 +65,23 @@ async def test_erase_leaves_items_without_personal_data(
         for delivery_id in (done_id, waiting_id):
             delivery = await session.get(Delivery, delivery_id)
             assert delivery is not None and delivery.payload != {}
+
+
+@pytest.mark.parametrize("purpose", PERSONAL, ids=str)
+async def test_erase_treats_a_held_item_as_waiting(sessions: Sessions, purpose: Purpose) -> None:
+    """A held item goes out when its hold is released, like a pending one: erasure must not
+    leave it held with its payload dropped (released, it would fail as unreadable)."""
+    seeded = await seed(sessions)
+    _, waiting_id = await _queue(sessions, seeded, purpose)
+    async with sessions() as session, session.begin():
+        waiting = await session.get(Delivery, waiting_id)
+        assert waiting is not None
+        waiting.status, waiting.held_by = "held", "workspace:slack:-"
+    await privacy.erase_contact(core_for(sessions), seeded.maija, now=NOW)
+    async with sessions() as session:
+        held = await session.get(Delivery, waiting_id)
+    assert held is not None
+    if purpose.to_contact:
+        assert (held.status, held.payload) == ("failed", {})
+    else:
+        assert held.status == "held" and held.payload != {}
