@@ -78,10 +78,10 @@ async def record_answer(
         )
         survey.status = SurveyStatus.ANSWERED
         survey.answered_at = survey.answered_at or now
-        alert_id = await _follow_up(core, session, found, score, saved, now)
         thanks = prompts.thank_you(
             survey=survey, score=score, locale=contact_locale(core, found.contact)
         )
+        alert_id = await _follow_up(core, session, found, thanks, saved, now)
     changed = saved is not None
     logger.info("survey %s answered %s%s", survey_id, score, "" if changed else " (no change)")
     return Answer(
@@ -218,15 +218,15 @@ async def _follow_up(
     core: Core,
     session: AsyncSession,
     found: surveys.SurveyToAnswer,
-    score: int,
+    thanks: ThankYou,
     saved: Response | None,
     now: datetime,
 ) -> int | None:
-    """Thank the customer and, for a detractor, raise (or update) the alert. `saved` is
-    None when the response had this score already."""
+    """Show the customer `thanks` and, for a detractor, raise (or update) the alert. `saved`
+    is None when the response had this score already."""
     survey = found.survey
     if saved is None:
-        if not is_detractor(Metric(survey.metric), score):
+        if not is_detractor(Metric(survey.metric), thanks.score):
             return None
         alert = await alert_rows.alert_for_survey(session=session, survey_id=survey.id or 0)
         return alert.id if alert else None
@@ -234,9 +234,7 @@ async def _follow_up(
     # Only an answer opens an alert: a first answer that is no detractor has none to update.
     if saved.revision > 1 or is_detractor(Metric(survey.metric), saved.score):
         alert_id = await workflow.on_answer(core, session, survey, saved, now)
-    locale = contact_locale(core, found.contact)
-    message = prompts.thank_you(survey=survey, score=saved.score, locale=locale)
-    await update_survey_messages(session, survey, message, f"r{saved.revision}", now)
+    await update_survey_messages(session, survey, thanks, f"r{saved.revision}", now)
     return alert_id
 
 
