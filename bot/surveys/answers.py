@@ -130,7 +130,7 @@ async def _open_survey(
         raise SurveyClosed(f"survey {survey_id} is closed: opted out", locale=locale)
     if states.is_open(found.survey, now):
         return found
-    if in_flight_ok and await _prompt_in_flight(session, found.survey):
+    if in_flight_ok and await _prompt_in_flight(session, found.survey, now):
         return found
     raise SurveyClosed(f"survey {survey_id} is closed", locale=locale)
 
@@ -160,12 +160,13 @@ async def answered_survey(core: Core, *, survey_id: int, respondent: Caller) -> 
         )
 
 
-async def _prompt_in_flight(session: AsyncSession, survey: Survey) -> bool:
+async def _prompt_in_flight(session: AsyncSession, survey: Survey, now: datetime) -> bool:
     """Whether the survey's prompt may be in the customer's chat although the survey is not
-    marked sent yet: it was queued, and its delivery was neither given up nor cancelled."""
+    marked sent yet: it was queued, its delivery was neither given up nor cancelled, and its
+    expiry (set when it was queued) has not passed."""
     if survey.status != SurveyStatus.SCHEDULED or survey.enqueued_at is None:
         return False
-    if survey.closed_at is not None or survey.id is None:
+    if survey.id is None or (survey.expires_at is not None and survey.expires_at <= now):
         return False
     key = queue.prompt_key(survey.id)
     status = await surveys.delivery_status(session=session, dedupe_key=key)
