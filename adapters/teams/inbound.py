@@ -182,7 +182,7 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         activity = turn_context.activity
         caller = await self.caller(turn_context)
         channel = ChannelRef(platform=PLATFORM, channel_id=activity.conversation.id.split(";")[0])
-        mentions, text = _mentioned_users(activity), _MENTION.sub("", activity.text or "").strip()
+        mentions, text = _command_words(activity)
         invocation = Invocation(
             caller=caller,
             text=text,
@@ -238,18 +238,28 @@ def _personal(activity: Activity) -> bool:
     return (activity.conversation.conversation_type or "personal") == "personal"
 
 
-def _mentioned_users(activity: Activity) -> tuple[str, ...]:
-    """The people @mentioned in a command (not the bot itself)."""
-    found = []
+def _command_words(activity: Activity) -> tuple[tuple[str, ...], str]:
+    """The people @mentioned in a command (not the bot itself), and its text with the bot's
+    mention dropped and each person's kept as one word, as Slack's `<@U…>` is: `log`'s note
+    is the text after its contact's mention."""
+    people: dict[str, str] = {}  # each person's `<at>…</at>` text to their id, in order
     bot_id = activity.recipient.id if activity.recipient else None
     for entity in activity.entities or []:
-        data = entity.serialize() if hasattr(entity, "serialize") else entity
+        # botbuilder's Entity declares `type` only: a mention's fields are additional ones.
+        data = getattr(entity, "additional_properties", None) or {}
         mentioned = json_object(data, "mentioned")
-        if not isinstance(data, dict) or data.get("type") != "mention":
-            continue
-        if isinstance(mentioned.get("id"), str) and mentioned["id"] and mentioned["id"] != bot_id:
-            found.append(str(mentioned.get("aadObjectId") or mentioned["id"]))
-    return tuple(found)
+        who = mentioned.get("aadObjectId") or mentioned.get("id")
+        if (
+            getattr(entity, "type", None) == "mention"
+            and isinstance(who, str)
+            and mentioned.get("id") != bot_id
+        ):
+            people.setdefault(str(data.get("text")), who)
+
+    def word(span: re.Match[str]) -> str:
+        return "@" + "".join(span[0][4:-5].split()) if span[0] in people else ""
+
+    return tuple(dict.fromkeys(people.values())), _MENTION.sub(word, activity.text or "").strip()
 
 
 def _bad_invoke(message: str) -> InvokeResponse:

@@ -51,12 +51,15 @@ async def _enqueue_reminder(core: Core, session: AsyncSession, alert: Alert, now
             target.platform,
         ),
     )
-    alert_rows.add_event(
+    event = alert_rows.add_event(
         session=session, alert_id=alert.id, action="sla_reminded", actor="cxbot", at=now
     )
+    await session.flush()  # gives the event its id
     await queue.enqueue(
         session=session,
-        dedupe_key=queue.sla_reminder_key(alert.id),
+        # One reminder per deadline, not per alert: an alert reopened after "score changed"
+        # has a fresh deadline and is reminded again.
+        dedupe_key=f"{queue.sla_reminder_key(alert.id)}:{event.id}",
         action="post",
         purpose=Purpose.SLA_REMINDER,
         subject_id=alert.id,

@@ -25,13 +25,7 @@ from bot.messages import TextMessage
 from bot.surveys.contacts import contact_locale
 from bot.surveys.prompts import target_for
 from bot.surveys.schemas import no_nul
-from storage.models import (
-    Alert,
-    AlertEvent,
-    AlertStatus,
-    Response,
-    Survey,
-)
+from storage.models import Alert, AlertEvent, AlertStatus, Response, Survey
 from storage.queries import alerts as alert_rows
 from storage.queries.surveys import survey_parties
 

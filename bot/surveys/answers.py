@@ -78,10 +78,10 @@ async def record_answer(
         )
         survey.status = SurveyStatus.ANSWERED
         survey.answered_at = survey.answered_at or now
-        alert_id = await _follow_up(core, session, found, score, saved, now)
         thanks = prompts.thank_you(
             survey=survey, score=score, locale=contact_locale(core, found.contact)
         )
+        alert_id = await _follow_up(core, session, found, thanks, saved, now)
     changed = saved is not None
     logger.info("survey %s answered %s%s", survey_id, score, "" if changed else " (no change)")
     return Answer(
@@ -130,7 +130,7 @@ async def _open_survey(
         raise SurveyClosed(f"survey {survey_id} is closed: opted out", locale=locale)
     if states.is_open(found.survey, now):
         return found
-    if in_flight_ok and await _prompt_in_flight(session, found.survey):
+    if in_flight_ok and await _prompt_in_flight(session, found.survey, now):
         return found
     raise SurveyClosed(f"survey {survey_id} is closed", locale=locale)
 
@@ -160,12 +160,13 @@ async def answered_survey(core: Core, *, survey_id: int, respondent: Caller) -> 
         )
 
 
-async def _prompt_in_flight(session: AsyncSession, survey: Survey) -> bool:
+async def _prompt_in_flight(session: AsyncSession, survey: Survey, now: datetime) -> bool:
     """Whether the survey's prompt may be in the customer's chat although the survey is not
-    marked sent yet: it was queued, and its delivery was neither given up nor cancelled."""
+    marked sent yet: it was queued, its delivery was neither given up nor cancelled, and its
+    expiry (set when it was queued) has not passed."""
     if survey.status != SurveyStatus.SCHEDULED or survey.enqueued_at is None:
         return False
-    if survey.closed_at is not None or survey.id is None:
+    if survey.id is None or (survey.expires_at is not None and survey.expires_at <= now):
         return False
     key = queue.prompt_key(survey.id)
     status = await surveys.delivery_status(session=session, dedupe_key=key)
@@ -218,15 +219,15 @@ async def _follow_up(
     core: Core,
     session: AsyncSession,
     found: surveys.SurveyToAnswer,
-    score: int,
+    thanks: ThankYou,
     saved: Response | None,
     now: datetime,
 ) -> int | None:
-    """Thank the customer and, for a detractor, raise (or update) the alert. `saved` is
-    None when the response had this score already."""
+    """Show the customer `thanks` and, for a detractor, raise (or update) the alert. `saved`
+    is None when the response had this score already."""
     survey = found.survey
     if saved is None:
-        if not is_detractor(Metric(survey.metric), score):
+        if not is_detractor(Metric(survey.metric), thanks.score):
             return None
         alert = await alert_rows.alert_for_survey(session=session, survey_id=survey.id or 0)
         return alert.id if alert else None
@@ -234,9 +235,7 @@ async def _follow_up(
     # Only an answer opens an alert: a first answer that is no detractor has none to update.
     if saved.revision > 1 or is_detractor(Metric(survey.metric), saved.score):
         alert_id = await workflow.on_answer(core, session, survey, saved, now)
-    locale = contact_locale(core, found.contact)
-    message = prompts.thank_you(survey=survey, score=saved.score, locale=locale)
-    await update_survey_messages(session, survey, message, f"r{saved.revision}", now)
+    await update_survey_messages(session, survey, thanks, f"r{saved.revision}", now)
     return alert_id
 
 

@@ -170,3 +170,20 @@ async def test_a_click_on_a_prompt_held_after_it_landed_is_stored_and_not_posted
         ).one()
     assert prompt.status == "cancelled"
     assert len(slack.fake.conversations.messages(CHANNEL)) == 1
+
+
+async def test_a_click_on_an_in_flight_prompt_past_its_expiry_is_refused(
+    slack: SlackWorld,
+) -> None:
+    survey_id = await queued_prompt(slack)
+    slack.fake.cut_after("chat.postMessage")  # landed, but the worker does not know it yet
+    await drain(slack)
+    ts = str((await landed(slack))["ts"])
+    # Past the survey's expiry, before the scheduler's next round closes it.
+    slack.world.clock.advance(timedelta(hours=73))
+
+    assert await click(slack, survey_id, 2, ts) == 200
+    responses, survey = await state(slack)
+    assert (responses, survey.status) == ([], "scheduled")
+    [note] = slack.fake.responses_posted
+    assert note["response_type"] == "ephemeral"  # "this survey has closed"

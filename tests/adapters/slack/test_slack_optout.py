@@ -134,3 +134,22 @@ async def test_a_prompt_that_lands_after_the_opt_out_loses_its_buttons(slack: Sl
     assert "cx_score" not in json.dumps(message.get("blocks", []))
     survey = await survey_row(slack)
     assert (survey.status, survey.suppressed_reason) == ("suppressed", "opted_out")
+
+
+async def test_opting_out_again_closes_the_reminder_sent_after_opting_back_in(
+    slack: SlackWorld,
+) -> None:
+    await delivered_survey(slack)
+    await opt_out(slack)
+    await drain(slack)
+    assert (await slack.command("optin", user=CUSTOMER)).status == 200
+    await slack.world.advance(timedelta(hours=25))  # past the reminder time: it goes out
+    reminder = slack.fake.calls("chat.postMessage")[-1].params
+    assert "cx_score" in json.dumps(reminder.get("blocks", []))
+
+    await opt_out(slack)
+    await drain(slack)
+    messages = slack.fake.conversations.messages(CHANNEL)
+    assert len(messages) == 2  # the prompt and its reminder
+    assert all("cx_score" not in json.dumps(m.get("blocks", [])) for m in messages)
+    assert (await survey_row(slack)).status == "sent"

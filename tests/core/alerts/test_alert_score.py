@@ -129,3 +129,22 @@ async def test_score_changed_is_not_an_outcome_a_person_picks(world: World) -> N
             world.core, alert_id=alert_id, by=STAFF, outcome="score_changed", note=None
         )
     assert refused.value.field == "outcome"
+
+
+async def test_a_reopened_alert_is_reminded_again_at_its_fresh_deadline(world: World) -> None:
+    alert_id = await detractor_alert(world)
+    world.clock.set(DEADLINE)
+    assert await escalation.remind_unacknowledged(world.core) == 1
+    await world.run()
+    await change_score(world, alert_id, 7)
+    await change_score(world, alert_id, 1)  # the case is back, with a new deadline
+    alert, _ = await alert_and_events(world)
+    assert alert.sla_due_at is not None
+    world.clock.set(alert.sla_due_at)
+    assert await escalation.remind_unacknowledged(world.core) == 1
+    await world.run()
+
+    first, second = sla_posts(world)  # the second case's reminder is not taken for the first's
+    assert second.target.thread_id == first.target.thread_id
+    _, events = await alert_and_events(world)
+    assert [action for action, _, _ in events].count("sla_reminded") == 2
