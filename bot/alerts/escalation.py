@@ -59,7 +59,7 @@ async def _enqueue_reminder(core: Core, session: AsyncSession, alert: Alert, now
         session=session,
         # One reminder per deadline, not per alert: an alert reopened after "score changed"
         # has a fresh deadline and is reminded again.
-        dedupe_key=f"{queue.sla_reminder_key(alert.id)}:{event.id}",
+        dedupe_key=queue.sla_reminder_key(alert.id, event_id=event.id),
         action="post",
         purpose=Purpose.SLA_REMINDER,
         subject_id=alert.id,

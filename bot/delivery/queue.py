@@ -139,8 +139,9 @@ def assignment_key(alert_id: int, *, event_id: int) -> str:
     return f"alert:{alert_id}:assigned:{event_id}"
 
 
-def sla_reminder_key(alert_id: int) -> str:
-    return f"alert:{alert_id}:sla"
+def sla_reminder_key(alert_id: int, *, event_id: int | None) -> str:
+    """One reminder per deadline: a reopened alert's fresh deadline has its own event."""
+    return f"alert:{alert_id}:sla:{event_id}"
 
 
 def follow_up_key(alert_id: int) -> str:
