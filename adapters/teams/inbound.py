@@ -5,8 +5,6 @@ conversation references that later proactive sends need."""
 from __future__ import annotations
 
 import logging
-import re
-import uuid
 from functools import partial
 from typing import Any
 
@@ -16,7 +14,8 @@ from botbuilder.schema import Activity, ActivityTypes
 
 from adapters.teams import card_ids, file_cards
 from adapters.teams.actions import ActionResult, run_action
-from adapters.teams.ask import ask_for_feedback, json_object
+from adapters.teams.activity import card_message, command_words, request_id
+from adapters.teams.ask import ask_for_feedback
 from adapters.teams.file_consent import CsvFiles
 from adapters.teams.outbound import message_activity
 from bot.config.types import ChannelRef, PersonRef
@@ -25,13 +24,12 @@ from bot.domain.roles import Caller
 from bot.i18n import texts
 from bot.interfaces import chat
 from bot.interfaces.chat import Invocation
-from bot.messages import MessageRef, ReportMessage, Target, TextMessage
+from bot.messages import ReportMessage, Target, TextMessage
 
 logger = logging.getLogger(__name__)
 
 PLATFORM = "teams"
 ASK_COMMAND = "cx_ask_feedback"
-_MENTION = re.compile(r"<at>.*?</at>", re.DOTALL)
 
 
 def person_id(account: Any) -> str:
@@ -182,7 +180,7 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         activity = turn_context.activity
         caller = await self.caller(turn_context)
         channel = ChannelRef(platform=PLATFORM, channel_id=activity.conversation.id.split(";")[0])
-        mentions, text = _command_words(activity)
+        mentions, text = command_words(activity)
         invocation = Invocation(
             caller=caller,
             text=text,
@@ -214,7 +212,7 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         self, caller: Caller, message: ReportMessage | TextMessage, activity: Activity
     ) -> None:
         """Keyed on the asking activity, so that Teams redelivering it queues one report."""
-        asked = f"{activity.conversation.id}:{_request_id(activity)}"
+        asked = f"{activity.conversation.id}:{request_id(activity)}"
         await chat.queue_report(
             self._core,
             target=Target(platform=PLATFORM, user_id=caller.person.user_id),
@@ -224,42 +222,8 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         )
 
 
-def card_message(activity: Activity) -> MessageRef | None:
-    """The message whose card was clicked: an invoke's `replyToId` in its conversation."""
-    conversation = activity.conversation
-    if not activity.reply_to_id or conversation is None or not conversation.id:
-        return None
-    return MessageRef(
-        platform=PLATFORM, channel_id=str(conversation.id), message_id=str(activity.reply_to_id)
-    )
-
-
 def _personal(activity: Activity) -> bool:
     return (activity.conversation.conversation_type or "personal") == "personal"
-
-
-def _command_words(activity: Activity) -> tuple[tuple[str, ...], str]:
-    """The people @mentioned in a command (not the bot itself), and its text with the bot's
-    mention dropped and each person's kept as one word, as Slack's `<@U…>` is: `log`'s note
-    is the text after its contact's mention."""
-    people: dict[str, str] = {}  # each person's `<at>…</at>` text to their id, in order
-    bot_id = activity.recipient.id if activity.recipient else None
-    for entity in activity.entities or []:
-        # botbuilder's Entity declares `type` only: a mention's fields are additional ones.
-        data = getattr(entity, "additional_properties", None) or {}
-        mentioned = json_object(data, "mentioned")
-        who = mentioned.get("aadObjectId") or mentioned.get("id")
-        if (
-            getattr(entity, "type", None) == "mention"
-            and isinstance(who, str)
-            and mentioned.get("id") != bot_id
-        ):
-            people.setdefault(str(data.get("text")), who)
-
-    def word(span: re.Match[str]) -> str:
-        return "@" + "".join(span[0][4:-5].split()) if span[0] in people else ""
-
-    return tuple(dict.fromkeys(people.values())), _MENTION.sub(word, activity.text or "").strip()
 
 
 def _bad_invoke(message: str) -> InvokeResponse:
@@ -289,15 +253,3 @@ def _invoke_answer(result: ActionResult) -> InvokeResponse:
             "value": result.note or "",
         }
     return InvokeResponse(status=200, body=body)
-
-
-def _request_id(activity: Activity) -> str:
-    """The platform's own id of the asking activity, for the report's dedupe key: a
-    redelivered activity carries the same. Real Teams messages always have an id; without
-    one, the activity's own timestamp, and failing that a fresh id (never our clock, which a
-    redelivery would not repeat either way)."""
-    if activity.id:
-        return str(activity.id)
-    if activity.timestamp is not None:
-        return f"at-{activity.timestamp.isoformat()}"
-    return f"new-{uuid.uuid4().hex}"
