@@ -31,6 +31,7 @@ from adapters.teams.outbound import Sender
 from adapters.teams.signing_keys import FAILURE_REMEMBERED_FOR, FETCH_TIMEOUT, SigningKeys
 from bot.config.settings import Settings
 from bot.core import Core
+from bot.domain.roles import our_workspaces
 from bot.errors import DeliveryError
 from bot.messages import PLATFORM_CALL_TIMEOUT, Message, MessageRef, Target
 
@@ -108,7 +109,12 @@ class TeamsAdapter:
             timeout=call_timeout,
         )
         files = CsvFiles(core=core, sender=self._sender, allow_http=settings.teams_dev)
-        self.bot = CxTeamsBot(core=core, home_tenant=settings.microsoft_app_tenant_id, files=files)
+        # Our tenants: the configured one and the Teams accounts' `workspace`s (cxbot serve
+        # refuses to start with none); anyone else's members are customers.
+        ours = our_workspaces(
+            core.config, platform="teams", installed=settings.microsoft_app_tenant_id
+        )
+        self.bot = CxTeamsBot(core=core, ours=ours, files=files)
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(MESSAGES_PATH, self.handle)
