@@ -32,7 +32,7 @@ from adapters.teams.signing_keys import FAILURE_REMEMBERED_FOR, FETCH_TIMEOUT, S
 from bot.config.settings import Settings
 from bot.core import Core
 from bot.domain.roles import our_workspaces
-from bot.errors import DeliveryError
+from bot.errors import CLIENT_ERRORS, DeliveryError
 from bot.messages import PLATFORM_CALL_TIMEOUT, Message, MessageRef, Target
 
 logger = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ class TeamsAdapter:
         is set) before botbuilder sees the activity, its invoke response back."""
         activity = _activity(await request.read())
         if activity is None:
+            logger.info("refused a Teams request: the body is not a Bot Framework activity")
             return web.json_response(
                 {"error": "the body is not a Bot Framework activity"}, status=400
             )
@@ -190,6 +191,15 @@ def _has_id(node: Any) -> bool:
 async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:
     """The one place a failed turn ends: logged with the activity, never swallowed."""
     activity: Any = turn_context.activity
+    if isinstance(error, CLIENT_ERRORS):
+        # Bad input from the sender, answered with a 4xx by the HTTP layer: not our fault.
+        logger.info(
+            "refused a Teams activity (%s %s): %s",
+            activity.type,
+            getattr(activity, "name", ""),
+            error,
+        )
+        raise error
     logger.error(
         "Teams turn failed (%s %s): %s",
         activity.type,
