@@ -57,6 +57,11 @@ class SurveyClosed(CxbotError):
         self.locale = locale
 
 
+# What a client's own request can be refused with: the HTTP layer answers each with a 4xx
+# (see bot.app.runtime), and the adapters log them without a traceback.
+CLIENT_ERRORS = (InvalidInput, NotAllowed, NotFound, SurveyClosed)
+
+
 class FailureKind(StrEnum):
     """What a failed platform call calls for (SPEC §6)."""
 

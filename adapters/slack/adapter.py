@@ -28,7 +28,7 @@ from adapters.slack.people import People
 from adapters.slack.posted import PostFinder
 from bot.config.settings import Settings
 from bot.core import Core
-from bot.errors import InvalidInput, NotAllowed, NotFound, SurveyClosed
+from bot.errors import CLIENT_ERRORS
 from bot.interfaces.chat import was_delivered
 from bot.messages import PLATFORM_CALL_TIMEOUT, Message, MessageRef, Target
 
@@ -178,7 +178,7 @@ def _once_per_event(core: Core) -> Callable[..., Awaitable[BoltResponse | None]]
 async def _on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
     """Client mistakes (a malformed payload, an invalid value) are 400s; anything else is
     our fault and stays a 500 so Slack shows the person that it did not work."""
-    if isinstance(error, InvalidInput | NotFound | NotAllowed | SurveyClosed):
+    if isinstance(error, CLIENT_ERRORS):
         logger.info("refused a Slack request (%s): %s", body.get("type"), error)
         return bad_request(str(error))
     logger.error("Slack listener failed: %s", error, exc_info=error)

@@ -31,7 +31,8 @@ from adapters.teams.outbound import Sender
 from adapters.teams.signing_keys import FAILURE_REMEMBERED_FOR, FETCH_TIMEOUT, SigningKeys
 from bot.config.settings import Settings
 from bot.core import Core
-from bot.errors import DeliveryError
+from bot.domain.roles import our_workspaces
+from bot.errors import CLIENT_ERRORS, DeliveryError
 from bot.messages import PLATFORM_CALL_TIMEOUT, Message, MessageRef, Target
 
 logger = logging.getLogger(__name__)
@@ -108,7 +109,12 @@ class TeamsAdapter:
             timeout=call_timeout,
         )
         files = CsvFiles(core=core, sender=self._sender, allow_http=settings.teams_dev)
-        self.bot = CxTeamsBot(core=core, home_tenant=settings.microsoft_app_tenant_id, files=files)
+        # Our tenants: the configured one and the Teams accounts' `workspace`s (cxbot serve
+        # refuses to start with none); anyone else's members are customers.
+        ours = our_workspaces(
+            core.config, platform="teams", installed=settings.microsoft_app_tenant_id
+        )
+        self.bot = CxTeamsBot(core=core, ours=ours, files=files)
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(MESSAGES_PATH, self.handle)
@@ -118,6 +124,7 @@ class TeamsAdapter:
         is set) before botbuilder sees the activity, its invoke response back."""
         activity = _activity(await request.read())
         if activity is None:
+            logger.info("refused a Teams request: the body is not a Bot Framework activity")
             return web.json_response(
                 {"error": "the body is not a Bot Framework activity"}, status=400
             )
@@ -184,6 +191,15 @@ def _has_id(node: Any) -> bool:
 async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:
     """The one place a failed turn ends: logged with the activity, never swallowed."""
     activity: Any = turn_context.activity
+    if isinstance(error, CLIENT_ERRORS):
+        # Bad input from the sender, answered with a 4xx by the HTTP layer: not our fault.
+        logger.info(
+            "refused a Teams activity (%s %s): %s",
+            activity.type,
+            getattr(activity, "name", ""),
+            error,
+        )
+        raise error
     logger.error(
         "Teams turn failed (%s %s): %s",
         activity.type,

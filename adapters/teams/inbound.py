@@ -20,7 +20,7 @@ from adapters.teams.file_consent import CsvFiles
 from adapters.teams.outbound import message_activity
 from bot.config.types import ChannelRef, PersonRef
 from bot.core import Core
-from bot.domain.roles import Caller
+from bot.domain.roles import Caller, Listing, listed_caller, listed_outside
 from bot.i18n import texts
 from bot.interfaces import chat
 from bot.interfaces.chat import Invocation
@@ -47,9 +47,10 @@ def tenant_of(activity: Activity) -> str | None:
 
 
 class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
-    def __init__(self, *, core: Core, home_tenant: str | None, files: CsvFiles) -> None:
+    def __init__(self, *, core: Core, ours: frozenset[str], files: CsvFiles) -> None:
+        """`ours`: the tenants whose members are our staff (`roles.our_workspaces`)."""
         self._core = core
-        self._home_tenant = home_tenant
+        self._ours = ours
         self._files = files
 
     async def on_turn(self, turn_context: TurnContext) -> None:
@@ -100,34 +101,28 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         )
 
     async def caller(self, turn_context: TurnContext) -> Caller:
-        """Guests and people from another tenant are customers."""
+        """The sender, placed by the core on the facts: the tenant the activity names
+        (`channelData.tenant.id`) and the roster's entry for them."""
         activity = turn_context.activity
         who = PersonRef(platform=PLATFORM, user_id=person_id(activity.from_property))
-        tenant = tenant_of(activity)
-        if self._home_tenant and tenant and tenant != self._home_tenant:
-            return Caller(person=who, external=True)
-        # Unknown to the roster: a customer (fail closed).
-        outside = await self._outside(turn_context, activity.from_property.id)
-        return Caller(person=who, external=outside is not False)
+        listing = await self._listing(turn_context, activity.from_property.id)
+        return listed_caller(who, listing, ours=self._ours, said=tenant_of(activity))
 
     async def _member(self, turn_context: TurnContext, user_id: str) -> Caller:
-        """Someone picked on a card, placed by the roster: a guest, a member of another
-        tenant, or someone the roster does not know (fail closed) is external."""
+        """Someone picked on a card, placed by the roster alone."""
         who = PersonRef(platform=PLATFORM, user_id=user_id)
-        return Caller(person=who, external=await self._outside(turn_context, user_id) is not False)
+        return listed_caller(who, await self._listing(turn_context, user_id), ours=self._ours)
 
-    async def _outside(self, turn_context: TurnContext, user_id: str) -> bool | None:
-        """Whether the roster places this person outside our tenant (a guest, or a member of
-        another tenant); None when it cannot place them, which each caller fails closed on."""
+    async def _listing(self, turn_context: TurnContext, user_id: str) -> Listing | None:
+        """What the roster says of this person (`tenantId`, `userRole`); None when it
+        cannot say, which the core fails closed on."""
         try:
             member = await TeamsInfo.get_member(turn_context, user_id)
         except Exception:  # noqa: BLE001 -- fail closed: the roster cannot place them
             logger.info("member %s not found in the roster", user_id)
             return None
-        role = str(getattr(member, "user_role", "") or "").lower()
-        tenant = getattr(member, "tenant_id", None)
-        foreign = bool(self._home_tenant and tenant and tenant != self._home_tenant)
-        return role == "guest" or foreign
+        tenant, role = getattr(member, "tenant_id", None), getattr(member, "user_role", None)
+        return Listing(tenant=str(tenant) if tenant else None, role=str(role) if role else None)
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         name = turn_context.activity.name
@@ -206,7 +201,11 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
     ) -> tuple[str, ...]:
         """Which of these people are customers (guests, or members of another tenant).
         Someone the roster cannot place is not surveyed."""
-        return tuple([u for u in placed if await self._outside(turn_context, u) is True])
+        found = []
+        for user_id in placed:
+            if listed_outside(await self._listing(turn_context, user_id), ours=self._ours):
+                found.append(user_id)
+        return tuple(found)
 
     async def _send_privately(
         self, caller: Caller, message: ReportMessage | TextMessage, activity: Activity

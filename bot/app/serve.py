@@ -12,6 +12,7 @@ from bot.config.schema import Config
 from bot.config.settings import Settings
 from bot.core import Core
 from bot.delivery.worker import CALL_BUDGET
+from bot.domain.roles import our_workspaces
 from bot.errors import ConfigError
 from bot.messages import PLATFORM_CALL_TIMEOUT, ChatAdapter
 from storage.engine import Engine, session_factory
@@ -55,9 +56,26 @@ def check_lease(settings: Settings) -> None:
         )
 
 
+def check_tenants(settings: Settings, config: Config) -> None:
+    """Refuse to serve Teams without a tenant of ours. A multi-tenant bot's credentials
+    name none, and a request's own tenant is the sender's to choose: with none configured
+    every colleague would be a customer (refused everything), and trusting the first tenant
+    that installs the app could make a customer's tenant ours."""
+    tenant = settings.microsoft_app_tenant_id
+    if settings.teams_enabled and not our_workspaces(config, platform="teams", installed=tenant):
+        raise ConfigError(
+            "Microsoft Teams is enabled but no tenant is set as yours, so cxbot cannot tell "
+            "your staff from members of other tenants: set MICROSOFT_APP_TENANT_ID to your "
+            "organisation's tenant id (Microsoft Entra admin center, Overview), also with "
+            "MICROSOFT_APP_TYPE=MultiTenant, or give the Teams accounts in the config their "
+            "`workspace`"
+        )
+
+
 def build_server(*, settings: Settings, config: Config, engine: Engine) -> web.Application:
     """`cxbot serve`'s application: the runtime with every enabled adapter, and the API."""
     check_lease(settings)
+    check_tenants(settings, config)
     runtime = build_runtime(
         sessions=session_factory(engine),
         config=config,

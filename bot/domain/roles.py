@@ -1,8 +1,9 @@
 """Who may do what (SPEC §6): team leads, an account's own team, and customers.
 
 The adapters only report facts: who the caller is, which workspace (tenant) is their own,
-and which workspaces are ours according to the installation; or, where the platform marks
-people itself (a Teams guest), whether it sees them as external. The decisions live here.
+and which workspaces are ours according to the installation or the configuration; where the
+platform's member list places people (Teams' roster: tenant and role, a guest), what it
+says. The decisions live here.
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ def may_log_interactions(caller: Caller) -> bool:
 
 def our_workspaces(config: Config, *, platform: str, installed: str | None) -> frozenset[str]:
     """The workspaces (tenants) whose members are our staff: the one the bot's own
-    credentials belong to (`installed`, when the platform's installation says so rather
-    than a request), and each account's configured `workspace` on that platform."""
+    credentials belong to (`installed`: Slack's installation, Teams' configured
+    MICROSOFT_APP_TENANT_ID; never a request's), and each account's configured `workspace`
+    on that platform."""
     configured = {
         account.workspace
         for account in config.accounts
@@ -89,6 +91,44 @@ def caller_in(
     ours. Anyone we cannot place is external (fail closed)."""
     external = not verified or home is None or home not in ours
     return Caller(person=person, external=external, unverified=not verified)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What a platform's member list (Teams' roster) says of a person: the tenant it lists
+    them in, and their role there ("user" for a member of that tenant, "guest",
+    "anonymous"); either may be missing."""
+
+    tenant: str | None
+    role: str | None
+
+
+def listed_outside(
+    listing: Listing | None, *, ours: Collection[str], said: str | None = None
+) -> bool | None:
+    """Whether the facts place a person outside our staff. True: a guest, an anonymous
+    participant, or a member of a tenant that is not ours, by the member list or by the
+    tenant their own request names (`said`, which can only ever make them a customer).
+    False: a member the list places in one of ours. None: nothing places them (the list
+    did not answer, or names no tenant)."""
+    if said is not None and said not in ours:
+        return True
+    if listing is None:
+        return None
+    if (listing.role or "user").lower() != "user":
+        return True
+    if listing.tenant is None:
+        return None
+    return listing.tenant not in ours
+
+
+def listed_caller(
+    person: PersonRef, listing: Listing | None, *, ours: Collection[str], said: str | None = None
+) -> Caller:
+    """A caller placed by the member list: staff only when it places them in one of our
+    tenants; anyone it cannot place is external (fail closed)."""
+    outside = listed_outside(listing, ours=ours, said=said)
+    return Caller(person=person, external=outside is not False)
 
 
 def may_be_assigned(assignee: Caller) -> bool:
