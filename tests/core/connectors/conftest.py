@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -115,12 +116,21 @@ class Served:
         return (await self.count(Interaction), await self.count(Contact), await self.count(Survey))
 
 
-@pytest.fixture
-async def served(sessions: Sessions) -> AsyncIterator[Served]:
-    world = World(sessions=sessions, config=parse_config(connectors_config()))
+@asynccontextmanager
+async def serving(sessions: Sessions, config: dict[str, Any]) -> AsyncIterator[Served]:
+    """The bot with `config`, on an ephemeral port."""
+    world = World(sessions=sessions, config=parse_config(config))
     runtime = Runtime(core=world.core, adapters={})
     app = build_app(runtime, api_token="t", background=False, secrets=SECRETS)
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
-    yield Served(client=client, world=world)
-    await client.close()
+    try:
+        yield Served(client=client, world=world)
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def served(sessions: Sessions) -> AsyncIterator[Served]:
+    async with serving(sessions, connectors_config()) as found:
+        yield found

@@ -154,3 +154,52 @@ async def test_a_source_without_a_connector_is_404(served: Served) -> None:
     response = await served.post("salesforce", b"{}", {"Content-Type": "application/json"})
     assert response.status == 404
     assert "salesforce" in (await response.json())["error"]
+
+
+def _without(document: Any, path: tuple[str | int, ...]) -> Any:
+    node = document
+    for step in path[:-1]:
+        node = node[step]
+    del node[path[-1]]
+    return document
+
+
+MISSING = [
+    ("zendesk", ("ticket", "id"), "ticket.id"),
+    ("zendesk", ("ticket", "requester", "email"), "ticket.requester.email"),
+    ("freshdesk", ("freshdesk_webhook", "ticket_id"), "freshdesk_webhook.ticket_id"),
+    (
+        "freshdesk",
+        ("freshdesk_webhook", "ticket_requester_email"),
+        "freshdesk_webhook.ticket_requester_email",
+    ),
+    ("hubspot", ("hs_object_id",), "hs_object_id"),
+    ("hubspot", ("email",), "email"),
+    ("jira", ("issue", "id"), "issue.id"),
+    # Jira Cloud leaves the address out when the customer's profile hides it.
+    ("jira", ("issue", "fields", "reporter", "emailAddress"), "issue.fields.reporter.emailAddress"),
+    ("intercom", ("data", "item", "id"), "data.item.id"),
+    ("intercom", ("data", "item", "source", "author", "email"), "data.item.source.author.email"),
+    ("mycrm", ("meeting", "id"), "meeting.id"),
+    ("mycrm", ("attendees",), "attendees[0].email"),
+]
+
+
+@pytest.mark.parametrize(("source", "path", "field"), MISSING, ids=[m[2] for m in MISSING])
+async def test_a_missing_field_is_400_naming_it(
+    served: Served, source: str, path: tuple[str | int, ...], field: str
+) -> None:
+    case = next(c for c in CASES if c.source == source)
+    response = await send(served, case, _without(vendor.load(case.fixture), path))
+    assert response.status == 400
+    answer = await response.json()
+    assert answer["fields"] == [{"field": field, "message": f"the payload has no {field}"}]
+    assert await served.written() == (0, 0, 0)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_signed_junk_is_400(served: Served, case: Case) -> None:
+    body = b'{"ticket": {"id": NaN'
+    response = await served.post(case.source, body, case.sign(served, body, SECRETS[case.secret]))
+    assert response.status == 400
+    assert "not valid JSON" in (await response.json())["error"]
