@@ -22,10 +22,10 @@ from bot.core import Core
 from bot.errors import InvalidInput
 from bot.interfaces.http import json_body
 from bot.interfaces.http.api import bad_request, logged_json
+from bot.interfaces.http.openapi_webhooks import WEBHOOKS
 
 logger = logging.getLogger(__name__)
 
-WEBHOOKS = "/api/v1/webhooks/{source}"
 _CORE: web.AppKey[Core] = web.AppKey("webhooks_core", Core)
 _SECRETS: web.AppKey[Mapping[str, str]] = web.AppKey("webhooks_secrets")
 
