@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.app.logs import Redactor, configured_secrets
 from bot.config.schema import parse_config
 from bot.config.settings import build_settings
 from bot.errors import ConfigError
@@ -84,3 +85,10 @@ def test_the_secrets_come_from_the_variables_the_config_names() -> None:
     unset = build_settings({k: v for k, v in environ.items() if k != "JIRA_WEBHOOK_SECRET"})
     with pytest.raises(ConfigError, match="JIRA_WEBHOOK_SECRET, which is not set"):
         unset.secrets(names)
+
+
+def test_no_log_line_shows_a_secret_the_config_names() -> None:
+    environ = {"ZENDESK_WEBHOOK_SECRET": "zd-signing-secret-123", "PATH": "/usr/bin"}
+    redact = Redactor(secrets=configured_secrets(environ))
+    assert redact("checked with zd-signing-secret-123") == "checked with [redacted]"
+    assert "/usr/bin" in redact("PATH is /usr/bin")

@@ -203,3 +203,12 @@ async def test_signed_junk_is_400(served: Served, case: Case) -> None:
     response = await served.post(case.source, body, case.sign(served, body, SECRETS[case.secret]))
     assert response.status == 400
     assert "not valid JSON" in (await response.json())["error"]
+
+
+async def test_a_body_over_1_mib_is_413_and_writes_nothing(served: Served) -> None:
+    case = CASES[0]
+    payload = vendor.load(case.fixture)
+    payload["ticket"]["padding"] = "x" * (1024 * 1024)
+    response = await send(served, case, payload)
+    assert response.status == 413
+    assert await served.written() == (0, 0, 0)
