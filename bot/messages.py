@@ -8,7 +8,7 @@ delivery queue can store them as JSON and rebuild them after a restart.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -159,6 +159,22 @@ class TextMessage(_Frozen):
     mentions: tuple[str, ...] = ()
 
 
+WEBHOOK_PLATFORM = "webhook"
+"""The `platform` of deliveries to webhook endpoints (`webhooks:` in cxbot.yaml): their
+adapter posts `WebhookEvent`s, signed, where chat adapters post messages."""
+
+
+class WebhookEvent(_Frozen):
+    """Something that happened, for a webhook endpoint rather than a chat (never rendered).
+    `id` is the event's idempotency key: the same on every attempt to deliver it."""
+
+    type: Literal["webhook_event"] = "webhook_event"
+    id: str
+    event: str
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
 Message = Annotated[
     SurveyPrompt
     | ThankYou
@@ -166,7 +182,8 @@ Message = Annotated[
     | AlertCard
     | ReportMessage
     | DigestMessage
-    | TextMessage,
+    | TextMessage
+    | WebhookEvent,
     Field(discriminator="type"),
 ]
 MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)

@@ -23,7 +23,8 @@ KERNEL = ("bot/errors.py", "bot/messages.py", "bot/config", "bot/domain", "bot/i
 CAPABILITIES = tuple(
     f"bot.{name}"
     for name in (
-        "surveys", "alerts", "insights", "delivery", "commands", "interfaces", "app", "demo"
+        "surveys", "alerts", "insights", "delivery", "commands", "interfaces", "app", "demo",
+        "connectors",
     )
 )  # fmt: skip
 

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.alerts.card import post_card, refresh_card
 from bot.alerts.threads import tell_assignee
+from bot.connectors import outbound
 from bot.core import Core
 from bot.delivery import queue
 from bot.delivery.queue import Purpose
@@ -76,10 +77,11 @@ async def on_answer(
     if followed is not None:
         session.add(alert)
         detail = {**score, "outcome": Outcome.SCORE_CHANGED} if followed == "resolved" else score
-        alert_rows.add_event(
+        step = alert_rows.add_event(
             session=session, alert_id=alert.id, action=followed, actor=SYSTEM, at=now,
             detail=detail,
         )  # fmt: skip
+        await outbound.alert_changed(core, session, alert, step)
     await refresh_card(core, session, alert, now, version=f"score{response.revision}")
     return alert.id
 
@@ -127,10 +129,11 @@ async def open_alert(
     session.add(alert)
     await session.flush()
     assert alert.id is not None
-    alert_rows.add_event(
+    step = alert_rows.add_event(
         session=session, alert_id=alert.id, action="opened", actor=SYSTEM, at=now, detail=detail
     )
     await post_card(core, session, alert, now)
+    await outbound.alert_changed(core, session, alert, step)
     return alert
 
 
@@ -292,6 +295,7 @@ async def _transition(
             )
             await session.flush()  # gives the event its id: the version of the card
             await refresh_card(core, session, alert, now, version=f"event{event.id}")
+            await outbound.alert_changed(core, session, alert, event)
             if then is not None:
                 await then(session, alert, event)
     return alert

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TextIO
 from urllib.parse import quote, quote_plus, urlsplit
 
+from bot.config.connectors import SECRET_ENV
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 OWN_PACKAGES = ("bot", "adapters", "storage")
 # Environment variables whose values are secrets (SPEC §4), masked wherever they appear.
@@ -148,8 +150,10 @@ def _safe_repr(value: object) -> str:
 
 
 def configured_secrets(environ: Mapping[str, str]) -> list[str]:
-    """The secret values set in `environ`: SPEC §4's secrets and the passwords of URLs."""
+    """The secret values set in `environ`: SPEC §4's secrets, those cxbot.yaml may name for
+    its connectors and webhooks (`…_SECRET`), and the passwords of URLs."""
     values = [environ[name] for name in SECRET_VARIABLES if environ.get(name)]
+    values += [v for name, v in environ.items() if v and re.match(SECRET_ENV, name)]
     for name in SECRET_URL_VARIABLES:
         try:
             password = urlsplit(environ.get(name, "")).password

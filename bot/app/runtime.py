@@ -20,7 +20,7 @@ from bot.config.schema import Config
 from bot.core import Clock, Core, system_clock
 from bot.delivery.worker import DeliverySettings, DeliveryWorker
 from bot.errors import CxbotError, InvalidInput, NotAllowed, NotFound, SurveyClosed
-from bot.interfaces.http import api
+from bot.interfaces.http import api, webhooks
 from bot.messages import ChatAdapter
 from bot.surveys import landed, timeline
 from storage.engine import Sessions
@@ -128,11 +128,18 @@ async def error_hook(
 
 
 def build_app(
-    runtime: Runtime, *, api_token: str | None, background: bool = True
+    runtime: Runtime,
+    *,
+    api_token: str | None,
+    background: bool = True,
+    secrets: Mapping[str, str] | None = None,
 ) -> web.Application:
+    """The bot's aiohttp application; `secrets` are those cxbot.yaml's connectors name
+    (`Settings.secrets`), by variable."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[error_hook])
     app[RUNTIME_KEY] = runtime
     api.add_routes(app, core=runtime.core, api_token=api_token)
+    webhooks.add_routes(app, core=runtime.core, secrets=secrets or {})
     for adapter in runtime.adapters.values():
         adapter.mount(app)
     if background:

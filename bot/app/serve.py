@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
 
 from aiohttp import web
@@ -14,7 +15,7 @@ from bot.core import Core
 from bot.delivery.worker import CALL_BUDGET
 from bot.domain.roles import our_workspaces
 from bot.errors import ConfigError
-from bot.messages import PLATFORM_CALL_TIMEOUT, ChatAdapter
+from bot.messages import PLATFORM_CALL_TIMEOUT, WEBHOOK_PLATFORM, ChatAdapter
 from storage.engine import Engine, session_factory
 
 logger = logging.getLogger(__name__)
@@ -72,17 +73,34 @@ def check_tenants(settings: Settings, config: Config) -> None:
         )
 
 
+def webhook_adapters(config: Config, secrets: Mapping[str, str]) -> dict[str, ChatAdapter]:
+    """The outbound webhooks' adapter, when cxbot.yaml lists endpoints."""
+    if not config.webhooks:
+        return {}
+    from adapters.webhooks.adapter import WebhookAdapter
+
+    names = ", ".join(hook.name for hook in config.webhooks)
+    logger.info("outbound webhooks enabled: %s", names)
+    return {WEBHOOK_PLATFORM: WebhookAdapter(endpoints=config.webhooks, secrets=secrets)}
+
+
 def build_server(*, settings: Settings, config: Config, engine: Engine) -> web.Application:
     """`cxbot serve`'s application: the runtime with every enabled adapter, and the API."""
     check_lease(settings)
     check_tenants(settings, config)
+    # The connectors' and webhooks' secrets, by the variables cxbot.yaml names: a missing
+    # one stops start-up instead of refusing every webhook later.
+    secrets = settings.secrets(config.secret_names())
     runtime = build_runtime(
         sessions=session_factory(engine),
         config=config,
-        adapters=lambda core: chat_adapters(core, settings, engine),
+        adapters=lambda core: {
+            **chat_adapters(core, settings, engine),
+            **webhook_adapters(config, secrets),
+        },
         lease=timedelta(seconds=settings.delivery_lease),
     )
     if settings.api_token is None:
         logger.warning("CXBOT_API_TOKEN is not set: POST /api/v1/interactions refuses every call")
     token = settings.api_token.get_secret_value() if settings.api_token else None
-    return build_app(runtime, api_token=token)
+    return build_app(runtime, api_token=token, secrets=secrets)

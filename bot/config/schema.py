@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from bot.config.connectors import Connectors, WebhookConfig
 from bot.config.types import (
     ChannelRef,
     Duration,
@@ -99,6 +100,28 @@ class AccountConfig(Strict):
         description="the Slack team id (or Teams tenant id) the account's channels live in; "
         "needed only when one cxbot is installed in several workspaces",
     )
+    email_domains: tuple[str, ...] = Field(
+        default=(), description="the account's e-mail domains, for helpdesk webhooks"
+    )
+    connector_ids: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="how each connector names the account (organisation or company id)",
+    )
+
+    @field_validator("email_domains")
+    @classmethod
+    def _lower_domains(cls, domains: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(d.strip().lower().removeprefix("@") for d in domains)
+
+    @field_validator("connector_ids", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        """`{zendesk: "360001"}` names one id, `{zendesk: [1, 2]}` several (YAML reads a
+        bare number as one)."""
+        if not isinstance(value, dict):
+            return value
+        listed = {k: v if isinstance(v, list | tuple) else [v] for k, v in value.items()}
+        return {k: [str(i) if isinstance(i, int) else i for i in v] for k, v in listed.items()}
 
 
 class DigestSchedule(Strict):
@@ -158,12 +181,34 @@ class Config(Strict):
     teams: tuple[TeamConfig, ...] = ()
     alerts: AlertOptions = AlertOptions()
     slack: SlackOptions = SlackOptions()
+    connectors: Connectors = Connectors()
+    webhooks: tuple[WebhookConfig, ...] = ()
 
     @field_validator("accounts")
     @classmethod
     def _unique_account_keys(cls, accounts: tuple[AccountConfig, ...]) -> tuple[AccountConfig, ...]:
         _reject_duplicates([a.key for a in accounts], "account key")
         return accounts
+
+    @field_validator("webhooks")
+    @classmethod
+    def _unique_webhooks(cls, webhooks: tuple[WebhookConfig, ...]) -> tuple[WebhookConfig, ...]:
+        _reject_duplicates([w.name for w in webhooks], "webhook name")
+        return webhooks
+
+    @model_validator(mode="after")
+    def _accounts_found_once(self) -> Config:
+        """An e-mail domain, or a connector's id, names one account only."""
+        _reject_duplicates([d for a in self.accounts for d in a.email_domains], "e-mail domain")
+        for source in {s for a in self.accounts for s in a.connector_ids}:
+            ids = [i.casefold() for a in self.accounts for i in a.connector_ids.get(source, ())]
+            _reject_duplicates(ids, f"{source} id in connector_ids")
+        return self
+
+    def secret_names(self) -> tuple[str, ...]:
+        """The environment variables the connectors and webhooks take their secrets from."""
+        names = [c.secret_env for c in self.connectors.sources().values()]
+        return tuple(dict.fromkeys([*names, *(w.secret_env for w in self.webhooks)]))
 
     @field_validator("programs")
     @classmethod

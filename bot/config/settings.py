@@ -3,12 +3,14 @@ the config file. Built by `build_settings`, never at import time."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.config.connectors import SECRET_ENV
 from bot.errors import ConfigError, field_path
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./cxbot.db"
@@ -38,6 +40,9 @@ class Settings(BaseSettings):
     # lasts, i.e. how soon a surviving replica takes over the items of one that died. It must
     # outlast the slowest platform call, or a slow call may be posted twice (see serve.py).
     delivery_lease: float = Field(default=60.0, ge=1.0, le=3600.0, alias="CXBOT_DELIVERY_LEASE")
+    # The variables cxbot.yaml may name as a connector's or a webhook's secret (`secret_env`):
+    # which ones is known only once the config is read, so they are kept aside, never shown.
+    _named_secrets: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
 
     @property
     def slack_oauth(self) -> bool:
@@ -52,6 +57,16 @@ class Settings(BaseSettings):
     def teams_enabled(self) -> bool:
         return bool(self.microsoft_app_id) or self.teams_dev
 
+    def secrets(self, names: Iterable[str]) -> dict[str, str]:
+        """The values of the secrets the config names; `ConfigError` naming each one unset."""
+        missing = [name for name in names if name not in self._named_secrets]
+        if missing:
+            raise ConfigError(
+                f"cxbot.yaml takes secrets from {', '.join(missing)}, which "
+                f"{'is' if len(missing) == 1 else 'are'} not set"
+            )
+        return {name: self._named_secrets[name].get_secret_value() for name in names}
+
 
 def build_settings(environ: Mapping[str, str]) -> Settings:
     """Read settings from `environ` (pass `os.environ`); refuse insecure combinations."""
@@ -61,6 +76,9 @@ def build_settings(environ: Mapping[str, str]) -> Settings:
     except ValidationError as exc:
         problems = "; ".join(f"{field_path(e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"environment: {problems}") from None
+    settings._named_secrets = {
+        name: SecretStr(value) for name, value in values.items() if re.match(SECRET_ENV, name)
+    }
     if settings.slack_enabled and not settings.slack_signing_secret:
         raise ConfigError(
             "Slack credentials are set but SLACK_SIGNING_SECRET is not: refusing to accept "

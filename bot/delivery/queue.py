@@ -52,6 +52,10 @@ class Purpose(StrEnum):
     FOLLOW_UP = "follow_up"  # "here is what we did", back in the customer's thread
     DIGEST = "digest"
     REPORT = "report"  # a report sent privately to the staff member who asked
+    # Events for the webhook endpoints of `webhooks:` in cxbot.yaml, one purpose per subject.
+    WEBHOOK_RESPONSE = "webhook_response"  # response.created, response.changed
+    WEBHOOK_ALERT = "webhook_alert"  # alert.opened, alert.acknowledged, alert.resolved
+    WEBHOOK_DIGEST = "webhook_digest"  # digest.posted
 
     @property
     def subject(self) -> Subject:
@@ -64,7 +68,8 @@ class Purpose(StrEnum):
 
     @property
     def to_contact(self) -> bool:
-        """Whether the message goes to the contact: once they are erased it must not."""
+        """Whether the message goes to the contact, or takes what they said out of cxbot to
+        another system (an outbound webhook): once they are erased it must not."""
         return _CARRIES[self].to_contact
 
 
@@ -92,6 +97,12 @@ _CARRIES: Mapping[Purpose, _Carries] = MappingProxyType(
         Purpose.DIGEST: _Carries(Subject.NONE, personal=False),
         # Figures over at least `min_group_size` responses, never single answers.
         Purpose.REPORT: _Carries(Subject.NONE, personal=False),
+        # The score, reasons and comment, and the contact's e-mail, for the team's CRM.
+        Purpose.WEBHOOK_RESPONSE: _Carries(Subject.SURVEY, personal=True, to_contact=True),
+        # Ids, states and staff only: no contact, no comment.
+        Purpose.WEBHOOK_ALERT: _Carries(Subject.ALERT, personal=False),
+        # The digest's figures, without its verbatims.
+        Purpose.WEBHOOK_DIGEST: _Carries(Subject.NONE, personal=False),
     }
 )
 # The posts a team would never see if they stayed failed (offered again, counted in /metrics).
@@ -150,6 +161,11 @@ def follow_up_key(alert_id: int) -> str:
 
 def digest_key(*, platform: str, channel_id: str, period: str) -> str:
     return f"digest:{platform}:{channel_id}:{period}"
+
+
+def webhook_key(*, endpoint: str, event_id: str) -> str:
+    """An event for one webhook endpoint: each event goes to each endpoint once."""
+    return f"webhook:{endpoint}:{event_id}"
 
 
 def report_key(*, platform: str, actor: str, asked: str) -> str:

@@ -56,6 +56,11 @@ def _remedy(platform: str) -> str:
             "check MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD and the app registration in Entra "
             "(or whether an admin blocked the app)"
         )
+    if platform == "webhook":
+        return (
+            "check the webhook's url and its secret in cxbot.yaml against what the receiving "
+            "end expects"
+        )
     return "renew its credentials"
 
 

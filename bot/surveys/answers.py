@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.alerts import workflow
 from bot.config.types import PersonRef
+from bot.connectors import outbound
 from bot.core import Core
 from bot.delivery import queue
 from bot.delivery.queue import Purpose
@@ -235,7 +236,9 @@ async def _follow_up(
     # Only an answer opens an alert: a first answer that is no detractor has none to update.
     if saved.revision > 1 or is_detractor(Metric(survey.metric), saved.score):
         alert_id = await workflow.on_answer(core, session, survey, saved, now)
-    await update_survey_messages(session, survey, thanks, f"r{saved.revision}", now)
+    version = f"r{saved.revision}"
+    await update_survey_messages(session, survey, thanks, version, now)
+    await outbound.response_saved(core, session, survey=survey, response=saved, version=version)
     return alert_id
 
 
@@ -276,4 +279,7 @@ async def record_reasons(
         await workflow.on_reasons(core, session, survey, response, now)
         version = f"why{response.reasons_revision}"
         await update_survey_messages(session, survey, message, version, now)
+        await outbound.response_saved(
+            core, session, survey=survey, response=response, version=version
+        )
     return message

@@ -9,6 +9,7 @@ import logging
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.alerts import card as alert_cards
+from bot.connectors import outbound
 from bot.core import Core
 from bot.delivery import queue
 from bot.delivery.queue import Purpose
@@ -25,7 +26,10 @@ logger = logging.getLogger(__name__)
 async def on_delivered(
     core: Core, session: AsyncSession, delivery: Delivery, ref: MessageRef | None
 ) -> None:
-    """Record what a completed delivery means for its survey or alert."""
+    """Record what a completed delivery means for its survey or alert (or, for a digest,
+    for the webhooks that hear of it)."""
+    if delivery.purpose == Purpose.DIGEST and ref is not None:
+        await outbound.digest_posted(core, session, delivery, ref)
     if delivery.subject_id is None or ref is None:
         return
     if delivery.purpose == Purpose.SURVEY_PROMPT:

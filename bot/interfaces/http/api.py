@@ -9,7 +9,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import math
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +18,9 @@ from bot.core import Core
 from bot.errors import field_path
 from bot.interfaces.http import openapi
 from bot.interfaces.http.health import HealthCheck
+from bot.interfaces.http.json_body import finite as _finite
+from bot.interfaces.http.json_body import has_nul as _has_nul
+from bot.interfaces.http.json_body import no_constants as _no_constants
 from bot.interfaces.http.metrics import render_metrics
 from bot.surveys import intake
 from bot.surveys.schemas import InteractionCreate
@@ -82,37 +84,13 @@ async def log_interactions(request: web.Request) -> web.Response:
     if isinstance(items, web.Response):
         return items
     logged = await intake.log_interactions(request.app[CORE_KEY], items)
-    results = [_public(entry) for entry in logged]
+    results = [logged_json(entry) for entry in logged]
     if batch:
         created = sum(1 for r in results if r["created"])
         return web.json_response(
             {"created": created, "existing": len(results) - created, "results": results}
         )
     return web.json_response(results[0], status=201 if results[0]["created"] else 200)
-
-
-def _no_constants(name: str) -> Any:
-    """NaN and Infinity are not JSON (and no database stores them in a JSON column)."""
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _finite(text: str) -> float:
-    """`1e400` parses to infinity, which is not JSON either."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is out of range for a number")
-    return value
-
-
-def _has_nul(value: Any, depth: int = 0) -> bool:
-    """Whether any key or string holds U+0000, which PostgreSQL text cannot store."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v, depth + 1) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v, depth + 1) for v in value)
-    return False
 
 
 def _items(raw: Any) -> tuple[list[InteractionCreate] | web.Response, bool]:
@@ -144,7 +122,7 @@ def field_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]
     return errors
 
 
-def _public(entry: intake.Logged) -> dict[str, Any]:
+def logged_json(entry: intake.Logged) -> dict[str, Any]:
     return {
         "interaction_id": entry.interaction_id,
         "created": entry.created,

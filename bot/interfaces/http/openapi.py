@@ -17,6 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
+from bot.interfaces.http import openapi_webhooks
 from bot.surveys.schemas import InteractionCreate
 from storage.models import SurveyStatus
 
@@ -75,6 +76,7 @@ _MODELS: tuple[type[BaseModel], ...] = (
     BatchResult,
     InvalidRequest,
     ApiError,
+    *openapi_webhooks.MODELS,
 )
 
 
@@ -165,7 +167,10 @@ def document(*, max_batch: int) -> dict[str, Any]:
             "version": "1",
             "description": "Log customer interactions; cxbot asks the customers for feedback.",
         },
-        "paths": {INTERACTIONS: {"post": _log_interactions(max_batch=max_batch)}},
+        "paths": {
+            INTERACTIONS: {"post": _log_interactions(max_batch=max_batch)},
+            **openapi_webhooks.paths(),
+        },
         "components": {
             "schemas": component_schemas(max_batch=max_batch),
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},

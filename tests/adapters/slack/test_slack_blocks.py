@@ -39,6 +39,7 @@ from bot.messages import (
     TextMessage,
     ThankYou,
     Verbatim,
+    WebhookEvent,
 )
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "slack"
@@ -417,8 +418,13 @@ def test_render_dispatches_every_message_type() -> None:
         (digest_msg("en"), blocks.digest),
         (TextMessage(text="hi"), blocks.text),
     ]
-    assert {type(message) for message, _ in cases} == set(get_args(get_args(Message)[0]))
+    # Every chat message; a webhook event goes to its endpoint, never to a chat.
+    chat = set(get_args(get_args(Message)[0])) - {WebhookEvent}
+    assert {type(message) for message, _ in cases} == chat
     for message, renderer in cases:
         assert blocks.render(message) == renderer(message)
     with pytest.raises(TypeError, match="ScaleButton"):
         blocks.render(ScaleButton(score=1))  # type: ignore[arg-type]
+    event = WebhookEvent(id="e", event="x", occurred_at=datetime(2026, 1, 1, tzinfo=UTC), data={})
+    with pytest.raises(TypeError, match="WebhookEvent"):
+        blocks.render(event)

@@ -40,6 +40,7 @@ from bot.messages import (
     TextMessage,
     ThankYou,
     Verbatim,
+    WebhookEvent,
 )
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "teams"
@@ -614,7 +615,9 @@ def test_render_dispatches_every_message_type() -> None:
         (digest_msg("en"), cards.digest),
         (TextMessage(text="hi"), cards.text),
     ]
-    assert {type(message) for message, _ in cases} == set(get_args(get_args(Message)[0]))
+    # Every chat message; a webhook event goes to its endpoint, never to a chat.
+    chat = set(get_args(get_args(Message)[0])) - {WebhookEvent}
+    assert {type(message) for message, _ in cases} == chat
     for message, renderer in cases:
         assert cards.render(message) == renderer(message)
     assert cards.render(prompt(Metric.CES, "en"), names=NAMES) != cards.render(
@@ -622,3 +625,6 @@ def test_render_dispatches_every_message_type() -> None:
     )
     with pytest.raises(TypeError, match="ScaleButton"):
         cards.render(ScaleButton(score=1))  # type: ignore[arg-type]
+    event = WebhookEvent(id="e", event="x", occurred_at=datetime(2026, 1, 1, tzinfo=UTC), data={})
+    with pytest.raises(TypeError, match="WebhookEvent"):
+        cards.render(event)

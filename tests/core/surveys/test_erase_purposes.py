@@ -23,7 +23,12 @@ def test_every_purpose_is_classified() -> None:
         # Erasure finds personal items through their subject: a personal purpose needs one.
         assert not purpose.personal or purpose.subject != Subject.NONE
     assert {Purpose.SURVEY_PROMPT, Purpose.ALERT, Purpose.FOLLOW_UP} <= set(PERSONAL)
-    assert set(to_contact(Subject.SURVEY)) == {Purpose.SURVEY_PROMPT, Purpose.SURVEY_REMINDER}
+    # An outbound webhook takes the answer out of cxbot: once erased, it must not go either.
+    assert set(to_contact(Subject.SURVEY)) == {
+        Purpose.SURVEY_PROMPT,
+        Purpose.SURVEY_REMINDER,
+        Purpose.WEBHOOK_RESPONSE,
+    }
     assert set(personal(Subject.ALERT)) == {Purpose.ALERT, Purpose.ALERT_UPDATE, Purpose.FOLLOW_UP}
 
 
