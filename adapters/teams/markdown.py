@@ -171,8 +171,9 @@ def action_set(actions: list[Element]) -> Element:
 
 
 def show_card(title: str, body: list[Element], action: Element) -> Element:
-    """An Action.ShowCard opening a form (`body`) with one submitting `action`."""
-    sub_card = {"type": "AdaptiveCard", "body": body, "actions": [action]}
+    """An Action.ShowCard opening a form (`body`) with one submitting `action`, in an
+    ActionSet like every Action.Execute (older clients ignore `fallback` elsewhere)."""
+    sub_card = {"type": "AdaptiveCard", "body": [*body, action_set([action])]}
     return {"type": "Action.ShowCard", "title": clip(title, TITLE_MAX), "card": sub_card}
 
 
@@ -184,14 +185,13 @@ def emphasis(items: list[Element]) -> Element:
 def card(
     body: list[Element],
     *,
-    actions: list[Element] | None = None,
     entities: list[Entity] | None = None,
     full_width: bool = False,
 ) -> Card:
-    """A version 1.5 card; mentions and full width go in its `msteams` property."""
+    """A version 1.5 card; mentions and full width go in its `msteams` property. Actions go
+    in the body, each set in an `action_set`: the card's own `actions` are left out, as
+    older clients ignore an Action.Execute's fallback there."""
     result: Card = {"$schema": SCHEMA, "type": "AdaptiveCard", "version": VERSION, "body": body}
-    if actions:
-        result["actions"] = actions
     msteams: dict[str, Any] = {}
     if entities:
         msteams["entities"] = entities

@@ -271,6 +271,27 @@ def test_every_execute_has_a_submit_fallback_with_the_same_data(name: str) -> No
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
+def test_every_execute_sits_in_an_action_set(name: str) -> None:
+    """Older Teams clients ignore `fallback` on an action outside an ActionSet (Universal
+    Action Model, "Backward compatibility"), so no card, nor a ShowCard's form, has actions
+    of its own, and every Action.Execute is in an ActionSet."""
+    card = GOLDEN_CASES[name]()
+    cards_in = [
+        card,
+        *(node["card"] for node in walk(card) if node.get("type") == "Action.ShowCard"),
+    ]
+    assert all("actions" not in each for each in cards_in)
+    in_sets = [
+        action
+        for node in walk(card)
+        if node.get("type") == "ActionSet"
+        for action in node["actions"]
+        if action["type"] == "Action.Execute"
+    ]
+    assert len(in_sets) == len(executes(card))
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
 def test_only_our_own_mentions(name: str) -> None:
     """Every `<at>` in any string of a card is one of the card's own mention entities, and
     each entity names a valid Teams user id and appears in the text it belongs to."""
@@ -400,31 +421,37 @@ def test_thank_you_form() -> None:
     assert executes(saved) == [] and saved["body"][1]["text"] == "Thanks, we got your comments\\."
 
 
+def alert_actions(card: Card) -> list[Card]:
+    """The alert's buttons: the ActionSet that ends its body."""
+    last = card["body"][-1]
+    return list(last["actions"]) if last["type"] == "ActionSet" else []
+
+
 def test_alert_actions_and_manager_mention_follow_the_status() -> None:
     def titles(card: Card) -> list[tuple[str, str]]:
-        return [(a["type"], a["title"]) for a in card.get("actions", [])]
+        return [(a["type"], a["title"]) for a in alert_actions(card)]
 
     show_assign, show_resolve = ("Action.ShowCard", "Assign to…"), ("Action.ShowCard", "Resolve")
     opened = cards.alert(alert_card(), names=NAMES)
     assert titles(opened) == [("Action.Execute", "Acknowledge"), show_assign, show_resolve]
-    assert opened["actions"][0]["associatedInputs"] == "none"
+    assert alert_actions(opened)[0]["associatedInputs"] == "none"
     assert opened["body"][1]["text"].startswith("<at>Kalle Korhonen</at> A customer")
     acknowledged = cards.alert(acknowledged_card(), names=NAMES)
     assert titles(acknowledged) == [show_assign, show_resolve]
     assert "msteams" not in acknowledged and "<at>" not in json.dumps(acknowledged)
-    status = acknowledged["body"][-1]["text"]
+    status = acknowledged["body"][-2]["text"]
     assert "acknowledged by Kalle Korhonen · assigned to Anna Nieminen" in status
-    picker = acknowledged["actions"][0]["card"]["body"][0]
+    picker = alert_actions(acknowledged)[0]["card"]["body"][0]
     assert picker["value"] == ASSIGNEE
     assert picker["choices.data"] == {"type": "Data.Query", "dataset": "graph.microsoft.com/users"}
     resolved = cards.alert(resolved_card())
-    assert "actions" not in resolved and executes(resolved) == []
+    assert alert_actions(resolved) == [] and executes(resolved) == []
     assert "assigned to slack:U06ANNA003" in resolved["body"][-1]["text"]
 
 
 def test_resolve_form_offers_every_outcome() -> None:
-    resolve = cards.alert(alert_card("fi"))["actions"][2]["card"]
-    outcome, note, notify = resolve["body"]
+    resolve = alert_actions(cards.alert(alert_card("fi")))[2]["card"]
+    outcome, note, notify, send = resolve["body"]
     assert [choice["value"] for choice in outcome["choices"]] == list(CHOOSABLE_OUTCOMES)
     assert (outcome["id"], outcome["isRequired"], note["id"], note["maxLength"]) == (
         "outcome",
@@ -437,7 +464,7 @@ def test_resolve_form_offers_every_outcome() -> None:
         "true",
         "false",
     )
-    assert resolve["actions"][0]["data"] == {"cx": "resolve", "alert_id": 77}
+    assert send["actions"][0]["data"] == {"cx": "resolve", "alert_id": 77}
 
 
 def scoped_executes(
