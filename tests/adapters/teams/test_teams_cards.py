@@ -44,7 +44,8 @@ from bot.messages import (
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "teams"
 EVIL = "**bold** [link](http://evil) <at>Everyone</at>"
-EVIL_ESCAPED = r"\*\*bold\*\* \[link\]\(http://evil\) &lt;at&gt;Everyone&lt;/at&gt;"
+WJ = markdown.JOINER
+EVIL_ESCAPED = rf"\*\*bold\*\* [link]{WJ}(http://evil) <{WJ}at>Everyone<{WJ}/at>"
 CUSTOMER = "29:1GcS4EyB_oSI8A88XmWBN7NJFyMqe3QGnJdgLfFGkJnVelzRGos0bPbpsfJjcbAD22bmKc4GMbrY2g4"
 MANAGER = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
 ASSIGNEE = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
@@ -307,48 +308,23 @@ def test_only_our_own_mentions(name: str) -> None:
         assert any(entity["text"] in text for text in strings(card["body"]))
 
 
-def test_escape_rule() -> None:
-    assert markdown.escape(EVIL) == EVIL_ESCAPED
-    assert markdown.escape("a & b < c > d") == "a &amp; b &lt; c &gt; d"
-    assert markdown.escape("&lt;at&gt;") == "&amp;lt;at&amp;gt;"
-    assert markdown.escape("- item\n1. two\r\n# h\n\n\n> q") == r"\- item" + "\n\n" + (
-        r"1\. two" + "\n\n" + r"\# h" + "\n\n" + "&gt; q"
-    )
-    assert markdown.escape(r"~~s~~ `c` _i_ ![i](u) a|b {{DATE(x)}} \*") == (
-        r"\~\~s\~\~ \`c\` \_i\_ \!\[i\]\(u\) a\|b \{\{DATE\(x\)\}\} \\\*"
-    )
-    assert markdown.escape("Hyvää päivää, 42 %: ok?") == "Hyvää päivää, 42 %: ok?"
-
-
-def unescape(text: str) -> str:
-    """What a CommonMark renderer shows for escaped text (a paragraph break as a newline)."""
-    text = re.sub(r"\\([!-/:-@\[-`{-~])", lambda m: m.group(1), text.replace("\n\n", "\n"))
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-@pytest.mark.parametrize(
-    "typed", [EVIL, "a\\b & c", "&amp; \\& <>", "*_~`#+-.!|[](){}", "rivi 1\nrivi 2", ""]
-)
-def test_escaped_text_reads_as_typed(typed: str) -> None:
-    escaped = markdown.escape(typed)
-    assert unescape(escaped) == typed
-    assert "<" not in escaped and re.search(r"(?<!\\)[*_\[\]~`]", escaped) is None
+# The escaping rule itself, against both Teams markdown parsers: test_teams_markdown.py.
 
 
 def test_user_text_is_escaped_everywhere() -> None:
     hostile = {"account_name": f"A {EVIL}", "contact_name": EVIL, "interaction": EVIL}
     alert = cards.alert(alert_card(**hostile))
     texts = markdown_texts(alert)
-    assert f"Login broke again\\.\n\n{EVIL_ESCAPED}" in texts
+    assert f"Login broke again.\n\n{EVIL_ESCAPED}" in texts
     assert texts.count(EVIL_ESCAPED) == 2  # the contact and the interaction facts
     assert alert["body"][0]["text"] == f"Detractor alert · A {EVIL_ESCAPED}"
     resolved = markdown_texts(cards.alert(resolved_card()))
-    assert any(f"called Maija &lt;3 {EVIL_ESCAPED}" in text for text in resolved)
+    assert any(f"called Maija <{WJ}3 {EVIL_ESCAPED}" in text for text in resolved)
     digest = markdown_texts(cards.digest(digest_msg("en")))
-    assert f"Slow replies\\.\n\n{EVIL_ESCAPED}" in digest
+    assert f"Slow replies.\n\n{EVIL_ESCAPED}" in digest
     assert f"• Anna Korhonen: 4 top scores {EVIL_ESCAPED}" in digest
     report = markdown_texts(cards.report(report_msg("en")))
-    assert any(text.startswith(r"Bits &amp; Bytes Ab \*\*bold\*\*") for text in report)
+    assert any(text.startswith(r"Bits & Bytes Ab \*\*bold\*\*") for text in report)
     for card in (alert, cards.digest(digest_msg("en")), cards.report(report_msg("en"))):
         dumped = json.dumps(card)
         assert EVIL not in dumped and "<at>Everyone" not in dumped and "](http" not in dumped
@@ -410,7 +386,7 @@ def test_reminder_and_long_button_labels() -> None:
 
 def test_thank_you_form() -> None:
     card = cards.thank_you(thanks("fi"))
-    assert card["body"][0]["text"] == r"Kiitos vastauksestasi\! Arviosi: **2 / 7**"
+    assert card["body"][0]["text"] == "Kiitos vastauksestasi! Arviosi: **2 / 7**"
     reasons, comment = card["body"][2], card["body"][3]
     assert (reasons["id"], reasons["isMultiSelect"]) == ("reasons", True)
     assert [choice["value"] for choice in reasons["choices"]] == list(DRIVERS)
@@ -418,7 +394,7 @@ def test_thank_you_form() -> None:
     (send,) = executes(card)
     assert send["data"] == {"cx": "why", "survey_id": 1042}
     saved = cards.thank_you(thanks("en", saved=True))
-    assert executes(saved) == [] and saved["body"][1]["text"] == "Thanks, we got your comments\\."
+    assert executes(saved) == [] and saved["body"][1]["text"] == "Thanks, we got your comments."
 
 
 def alert_actions(card: Card) -> list[Card]:
@@ -608,9 +584,9 @@ def test_small_report_table() -> None:
     assert len(table["rows"]) == 4 and table["firstRowAsHeader"] is True
     assert len(table["columns"]) == len(header)
     quiet = [cell["items"][0]["text"] for cell in table["rows"][2]["cells"]]
-    assert "too few" not in "".join(quiet) and r"– \(n=2\)" in quiet
-    assert card["body"][-2]["text"] == r"– \(n=…\) = too few responses"
-    assert card["body"][-1]["text"] == "Figures over fewer than 3 responses are not shown\\."
+    assert "too few" not in "".join(quiet) and "– (n=2)" in quiet
+    assert card["body"][-2]["text"] == "– (n=…) = too few responses"
+    assert card["body"][-1]["text"] == "Figures over fewer than 3 responses are not shown."
     assert card["msteams"] == {"width": "Full"}
 
 
