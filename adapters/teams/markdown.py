@@ -227,11 +227,13 @@ def card(
     *,
     entities: list[Entity] | None = None,
     full_width: bool = False,
+    version: str = VERSION,
 ) -> Card:
-    """A version 1.5 card; mentions and full width go in its `msteams` property. Actions go
-    in the body, each set in an `action_set`: the card's own `actions` are left out, as
-    older clients ignore an Action.Execute's fallback there."""
-    result: Card = {"$schema": SCHEMA, "type": "AdaptiveCard", "version": VERSION, "body": body}
+    """A card of `version` (1.5 unless it holds something newer); mentions and full width go
+    in its `msteams` property. Actions go in the body, each set in an `action_set`: the
+    card's own `actions` are left out, as older clients ignore an Action.Execute's fallback
+    there."""
+    result: Card = {"$schema": SCHEMA, "type": "AdaptiveCard", "version": version, "body": body}
     msteams: dict[str, Any] = {}
     if entities:
         msteams["entities"] = entities
