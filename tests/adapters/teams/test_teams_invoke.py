@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from sqlmodel import func, select
@@ -25,6 +24,8 @@ from tests.adapters.teams.conftest import (
     STAFF_ID,
     TeamsWorld,
 )
+from tests.adapters.teams.test_teams_assign import detractor_alert
+from tests.adapters.teams.test_teams_cards import walk
 from tests.adapters.teams.test_teams_flows import delivered_survey
 from tests.fakes.bot_connector import load_activity
 
@@ -32,23 +33,13 @@ STAFF = {"from": {"id": STAFF_ID, "name": "Aino", "aadObjectId": STAFF_AAD}}
 CARD = "application/vnd.microsoft.card.adaptive"
 
 
-def nodes(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from nodes(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from nodes(item)
-
-
 def verbs(card: dict[str, Any]) -> list[str]:
     """What the card's buttons do (`cx` of each Action.Execute), wherever they sit."""
-    return [n["data"]["cx"] for n in nodes(card) if n.get("type") == "Action.Execute"]
+    return [n["data"]["cx"] for n in walk(card) if n.get("type") == "Action.Execute"]
 
 
 def shown(card: dict[str, Any]) -> str:
-    return " ".join(n["text"] for n in nodes(card) if n.get("type") == "TextBlock")
+    return " ".join(n["text"] for n in walk(card) if n.get("type") == "TextBlock")
 
 
 async def card_answer(response: Any) -> dict[str, Any]:
@@ -59,14 +50,6 @@ async def card_answer(response: Any) -> dict[str, Any]:
     card: dict[str, Any] = body["value"]
     assert card["type"] == "AdaptiveCard"
     return card
-
-
-async def detractor_alert(teams: TeamsWorld) -> Alert:
-    survey_id = await delivered_survey(teams)
-    await teams.card_action({"cx": "score", "survey_id": survey_id, "score": 1})
-    await teams.world.run()
-    async with teams.world.sessions() as session:
-        return (await session.exec(select(Alert))).one()
 
 
 async def count(teams: TeamsWorld, model: type) -> int:
