@@ -15,6 +15,9 @@ from bot.i18n import texts
 from bot.interfaces.chat import CustomerMessage, ask_about_message
 
 PLATFORM = "teams"
+# The message action's command id and its parameter, as appPackage/manifest.json declares them.
+ASK_COMMAND = "cx_ask_feedback"
+NOTE_PARAMETER = "note"
 
 Customers = Callable[[TurnContext, tuple[str, ...]], Awaitable[tuple[str, ...]]]
 
@@ -22,7 +25,11 @@ Customers = Callable[[TurnContext, tuple[str, ...]], Awaitable[tuple[str, ...]]]
 async def ask_for_feedback(
     core: Core, turn_context: TurnContext, value: Any, caller: Caller, customers: Customers
 ) -> str:
-    """The text the message action's task module shows: what was logged, or why not."""
+    """The text the message action's task module shows: what was logged, or why not. The
+    form's fields come in `value.data` (Teams docs, "Respond to the task module submit
+    action"); an app package older or newer than this bot may send a command it lacks."""
+    if not isinstance(value, dict) or value.get("commandId") != ASK_COMMAND:
+        return texts.t("unknown_message_action", "en")
     payload = json_object(value, "messagePayload")
     author = json_object(json_object(payload, "from"), "user")
     author_id, message_id = author.get("id"), payload.get("id")
@@ -37,6 +44,7 @@ async def ask_for_feedback(
         thread_id=str(payload.get("replyToId") or message_id),
         author_id=str(author_id),
         author_name=name if isinstance(name, str) else None,
+        note=_text(json_object(value, "data").get(NOTE_PARAMETER)),
     )
 
     async def is_customer() -> bool:  # a guest or someone from another tenant
@@ -54,3 +62,8 @@ def json_object(data: Any, key: str) -> dict[str, Any]:
     """`data[key]` when both are JSON objects, else an empty one: activities are sender-made."""
     found = data.get(key) if isinstance(data, dict) else None
     return found if isinstance(found, dict) else {}
+
+
+def _text(found: Any) -> str | None:
+    """A form field's text; anything else (absent, a forged number or object) is none."""
+    return found if isinstance(found, str) else None

@@ -54,8 +54,10 @@ NOTE_INPUT = "note"
 NOTIFY_INPUT = "notify"
 COMMENT_MAX_LENGTH = NOTE_MAX_LENGTH = 3000
 MAX_REASONS = 9
-# The people picker: Input.ChoiceSet searching the organisation's users (Teams only).
+# The people picker: Input.ChoiceSet searching the organisation's users (Teams only). Its
+# `choices.data` is in the Adaptive Cards schema from version 1.6: a card holding one says so.
 PEOPLE_DATASET = "graph.microsoft.com/users"
+PEOPLE_PICKER_VERSION = "1.6"
 TOGGLE_ON, TOGGLE_OFF = "true", "false"
 
 # Ids are database integers: anything larger is not one of ours (and would overflow).

@@ -1,5 +1,6 @@
-"""Adaptive Card (version 1.5) rendering of the neutral messages: pure functions returning
-plain dicts, so they need no Bot Framework SDK and are checked against golden JSON.
+"""Adaptive Card rendering of the neutral messages (version 1.5; 1.6 where a people picker
+needs it): pure functions returning plain dicts, so they need no Bot Framework SDK and are
+checked against golden JSON and the official schema of their version.
 
 This module holds the customer-facing side (survey prompt, thank-you with its "why" form,
 closed notice), addressed text, and `render`, which dispatches every message type; the

@@ -19,6 +19,7 @@ from adapters.teams.markdown import (
     Card,
     Element,
     Names,
+    action_set,
     card,
     clip,
     emphasis,
@@ -69,8 +70,14 @@ def alert(msg: AlertCard, *, names: Names = None) -> Card:
     body.append(text_block(_status(msg, names), spacing="Medium"))
     if msg.notice:
         body.append(text_block(md(msg.notice, LONG_MAX), isSubtle=True))
-    actions = _actions(msg) if msg.status != _RESOLVED else None
-    return card(body, actions=actions, entities=[manager[1]] if manager else None)
+    entities = [manager[1]] if manager else None
+    if msg.status == _RESOLVED:
+        return card(body, entities=entities)
+    # In the body, not the card's own `actions`: older Teams clients honour an
+    # Action.Execute's Submit fallback only inside an ActionSet (Universal Action Model,
+    # "Backward compatibility"). The Assign form's people picker needs version 1.6.
+    body.append(action_set(_actions(msg)))
+    return card(body, entities=entities, version=card_ids.PEOPLE_PICKER_VERSION)
 
 
 def _heading(msg: AlertCard) -> Element:

@@ -13,7 +13,7 @@ from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes
 
 from adapters.teams import card_ids, file_cards
-from adapters.teams.actions import ActionResult, run_action
+from adapters.teams.actions import ActionResult, run_action, shown_after
 from adapters.teams.activity import card_message, command_words, request_id
 from adapters.teams.ask import ask_for_feedback
 from adapters.teams.file_consent import CsvFiles
@@ -29,7 +29,8 @@ from bot.messages import ReportMessage, Target, TextMessage
 logger = logging.getLogger(__name__)
 
 PLATFORM = "teams"
-ASK_COMMAND = "cx_ask_feedback"
+CARD_ACTION = "adaptiveCard/action"
+MESSAGE_ACTION = "composeExtension/submitAction"
 
 
 def person_id(account: Any) -> str:
@@ -57,13 +58,11 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         await self._remember(turn_context.activity)
         key = self._delivery_key(turn_context.activity)
         if key is not None and await chat.was_delivered(self._core, key=key):
-            logger.info("%s was delivered again: ignored", key)
+            logger.info("%s was delivered again: answered, nothing done again", key)
             if turn_context.activity.type == ActivityTypes.invoke:
+                answer = await self._answer_again(turn_context)
                 await turn_context.send_activity(
-                    Activity(
-                        type=ActivityTypes.invoke_response,
-                        value=_invoke_answer(ActionResult(note="")),
-                    )
+                    Activity(type=ActivityTypes.invoke_response, value=answer)
                 )
             return
         await super().on_turn(turn_context)
@@ -126,27 +125,54 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         name = turn_context.activity.name
-        value = turn_context.activity.value
-        if name == "adaptiveCard/action":
-            try:
-                action = card_ids.parse_invoke(value)
-            except ValueError as exc:
-                return _bad_invoke(str(exc))
-            caller, members = await self.caller(turn_context), partial(self._member, turn_context)
-            shown_in = card_message(turn_context.activity)
-            result = await run_action(
-                self._core, action, caller, members=members, shown_in=shown_in
-            )
-            return _invoke_answer(result)
+        if name == CARD_ACTION:
+            return await self._card_action(turn_context)
         if name == file_cards.INVOKE_NAME:
             return await self._files.answer(turn_context, await self.caller(turn_context))
-        if name == "composeExtension/submitAction":
-            text = await ask_for_feedback(
-                self._core, turn_context, value, await self.caller(turn_context), self._customers
-            )
-            return InvokeResponse(status=200, body={"task": {"type": "message", "value": text}})
+        if name == MESSAGE_ACTION:
+            return await self._message_action(turn_context)
         # Not 501 (botbuilder's default): no 5xx for what a client can send.
-        return _bad_invoke(f"unsupported invoke {name!r}")
+        return InvokeResponse(status=400, body={"error": f"unsupported invoke {name!r}"})
+
+    async def _answer_again(self, turn_context: TurnContext) -> InvokeResponse:
+        """A redelivered invoke (Teams did not get the first answer in time): the answer it
+        should have had, and nothing done twice. A card action gets the card as it stands;
+        asking about a message again says it was logged before; a file consent was
+        answered in the chat the first time."""
+        name = turn_context.activity.name
+        if name == CARD_ACTION:
+            return await self._card_action(turn_context, again=True)
+        if name == MESSAGE_ACTION:
+            return await self._message_action(turn_context)
+        return InvokeResponse(status=200)
+
+    async def _card_action(
+        self, turn_context: TurnContext, *, again: bool = False
+    ) -> InvokeResponse:
+        """An Action.Execute, answered as the Universal Action Model asks: HTTP 200 whenever
+        the bot looked at it, the outcome in the body's `statusCode`."""
+        try:
+            action = card_ids.parse_invoke(turn_context.activity.value)
+        except ValueError as exc:
+            logger.info("card action refused: %s", exc)
+            return _card_error(str(exc))
+        caller = await self.caller(turn_context)
+        if again:
+            return _invoke_answer(await shown_after(self._core, action, caller))
+        members = partial(self._member, turn_context)
+        shown_in = card_message(turn_context.activity)
+        result = await run_action(self._core, action, caller, members=members, shown_in=shown_in)
+        return _invoke_answer(result)
+
+    async def _message_action(self, turn_context: TurnContext) -> InvokeResponse:
+        text = await ask_for_feedback(
+            self._core,
+            turn_context,
+            turn_context.activity.value,
+            await self.caller(turn_context),
+            self._customers,
+        )
+        return InvokeResponse(status=200, body={"task": {"type": "message", "value": text}})
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -225,20 +251,21 @@ def _personal(activity: Activity) -> bool:
     return (activity.conversation.conversation_type or "personal") == "personal"
 
 
-def _bad_invoke(message: str) -> InvokeResponse:
-    return InvokeResponse(
-        status=400,
-        body={
-            "statusCode": 400,
-            "type": "application/vnd.microsoft.error",
-            "value": {"code": "BadRequest", "message": message},
-        },
-    )
+def _card_error(message: str) -> InvokeResponse:
+    """Card data that is not one of ours: HTTP 200 (the bot did process the invoke) with
+    status 400 and an error object in the body, as the Universal Action Model says."""
+    body = {
+        "statusCode": 400,
+        "type": "application/vnd.microsoft.error",
+        "value": {"code": "BadRequest", "message": message},
+    }
+    return InvokeResponse(status=200, body=body)
 
 
 def _invoke_answer(result: ActionResult) -> InvokeResponse:
-    """Universal Actions: the clicker sees the refreshed card at once (the delivery queue
-    updates it for everyone), or a note only they see."""
+    """Universal Actions: the clicker sees the card their click leaves at once (the delivery
+    queue updates it for everyone), or, on a refusal, a note only they see while the card
+    stays as it was."""
     if result.card is not None:
         body = {
             "statusCode": 200,

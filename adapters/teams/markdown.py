@@ -6,22 +6,31 @@ links) in `TextBlock.text` and in `Fact.title` / `Fact.value`; every other strin
 titles, input labels, choice titles, alt text) is plain text and is only clipped, never
 escaped, or the reader would see the backslashes.
 
-The escaping rule (`escape`), for text that customers or staff typed:
-- `& < >` become `&amp; &lt; &gt;`. Teams decodes character references in TextBlock markdown
-  (HTML itself is not rendered), so the reader sees the character, while the raw text no
-  longer holds `<`. That is what neutralises mention tags: Teams turns `<at>…</at>` into a
-  mention by matching the raw text against the card's `msteams.entities`, so a typed
-  `<at>Everyone</at>` arrives as `&lt;at&gt;Everyone&lt;/at&gt;` and can never match one of
-  our entities, nor form an autolink `<http://…>`. Escaping `&` keeps a typed `&lt;` literal.
-- `\\ ` ` * _ ~ [ ] ( ) # + - . ! | { }` get a backslash: CommonMark allows a backslash
-  before any ASCII punctuation and shows the character alone, so `**bold**`,
-  `[text](http://evil)`, list markers (`- `, `+ `, `1. `), headings, tables, strikethrough
-  and code cannot form. Escaping context-free (every occurrence, not only the ones that
-  would format) is easier to get right than a parser. `{ }` are added because hosts that
-  support `{{DATE(…)}}` / `{{TIME(…)}}` substitute them in TextBlock text.
-- Line breaks become a paragraph break (`\\n\\n`): Teams ignores a single `\\n` outside lists,
-  and lines starting with `>` or `-` cannot start a quote or a list after escaping anyway.
-Sentry's Teams integration (`card_builder/utils.py`) escapes `& < >` the same way.
+The escaping rule (`escape`), for text that customers or staff typed, is made for the two
+markdown parsers a Teams card meets, and never shows a reader an escape:
+- Teams desktop and web render cards with the Adaptive Cards JS renderer, whose markdown is
+  markdown-it (CommonMark): a backslash before any ASCII punctuation is dropped and the
+  character shown, and character references (`&lt;`) are decoded.
+- Teams mobile renders with microsoft/Teams-AdaptiveCards-Mobile, whose own MarkDownParser
+  (shared/cpp/ObjectModel, and its Kotlin twin) drops a backslash only before `* _` (and
+  before `[ ] )` when the text has other markup: iOS shows unformatted text raw, removing
+  just `\\*` and `\\_`), and HTML-escapes `& < > "` itself, so `&lt;` is shown as `&lt;`.
+So:
+- `* _` get a backslash (both parsers drop it): `**bold**` and `_italic_` cannot form.
+- Everything else that could become markup is broken up with U+2060 WORD JOINER, which
+  shows nothing, never breaks a line and is an ordinary character to both parsers: after
+  every `<` (no HTML, no autolink `<http://…>`, and a typed `<at>Everyone</at>` can never
+  match one of our `msteams.entities`, which is how Teams makes a mention); after `&` before
+  a letter, digit or `#` (no character reference); between `](` (no link: Teams documents
+  bold, italic, lists and links as its markdown); between `~~` (no strikethrough) and `{{`
+  (no `{{DATE(…)}}`, which Teams' iOS renderer substitutes); after a backslash before ASCII
+  punctuation (it stays a backslash); and at the start of a line that starts with a space, a
+  tab, `-`, `+`, `#`, `>`, a backtick, `~`, `[`, `1.` or `1)` (no list, heading, quote, code
+  block, fence or link reference).
+  Nothing else is touched: `! . ( ) - # |` mid-line, a lone `&` or `>` are shown as typed.
+- Line breaks become a paragraph break (`\\n\\n`): Teams ignores a single `\\n` outside
+  lists, and no construct spans two paragraphs.
+Code spans (backticks) are left alone: Teams documents preformatted text as unsupported.
 """
 
 from __future__ import annotations
@@ -53,19 +62,50 @@ NAME_MAX = 64
 LINE_MAX = 500
 LONG_MAX = 3000
 
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_BACKSLASHED = "\\`*_~[]()#+-.!|{}"
-_ESCAPES: Mapping[str, str] = MappingProxyType(
-    {"\n": "\n\n", **{char: "\\" + char for char in _BACKSLASHED}, **_ENTITIES}
+# Invisible, never a line break, and an ordinary character to both markdown parsers.
+JOINER = "\u2060"
+_BACKSLASHED = frozenset("*_")
+# A joiner goes after the key when the next character is one of these (None: always).
+_JOIN_BEFORE: Mapping[str, frozenset[str] | None] = MappingProxyType(
+    {
+        "<": None,
+        "&": frozenset(string.ascii_letters + string.digits + "#"),
+        "]": frozenset("("),
+        "~": frozenset("~"),
+        "{": frozenset("{"),
+        "\\": frozenset(string.punctuation),
+    }
 )
+# A line that CommonMark or the mobile parser could read as a block: a list, a heading, a
+# quote, a fence or an indented code block, a link reference definition.
+_BLOCK_START = re.compile(r"[ \t]|[-+#>`~\[]|\d+[.)]")
 _LINE_BREAKS = re.compile(r"(?:\r\n|\r|\n)+")
 _SPACES = re.compile(r"\s+")
 _NAME_PUNCTUATION = frozenset(" .'-")
 
 
 def _pieces(text: str) -> list[str]:
-    """Each character of `text` as escaped markdown, line breaks as one paragraph break."""
-    return [_ESCAPES.get(char, char) for char in _LINE_BREAKS.sub("\n", text)]
+    """Each character of `text` as escaped markdown (module doc), a line break as one
+    paragraph break."""
+    pieces: list[str] = []
+    for number, line in enumerate(_LINE_BREAKS.split(text)):
+        if number:
+            pieces.append("\n\n")
+        line_pieces = [_piece(char, line[i + 1 : i + 2]) for i, char in enumerate(line)]
+        if line_pieces and _BLOCK_START.match(line):
+            line_pieces[0] = JOINER + line_pieces[0]
+        pieces += line_pieces
+    return pieces
+
+
+def _piece(char: str, following: str) -> str:
+    if char in _BACKSLASHED:
+        return "\\" + char
+    if char in _JOIN_BEFORE:
+        before = _JOIN_BEFORE[char]
+        if before is None or (following and following in before):
+            return char + JOINER
+    return char
 
 
 def escape(text: str) -> str:
@@ -171,8 +211,9 @@ def action_set(actions: list[Element]) -> Element:
 
 
 def show_card(title: str, body: list[Element], action: Element) -> Element:
-    """An Action.ShowCard opening a form (`body`) with one submitting `action`."""
-    sub_card = {"type": "AdaptiveCard", "body": body, "actions": [action]}
+    """An Action.ShowCard opening a form (`body`) with one submitting `action`, in an
+    ActionSet like every Action.Execute (older clients ignore `fallback` elsewhere)."""
+    sub_card = {"type": "AdaptiveCard", "body": [*body, action_set([action])]}
     return {"type": "Action.ShowCard", "title": clip(title, TITLE_MAX), "card": sub_card}
 
 
@@ -184,14 +225,15 @@ def emphasis(items: list[Element]) -> Element:
 def card(
     body: list[Element],
     *,
-    actions: list[Element] | None = None,
     entities: list[Entity] | None = None,
     full_width: bool = False,
+    version: str = VERSION,
 ) -> Card:
-    """A version 1.5 card; mentions and full width go in its `msteams` property."""
-    result: Card = {"$schema": SCHEMA, "type": "AdaptiveCard", "version": VERSION, "body": body}
-    if actions:
-        result["actions"] = actions
+    """A card of `version` (1.5 unless it holds something newer); mentions and full width go
+    in its `msteams` property. Actions go in the body, each set in an `action_set`: the
+    card's own `actions` are left out, as older clients ignore an Action.Execute's fallback
+    there."""
+    result: Card = {"$schema": SCHEMA, "type": "AdaptiveCard", "version": version, "body": body}
     msteams: dict[str, Any] = {}
     if entities:
         msteams["entities"] = entities

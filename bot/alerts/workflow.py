@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.alerts.card import card as current_card
 from bot.alerts.card import post_card, refresh_card
 from bot.alerts.threads import tell_assignee
 from bot.connectors import outbound
@@ -22,7 +23,7 @@ from bot.domain.roles import Caller, assignment_refusal, may_act_on_alert, may_b
 from bot.domain.scoring import Metric, is_detractor
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.i18n import texts
-from bot.messages import TextMessage
+from bot.messages import AlertCard, TextMessage
 from bot.surveys.contacts import contact_locale
 from bot.surveys.prompts import target_for
 from bot.surveys.schemas import no_nul
@@ -158,6 +159,17 @@ async def on_reasons(
     if alert is not None:
         version = f"reasons{response.reasons_revision}"
         await refresh_card(core, session, alert, now, version=version)
+
+
+async def alert_card(core: Core, *, alert_id: int, by: Caller) -> AlertCard:
+    """The alert's card as it stands now, for someone of the account team (staff only:
+    `NotAllowed`): what a click on it leaves on the clicker's screen."""
+    require(may_act_on_alert(by), by)
+    async with core.sessions() as session:
+        alert = await alert_rows.get_alert(session=session, alert_id=alert_id)
+        if alert is None:
+            raise NotFound(f"no alert {alert_id}")
+        return await current_card(core, session, alert)
 
 
 def start_resolving(*, by: Caller) -> None:

@@ -200,6 +200,12 @@ TEXTS: Catalogue = catalogue(
             "en": "Pick a customer's message in one of their channels to ask them for feedback.",
             "fi": "Valitse asiakkaan viesti hänen kanavallaan pyytääksesi palautetta.",
         },
+        "unknown_message_action": {
+            "en": "cxbot does not know this action. The app may be out of date: ask your "
+            "Teams admin to upload its current package.",
+            "fi": "cxbot ei tunne tätä toimintoa. Sovellus voi olla vanhentunut: pyydä "
+            "Teams-ylläpitäjää lataamaan sen nykyinen paketti.",
+        },
         "opened_at": {"en": "Opened {date}", "fi": "Avattu {date}"},
         "acknowledge": {"en": "Acknowledge", "fi": "Kuittaa"},
         "assign_placeholder": {"en": "Assign to…", "fi": "Valitse vastuuhenkilö…"},

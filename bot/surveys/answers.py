@@ -144,6 +144,8 @@ class Answered:
     metric: str
     score: int
     locale: str
+    thank_you: ThankYou
+    """What the respondent's card shows now: the thank-you, with or without the form."""
 
 
 async def answered_survey(core: Core, *, survey_id: int, respondent: Caller) -> Answered:
@@ -153,11 +155,19 @@ async def answered_survey(core: Core, *, survey_id: int, respondent: Caller) -> 
         response = await surveys.get_response(session=session, survey_id=survey_id)
         if response is None:
             raise SurveyClosed(f"survey {survey_id} has no answer yet")
+        locale = contact_locale(core, found.contact)
+        thanks = prompts.thank_you(
+            survey=found.survey,
+            score=response.score,
+            locale=locale,
+            reasons_saved=response.reasons_revision > 0,
+        )
         return Answered(
             survey_id=survey_id,
             metric=found.survey.metric,
             score=response.score,
-            locale=contact_locale(core, found.contact),
+            locale=locale,
+            thank_you=thanks,
         )
 
 

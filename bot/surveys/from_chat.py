@@ -29,6 +29,8 @@ class CustomerMessage:
     thread_id: str
     author_id: str
     author_name: str | None = None
+    note: str | None = None
+    """What the teammate added for the account team (Teams' message action asks for it)."""
 
 
 async def ask_about_message(
@@ -69,6 +71,7 @@ async def ask_about_message(
                     channel_id=message.channel_id,
                     thread_id=message.thread_id,
                 ),
+                note=message.note or None,
             )
         [logged] = await intake.log_interactions(core, [item])
     except InvalidInput as exc:

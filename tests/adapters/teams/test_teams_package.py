@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from adapters.teams.inbound import ASK_COMMAND
+from adapters.teams.ask import ASK_COMMAND, NOTE_PARAMETER
 
 PACKAGE = Path(__file__).resolve().parents[3] / "adapters" / "teams" / "appPackage"
 APP_ID = "8d3b6a54-2f1e-4c7d-b9a0-c1e2d3f4a5b6"
@@ -32,8 +32,10 @@ def test_the_package_zips_a_filled_manifest_and_two_icons(tmp_path: Path) -> Non
         assert package.read("color.png").startswith(b"\x89PNG")
     assert manifest["id"] == manifest["bots"][0]["botId"] == APP_ID
     assert "{{" not in json.dumps(manifest)
-    commands = [c["id"] for c in manifest["composeExtensions"][0]["commands"]]
-    assert commands == [ASK_COMMAND]
+    commands = manifest["composeExtensions"][0]["commands"]
+    assert [c["id"] for c in commands] == [ASK_COMMAND]
+    # The form Teams shows for it has the one field the bot reads.
+    assert [p["name"] for p in commands[0]["parameters"]] == [NOTE_PARAMETER]
     # The report's CSV is offered with a FileConsentCard, which needs supportsFiles.
     assert manifest["bots"][0]["supportsFiles"] is True
 
