@@ -40,7 +40,9 @@ def message_activity(message: Message) -> Activity:
     if isinstance(message, DigestMessage) and message.chart_png_base64:
         # Embedded: Teams shows data URIs, and no URL of ours has to be reachable.
         chart = f"data:image/png;base64,{message.chart_png_base64}"
-    card = cards.render(message, chart_url=chart)
+    # The names the core knows go into the mentions and the lines that name people.
+    names = getattr(message, "names", None) or None
+    card = cards.render(message, chart_url=chart, names=names)
     activity: Activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
     return activity
 
