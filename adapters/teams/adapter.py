@@ -108,7 +108,13 @@ class TeamsAdapter:
             timeout=call_timeout,
         )
         files = CsvFiles(core=core, sender=self._sender, allow_http=settings.teams_dev)
-        self.bot = CxTeamsBot(core=core, home_tenant=settings.microsoft_app_tenant_id, files=files)
+        self.bot = CxTeamsBot(
+            core=core,
+            home_tenant=settings.microsoft_app_tenant_id,
+            files=files,
+            # A roster lookup while Teams waits for the answer: a third of a call's time.
+            roster_timeout=call_timeout / 3,
+        )
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(MESSAGES_PATH, self.handle)
