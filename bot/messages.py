@@ -20,6 +20,13 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+Names = dict[str, str]
+"""Display names by platform user id, of people a message mentions or names, where the core
+knows them (a contact's stored name, the name a platform gave for someone who acted). A
+renderer whose platform shows mentions by id alone (Slack's `<@U…>`) needs none; one whose
+mentions carry their text (Teams' `<at>Name</at>`) uses them, and a generic word without."""
+
+
 class Target(_Frozen):
     """Where to post: a channel (optionally a thread in it), or a person's DM when
     `channel_id` is None. `mention_user_id` is who the message addresses."""
@@ -63,6 +70,7 @@ class SurveyPrompt(_Frozen):
     high_label: str
     mention_user_id: str | None = None
     reminder: bool = False
+    names: Names = Field(default_factory=dict)
 
 
 class ThankYou(_Frozen):
@@ -108,6 +116,8 @@ class AlertCard(_Frozen):
     notice: str | None = None
     """Why cxbot itself changed the alert (the customer's score left the detractor range)."""
     opened_at: datetime
+    names: Names = Field(default_factory=dict)
+    """Of the account manager, and of whoever acknowledged or was assigned the alert."""
 
 
 class ReportRow(_Frozen):
@@ -157,6 +167,7 @@ class TextMessage(_Frozen):
     type: Literal["text"] = "text"
     text: str
     mentions: tuple[str, ...] = ()
+    names: Names = Field(default_factory=dict)
 
 
 WEBHOOK_PLATFORM = "webhook"

@@ -114,7 +114,13 @@ class TeamsAdapter:
         ours = our_workspaces(
             core.config, platform="teams", installed=settings.microsoft_app_tenant_id
         )
-        self.bot = CxTeamsBot(core=core, ours=ours, files=files)
+        self.bot = CxTeamsBot(
+            core=core,
+            ours=ours,
+            files=files,
+            # A roster lookup while Teams waits for the answer: a third of a call's time.
+            roster_timeout=call_timeout / 3,
+        )
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(MESSAGES_PATH, self.handle)

@@ -5,14 +5,14 @@ conversation references that later proactive sends need."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
-from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes
 
-from adapters.teams import card_ids, file_cards
+from adapters.teams import card_ids, file_cards, roster
 from adapters.teams.actions import ActionResult, run_action, shown_after
 from adapters.teams.activity import card_message, command_words, request_id
 from adapters.teams.ask import ask_for_feedback
@@ -21,6 +21,7 @@ from adapters.teams.outbound import message_activity
 from bot.config.types import ChannelRef, PersonRef
 from bot.core import Core
 from bot.domain.roles import Caller, Listing, listed_caller, listed_outside
+from bot.errors import DeliveryError
 from bot.i18n import texts
 from bot.interfaces import chat
 from bot.interfaces.chat import Invocation
@@ -48,11 +49,19 @@ def tenant_of(activity: Activity) -> str | None:
 
 
 class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
-    def __init__(self, *, core: Core, ours: frozenset[str], files: CsvFiles) -> None:
+    def __init__(
+        self,
+        *,
+        core: Core,
+        ours: frozenset[str],
+        files: CsvFiles,
+        roster_timeout: float = roster.IN_TURN_TIMEOUT,
+    ) -> None:
         """`ours`: the tenants whose members are our staff (`roles.our_workspaces`)."""
         self._core = core
         self._ours = ours
         self._files = files
+        self._roster_timeout = roster_timeout
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         await self._remember(turn_context.activity)
@@ -103,25 +112,45 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         """The sender, placed by the core on the facts: the tenant the activity names
         (`channelData.tenant.id`) and the roster's entry for them."""
         activity = turn_context.activity
-        who = PersonRef(platform=PLATFORM, user_id=person_id(activity.from_property))
-        listing = await self._listing(turn_context, activity.from_property.id)
-        return listed_caller(who, listing, ours=self._ours, said=tenant_of(activity))
+        sender = activity.from_property
+        who = PersonRef(platform=PLATFORM, user_id=person_id(sender))
+        name = getattr(sender, "name", None) or None
+        return await self._placed(
+            turn_context, who, lookup_id=str(sender.id), name=name, said=tenant_of(activity)
+        )
 
     async def _member(self, turn_context: TurnContext, user_id: str) -> Caller:
-        """Someone picked on a card, placed by the roster alone."""
+        """Someone picked on a card, placed (and named) by the roster alone."""
         who = PersonRef(platform=PLATFORM, user_id=user_id)
-        return listed_caller(who, await self._listing(turn_context, user_id), ours=self._ours)
+        return await self._placed(turn_context, who, lookup_id=user_id, name=None)
 
-    async def _listing(self, turn_context: TurnContext, user_id: str) -> Listing | None:
-        """What the roster says of this person (`tenantId`, `userRole`); None when it
-        cannot say, which the core fails closed on."""
+    async def _placed(
+        self,
+        turn_context: TurnContext,
+        who: PersonRef,
+        *,
+        lookup_id: str,
+        name: str | None,
+        said: str | None = None,
+    ) -> Caller:
+        """The core places them on the roster's facts (fail closed: someone it does not
+        know is external); when the roster cannot answer just now, unverified (told to try
+        again)."""
         try:
-            member = await TeamsInfo.get_member(turn_context, user_id)
-        except Exception:  # noqa: BLE001 -- fail closed: the roster cannot place them
-            logger.info("member %s not found in the roster", user_id)
-            return None
-        tenant, role = getattr(member, "tenant_id", None), getattr(member, "user_role", None)
-        return Listing(tenant=str(tenant) if tenant else None, role=str(role) if role else None)
+            member = await self._lookup(turn_context, lookup_id)
+        except DeliveryError as exc:
+            logger.warning("the roster could not place %s: %s", lookup_id, exc)
+            return Caller(person=who, external=True, unverified=True, name=name)
+        placed = listed_caller(who, _listing(member), ours=self._ours, said=said)
+        return replace(placed, name=name or (member.name if member else None))
+
+    async def _lookup(self, turn_context: TurnContext, user_id: str) -> roster.Member | None:
+        return await roster.lookup_in_turn(turn_context, user_id, within=self._roster_timeout)
+
+    def _outside(self, member: roster.Member | None) -> bool:
+        """Whether the core places this roster entry outside our staff (a guest, an
+        anonymous participant, a member of a tenant not ours)."""
+        return listed_outside(_listing(member), ours=self._ours) is True
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         name = turn_context.activity.name
@@ -201,13 +230,18 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         activity = turn_context.activity
         caller = await self.caller(turn_context)
         channel = ChannelRef(platform=PLATFORM, channel_id=activity.conversation.id.split(";")[0])
-        mentions, text = command_words(activity)
+        words = command_words(activity)
+        placed = await self._place(turn_context, chat.to_place(words.text, words.mentions))
         invocation = Invocation(
             caller=caller,
-            text=text,
+            text=words.text,
             channel=channel,
-            mentions=mentions,
-            customers=await self._customers(turn_context, chat.to_place(text, mentions)),
+            # A mention names its person by the 29: id; the answer will carry the Entra
+            # object id, so the people the roster placed go in by that.
+            mentions=tuple(placed.ids.get(m, m) for m in words.mentions),
+            customers=placed.customers,
+            not_members=placed.not_members,
+            names={placed.ids.get(m, m): n for m, n in words.names.items()} | placed.names,
             request_id=str(activity.id or ""),
             locale=chat.channel_locale(self._core, channel),
             private_here=_personal(activity),
@@ -222,16 +256,35 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         if reply.csv is not None:
             await self._files.offer(turn_context, invocation, reply.csv)
 
+    async def _place(self, turn_context: TurnContext, mentioned: tuple[str, ...]) -> _Placed:
+        """Look the mentioned people a command needs placed up in the conversation's roster:
+        their Entra object ids, names, and which are customers; who the roster does not
+        know; or, when it cannot answer just now, no customers at all (None: try again)."""
+        ids: dict[str, str] = {}
+        names: dict[str, str] = {}
+        customers: list[str] = []
+        not_members: list[str] = []
+        for mention in mentioned:
+            try:
+                member = await self._lookup(turn_context, mention)
+            except DeliveryError as exc:
+                logger.warning("the roster could not place mentioned %s: %s", mention, exc)
+                return _Placed(ids=ids, names=names, customers=None)
+            if member is None:
+                not_members.append(mention)
+                continue
+            who = ids[mention] = member.person_id
+            names |= {who: member.name} if member.name else {}
+            customers += [who] if self._outside(member) else []
+        return _Placed(ids, names, tuple(customers), tuple(not_members))
+
     async def _customers(
         self, turn_context: TurnContext, placed: tuple[str, ...]
     ) -> tuple[str, ...]:
         """Which of these people are customers (guests, or members of another tenant).
-        Someone the roster cannot place is not surveyed."""
-        found = []
-        for user_id in placed:
-            if listed_outside(await self._listing(turn_context, user_id), ours=self._ours):
-                found.append(user_id)
-        return tuple(found)
+        Someone the roster cannot place, now or at all, is not surveyed."""
+        found = await self._place(turn_context, placed)
+        return found.customers or ()
 
     async def _send_privately(
         self, caller: Caller, message: ReportMessage | TextMessage, activity: Activity
@@ -245,6 +298,23 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
             actor=caller.actor,
             asked=asked,
         )
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """What the roster said of the people a command mentions (`CxTeamsBot._place`)."""
+
+    ids: dict[str, str]
+    names: dict[str, str]
+    customers: tuple[str, ...] | None
+    not_members: tuple[str, ...] = ()
+
+
+def _listing(member: roster.Member | None) -> Listing | None:
+    """What the roster says of a person, for the core to place them on."""
+    if member is None:
+        return None
+    return Listing(tenant=member.tenant_id, role=member.role)
 
 
 def _personal(activity: Activity) -> bool:

@@ -23,7 +23,7 @@ from botbuilder.schema import (
     ConversationReference,
 )
 
-from adapters.teams import cards
+from adapters.teams import cards, roster
 from adapters.teams.errors import call_teams, refused
 from bot.core import Core
 from bot.errors import DeliveryError, FailureKind, HoldScope
@@ -40,9 +40,36 @@ def message_activity(message: Message) -> Activity:
     if isinstance(message, DigestMessage) and message.chart_png_base64:
         # Embedded: Teams shows data URIs, and no URL of ours has to be reachable.
         chart = f"data:image/png;base64,{message.chart_png_base64}"
-    card = cards.render(message, chart_url=chart)
+    # The names the core knows go into the mentions and the lines that name people.
+    names = getattr(message, "names", None) or None
+    card = cards.render(message, chart_url=chart, names=names)
     activity: Activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
     return activity
+
+
+class _PersonalChat(ConversationParameters):  # type: ignore[misc]
+    """botbuilder writes the tenant as `tenantID`; the Bot Framework's Create Conversation
+    contract (and every Teams sample of it) spells it `tenantId`, so that is what is sent."""
+
+    _attribute_map = {  # noqa: RUF012 -- msrest reads the class attribute
+        **ConversationParameters._attribute_map,
+        "tenant_id": {"key": "tenantId", "type": "str"},
+    }
+
+
+def personal_chat(member_id: str, *, tenant: str | None, bot_id: str | None) -> Any:
+    """The documented body of `POST /v3/conversations` for a 1:1 chat: not a group, exactly
+    one member by their `29:` id, the tenant both at the top (`tenantId`, which Teams
+    requires) and in `channelData.tenant.id` (the docs' example), and the bot (`28:<app
+    id>`) when it has an id (Microsoft Teams docs, "Proactive messages", "Create the
+    conversation"; Bot Framework REST API reference, "Create Conversation")."""
+    return _PersonalChat(
+        is_group=False,
+        bot=ChannelAccount(id=bot_id) if bot_id else None,
+        members=[ChannelAccount(id=member_id)],
+        tenant_id=tenant,
+        channel_data={"tenant": {"id": tenant}} if tenant else None,
+    )
 
 
 def _prepare(turn: TurnContext) -> None:
@@ -152,23 +179,26 @@ class Sender:
                 f"teams: no route to {user_id} (tenant {tenant})", kind=FailureKind.PERMANENT
             )
         service_url = str(known.get("serviceUrl") or known.get("service_url") or "")
-        parameters = ConversationParameters(
-            is_group=False,
-            members=[ChannelAccount(id=user_id)],
-            tenant_id=tenant,
-            channel_data={"tenant": {"id": tenant}} if tenant else None,
-        )
+        member_id = user_id if user_id.startswith("29:") else await self._member_id(user_id, tenant)
+        bot_id = f"28:{self._app_id}" if self._app_id else None
+        parameters = personal_chat(member_id, tenant=tenant, bot_id=bot_id)
         created: dict[str, Any] = {}
 
         async def capture(turn: TurnContext) -> None:
             created["reference"] = TurnContext.get_conversation_reference(turn.activity)
 
-        await call_teams(
-            lambda: self._cloud.create_conversation(
-                self._app_id, capture, parameters, "msteams", service_url, None
-            ),
-            within=self._timeout,
-        )
+        try:
+            await call_teams(
+                lambda: self._cloud.create_conversation(
+                    self._app_id, capture, parameters, "msteams", service_url, None
+                ),
+                within=self._timeout,
+            )
+        except DeliveryError as exc:
+            # Creating a 1:1 chat shows nothing, and creating it again gives the same chat
+            # (Teams reuses it): whatever became of the call, nothing was posted.
+            exc.maybe_delivered = False
+            raise
         reference: ConversationReference = created["reference"]
         await chat.remember_conversation(
             self._core,
@@ -180,6 +210,47 @@ class Sender:
             reference=reference.serialize(),
         )
         return reference
+
+    async def _member_id(self, user_id: str, tenant: str | None) -> str:
+        """The `29:` id a 1:1 chat is created with, for someone cxbot knows by their Entra
+        object id: the roster of a team or group chat of the bot's in their tenant gives it.
+        (An Entra object id as the member works only once the person has the app installed
+        themselves, and then the bot already has their chat.)"""
+        refused: DeliveryError | None = None
+        rosters = await chat.roster_references(self._core, platform=PLATFORM, tenant_id=tenant)
+        for stored in rosters:
+            try:
+                member = await self._lookup(ConversationReference().deserialize(stored), user_id)
+            except DeliveryError as exc:
+                if exc.kind is FailureKind.TRANSIENT:
+                    raise
+                refused = exc  # that roster is closed to the bot (403): try the next
+                continue
+            if member is not None:
+                return member.id
+        if refused is not None:
+            raise refused
+        raise DeliveryError(
+            f"teams: {user_id} is in none of the bot's teams or chats in tenant {tenant}",
+            kind=FailureKind.PERMANENT,
+            reason="not_in_roster",
+        )
+
+    async def _lookup(self, reference: ConversationReference, user_id: str) -> roster.Member | None:
+        found: dict[str, roster.Member | None] = {}
+
+        async def look(turn: TurnContext) -> None:
+            found["member"] = await roster.lookup_in_turn(turn, user_id, within=self._timeout)
+
+        try:
+            await call_teams(
+                lambda: self._cloud.continue_conversation(reference, look, self._app_id),
+                within=self._timeout,
+            )
+        except DeliveryError as exc:
+            exc.maybe_delivered = False  # a lookup carries nothing out
+            raise
+        return found.get("member")
 
 
 __all__ = ["ActivityTypes", "Sender", "message_activity"]

@@ -4,6 +4,7 @@ updated in place as the alert moves along."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,7 +15,7 @@ from bot.delivery.queue import Purpose
 from bot.domain import questions
 from bot.i18n import texts
 from bot.messages import AlertCard, MessageRef, Target
-from storage.models import Alert, AlertStatus, Interaction
+from storage.models import Alert, AlertEvent, AlertStatus, Interaction
 from storage.queries import alerts as alert_rows
 from storage.queries.surveys import get_response, survey_parties
 
@@ -29,6 +30,8 @@ async def card(core: Core, session: AsyncSession, alert: Alert) -> AlertCard:
     assert alert.id is not None
     account = core.account(alert.account_key)
     manager = account.account_manager if account else None
+    events = await alert_rows.events(session=session, alert_id=alert.id)
+    shown = (alert.acknowledged_by, alert.assignee, manager.actor if manager else None)
     common = {
         "alert_id": alert.id,
         "locale": account.locale if account else "en",
@@ -39,9 +42,10 @@ async def card(core: Core, session: AsyncSession, alert: Alert) -> AlertCard:
         "account_manager_user_id": manager.user_id if manager else None,
         "resolution": _resolution(alert),
         "opened_at": alert.opened_at,
+        "names": names_in(events, shown=shown),
     }
     if alert.survey_id is None:
-        summary = await _silence(session, alert, str(common["locale"]))
+        summary = _silence(events, str(common["locale"]))
         return AlertCard(kind="no_response", summary=summary, **common)
     fields = await _answer_fields(session, alert.survey_id)
     return AlertCard(**common, **fields, notice=_notice(alert, fields, str(common["locale"])))
@@ -65,10 +69,25 @@ async def _answer_fields(session: AsyncSession, survey_id: int) -> dict[str, obj
     }
 
 
-async def _silence(session: AsyncSession, alert: Alert, locale: str) -> str:
+def names_in(events: Sequence[AlertEvent], *, shown: Iterable[str | None]) -> dict[str, str]:
+    """The names of the people shown (by user id), as their platform named them
+    when they acted or were assigned (`bot.alerts.workflow` keeps them with the events);
+    the latest wins."""
+    wanted = {actor for actor in shown if actor}
+    names: dict[str, str] = {}
+    for event in events:
+        detail = event.detail or {}
+        named: list[tuple[object, object]] = [(event.actor, detail.get("name"))]
+        named.append((detail.get("assignee"), detail.get("assignee_name")))
+        for actor, name in named:
+            if actor in wanted and isinstance(name, str) and name:
+                names[str(actor).split(":", 1)[1]] = name
+    return names
+
+
+def _silence(events: Sequence[AlertEvent], locale: str) -> str:
     """The no-response alert's sentence, from what its "opened" event recorded."""
-    assert alert.id is not None
-    opened = (await alert_rows.events(session=session, alert_id=alert.id))[0]
+    opened = events[0]
     return texts.t(
         "no_response_summary",
         locale,

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.alerts import threads
+from bot.alerts.card import names_in
 from bot.alerts.workflow import open_alert
 from bot.core import Core
 from bot.delivery import queue
@@ -43,13 +44,14 @@ async def _enqueue_reminder(core: Core, session: AsyncSession, alert: Alert, now
         return
     team = core.config.team(account.team_channel)
     hours = f"{team.alert_sla.total_seconds() / 3600:g}"
+    manager = account.account_manager
+    who = _who_acts(alert, manager.user_id if manager else None, target.platform)
+    events = await alert_rows.events(session=session, alert_id=alert.id)
+    actors = (f"{target.platform}:{user_id}" for user_id in who)
     message = TextMessage(
         text=texts.t("sla_reminder", team.locale or "en", hours=hours),
-        mentions=_who_acts(
-            alert,
-            account.account_manager.user_id if account.account_manager else None,
-            target.platform,
-        ),
+        mentions=who,
+        names=names_in(events, shown=actors),
     )
     event = alert_rows.add_event(
         session=session, alert_id=alert.id, action="sla_reminded", actor="cxbot", at=now

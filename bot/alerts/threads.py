@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config.types import PersonRef
 from bot.core import Core
 from bot.delivery import queue
 from bot.delivery.queue import Purpose
+from bot.domain.roles import Caller
 from bot.i18n import texts
 from bot.messages import MessageRef, Target, TextMessage
 from storage.models import Alert, AlertEvent
@@ -31,18 +31,21 @@ def thread_target(core: Core, alert: Alert) -> Target | None:
 
 
 async def tell_assignee(
-    core: Core, session: AsyncSession, *, alert: Alert, event: AlertEvent, assignee: PersonRef
+    core: Core, session: AsyncSession, *, alert: Alert, event: AlertEvent, assignee: Caller
 ) -> None:
     """A mention of the assignee in the card's thread, so that the platform notifies them.
     Keyed on the assignment's audit event: each assignment is told once, however often the
     queue retries, and assigning someone again later tells them again."""
+    person = assignee.person
     target = thread_target(core, alert)
-    if target is None or target.platform != assignee.platform:
+    if target is None or target.platform != person.platform:
         return
     account = core.account(alert.account_key)
     assert account is not None and account.team_channel is not None
     locale = core.config.team(account.team_channel).locale or "en"
-    message = TextMessage(text=texts.t("alert_assigned", locale), mentions=(assignee.user_id,))
+    names = {person.user_id: assignee.name} if assignee.name else {}
+    text = texts.t("alert_assigned", locale)
+    message = TextMessage(text=text, mentions=(person.user_id,), names=names)
     await session.flush()  # gives the event its id
     assert alert.id is not None and event.id is not None
     await queue.enqueue(

@@ -208,11 +208,10 @@ async def assign(core: Core, *, alert_id: int, by: Caller, assignee: Caller) -> 
         return "assigned"
 
     async def notify(session: AsyncSession, alert: Alert, event: AlertEvent) -> None:
-        await tell_assignee(core, session, alert=alert, event=event, assignee=assignee.person)
+        await tell_assignee(core, session, alert=alert, event=event, assignee=assignee)
 
-    return await _transition(
-        core, alert_id, by, step, detail={"assignee": assignee.actor}, then=notify
-    )
+    detail = {"assignee": assignee.actor} | _named(assignee, "assignee_name")
+    return await _transition(core, alert_id, by, step, detail=detail, then=notify)
 
 
 async def resolve(
@@ -303,7 +302,7 @@ async def _transition(
                 action=action,
                 actor=by.actor,
                 at=now,
-                detail=detail,
+                detail=(detail or {}) | _named(by, "name"),
             )
             await session.flush()  # gives the event its id: the version of the card
             await refresh_card(core, session, alert, now, version=f"event{event.id}")
@@ -311,3 +310,10 @@ async def _transition(
             if then is not None:
                 await then(session, alert, event)
     return alert
+
+
+def _named(person: Caller, key: str) -> dict[str, str]:
+    """The display name the platform gave, kept with the event: the card names people by
+    it (`bot.alerts.card`)."""
+    name = (person.name or "").replace("\x00", "").strip()[:200]
+    return {key: name} if name else {}

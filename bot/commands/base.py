@@ -4,7 +4,8 @@ shows the caller privately, and the help."""
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from bot.config.types import ChannelRef
 from bot.domain.roles import Caller
@@ -25,6 +26,11 @@ class Invocation:
     customers: tuple[str, ...] | None = ()
     """The people of `to_place` the platform knows to be customers (external users);
     None when it could not say just now."""
+    not_members: tuple[str, ...] = ()
+    """The people of `to_place` the platform says are not in the conversation at all (a
+    Teams mention the conversation's roster does not know)."""
+    names: Mapping[str, str] = field(default_factory=dict)
+    """Display names of the mentioned people, by user id, where the platform gave them."""
     request_id: str = ""
     locale: str = "en"
     private_here: bool = True

@@ -68,6 +68,8 @@ async def _log(core: Core, invocation: Invocation, rest: str) -> Reply:
     parts, contact = rest.split(maxsplit=2), invocation.contact
     if len(parts) < 2 or not _KIND.match(parts[0]) or contact is None:
         return help_reply(locale, texts.t("log_usage", locale))
+    if contact in invocation.not_members:
+        return Reply(TextMessage(text=texts.t("log_not_a_member", locale)))
     if invocation.customers is None:  # the platform could not say whether they are one
         return Reply(TextMessage(text=texts.t("try_again", locale)))
     account = account_of_channel(core, invocation.channel)
@@ -82,7 +84,7 @@ async def _log(core: Core, invocation: Invocation, rest: str) -> Reply:
             account=account,
             kind=parts[0],
             occurred_at=core.now(),
-            contacts=(ContactCreate(platform=invocation.channel.platform, user_id=contact),),
+            contacts=(_contact(invocation, contact),),
             owner=invocation.caller.actor,
             where=Where(
                 platform=invocation.channel.platform, channel_id=invocation.channel.channel_id
@@ -91,6 +93,14 @@ async def _log(core: Core, invocation: Invocation, rest: str) -> Reply:
         )
     [logged] = await intake.log_interactions(core, [item])
     return Reply(TextMessage(text=logged_text(logged, kind=parts[0], locale=locale)))
+
+
+def _contact(invocation: Invocation, user_id: str) -> ContactCreate:
+    """The mentioned contact, with the name the platform gave for them (kept on the contact:
+    cards and alerts name them by it)."""
+    assert invocation.channel is not None
+    name = (invocation.names.get(user_id) or "").replace("\x00", "").strip()[:200] or None
+    return ContactCreate(platform=invocation.channel.platform, user_id=user_id, name=name)
 
 
 def logged_text(logged: intake.Logged, *, kind: str, locale: str) -> str:

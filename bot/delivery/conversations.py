@@ -64,3 +64,15 @@ async def tenant_reference(
     async with core.sessions() as session:
         found = await rows.any_in_tenant(session=session, platform=platform, tenant_id=tenant_id)
         return dict(found.reference) if found else None
+
+
+async def roster_references(
+    core: Core, *, platform: str, tenant_id: str | None, limit: int = 3
+) -> list[dict[str, Any]]:
+    """References of the tenant's team and group conversations, the most recent first: where
+    the platform's roster can say who someone is."""
+    async with core.sessions() as session:
+        found = await rows.rosters_in_tenant(
+            session=session, platform=platform, tenant_id=tenant_id, limit=limit
+        )
+        return [dict(conversation.reference) for conversation in found]

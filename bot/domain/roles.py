@@ -26,6 +26,8 @@ class Caller:
     person: PersonRef
     external: bool
     unverified: bool = False
+    name: str | None = None
+    """The display name the platform gave for them, if any: cards name people by it."""
 
     @property
     def actor(self) -> str:

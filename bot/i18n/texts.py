@@ -172,6 +172,16 @@ TEXTS: Catalogue = catalogue(
             "en": "Mention the customer the interaction was with: colleagues are not surveyed.",
             "fi": "Mainitse asiakas, jonka kanssa asioitiin: kollegoille ei lähetetä kyselyitä.",
         },
+        "log_not_a_member": {
+            "en": (
+                "I cannot find the person you mentioned among this conversation's members, "
+                "so I cannot ask them for feedback. Mention someone who is in it."
+            ),
+            "fi": (
+                "En löydä mainitsemaasi henkilöä tämän keskustelun jäsenistä, joten en voi "
+                "pyytää häneltä palautetta. Mainitse joku, joka on mukana keskustelussa."
+            ),
+        },
         "not_a_customer_channel": {
             "en": "This channel does not belong to any account in the configuration.",
             "fi": "Tämä kanava ei kuulu yhdellekään asetuksissa määritellylle asiakkaalle.",

@@ -26,7 +26,7 @@ from bot.commands.base import Invocation, Reply, split_verb, to_place
 from bot.commands.report import run_for_file as report_for_file
 from bot.commands.router import channel_locale
 from bot.commands.router import run as run_command
-from bot.delivery.conversations import personal_reference, tenant_reference
+from bot.delivery.conversations import personal_reference, roster_references, tenant_reference
 from bot.delivery.conversations import reference_of as conversation_reference
 from bot.delivery.conversations import remember as remember_conversation
 from bot.delivery.outbox import post_report as queue_report
@@ -55,6 +55,7 @@ __all__ = [
     "remember_conversation",
     "report_for_file",
     "resolve",
+    "roster_references",
     "run_command",
     "split_verb",
     "start_resolving",

@@ -37,9 +37,12 @@ def survey_prompt(
     locale: str,
     vendor: str,
     reminder: bool = False,
+    contact_name: str | None = None,
 ) -> SurveyPrompt:
-    """The question; in a shared thread it mentions the contact, in a DM it need not."""
+    """The question; in a shared thread it mentions the contact (by name, when known), in a
+    DM it need not."""
     assert survey.id is not None
+    mentioned = target.user_id if target.channel_id else None
     version = questions.by_key(survey.question_version)
     low_label, high_label = questions.end_labels(version, locale)
     return SurveyPrompt(
@@ -54,8 +57,9 @@ def survey_prompt(
         ),
         low_label=low_label,
         high_label=high_label,
-        mention_user_id=target.user_id if target.channel_id else None,
+        mention_user_id=mentioned,
         reminder=reminder,
+        names={mentioned: contact_name} if mentioned and contact_name else {},
     )
 
 

@@ -81,6 +81,7 @@ async def _enqueue_prompt(
         locale=contact_locale(core, contact),
         vendor=core.config.vendor,
         reminder=reminder,
+        contact_name=contact.name,
     )
     await queue.enqueue(
         session=session,

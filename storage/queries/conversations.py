@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -78,3 +79,18 @@ async def any_in_tenant(
         query = query.where(ChatConversation.tenant_id == tenant_id)
     result = await session.exec(query.order_by(col(ChatConversation.updated_at).desc()))
     return result.first()
+
+
+async def rosters_in_tenant(
+    *, session: AsyncSession, platform: str, tenant_id: str | None, limit: int
+) -> Sequence[ChatConversation]:
+    """The tenant's conversations that are not 1:1 chats (teams, channels, group chats),
+    the most recently seen first: rosters a person can be looked up in."""
+    query = select(ChatConversation).where(
+        ChatConversation.platform == platform, ChatConversation.kind != "personal"
+    )
+    if tenant_id is not None:
+        query = query.where(ChatConversation.tenant_id == tenant_id)
+    query = query.order_by(col(ChatConversation.updated_at).desc()).limit(limit)
+    result = await session.exec(query)
+    return result.all()

@@ -166,12 +166,15 @@ class FakeConnector:
         user_role: str = "user",
         email: str | None = None,
         conversation_id: str | None = None,
+        object_id_key: str = "aadObjectId",
     ) -> JSON:
         """Make the member lookups know this person (`user_role="guest"` for a guest), in
-        `conversation_id` only or, when None, in every conversation."""
+        `conversation_id` only or, when None, in every conversation. The connector names the
+        Entra object id `aadObjectId` or, depending on the scenario, `objectId` (the Teams
+        docs' own "Get single member details" sample): `object_id_key` picks."""
         given, _, surname = name.partition(" ")
         email = email or f"{given.lower()}@example.com"
-        member = {"id": member_id, "name": name, "aadObjectId": aad_object_id}
+        member = {"id": member_id, "name": name, object_id_key: aad_object_id}
         member |= {"givenName": given, "surname": surname, "email": email}
         member |= {"userPrincipalName": email, "tenantId": tenant_id, "userRole": user_role}
         self._members.append((conversation_id, member))
@@ -271,7 +274,7 @@ class FakeConnector:
     def _member(self, call: Call) -> web.Response:
         """Teams finds a member by its `29:` id or by its AAD object id."""
         for member in self._roster(call.conversation_id):
-            if call.member_id in (member["id"], member["aadObjectId"]):
+            if call.member_id in (member["id"], member.get("aadObjectId"), member.get("objectId")):
                 return web.json_response(member)
         return _error_response(404, "MemberNotFoundInConversation", "Member not found.")
 

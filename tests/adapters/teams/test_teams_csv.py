@@ -50,10 +50,15 @@ async def answered_surveys(teams: TeamsWorld) -> None:
     for owner, scores in SCORES.items():
         for index, score in enumerate(scores):
             contact = f"{GUEST_AAD[:-2]}{len(logged):02d}"
+            # A guest in the team: its roster gives the 29: id their 1:1 chat is opened with.
+            name = f"Asiakas {index}"
+            teams.fake.add_member(
+                f"29:1{contact}", name=name, aad_object_id=contact, user_role="guest"
+            )
             found = await teams.log(
                 f"T-{len(logged)}",
                 owner=owner,
-                contacts=[{"platform": "teams", "user_id": contact, "name": f"Asiakas {index}"}],
+                contacts=[{"platform": "teams", "user_id": contact, "name": name}],
             )
             logged.append((int(found["surveys"][0]["survey_id"]), contact, score))
     await teams.world.advance(timedelta(minutes=15))
