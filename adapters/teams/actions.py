@@ -83,17 +83,20 @@ async def _why(core: Core, action: card_ids.WhyAction, caller: Caller) -> Action
 
 
 async def _alert_step(
-    core: Core, action: card_ids.Action, caller: Caller, members: Members
+    core: Core,
+    action: card_ids.AckAction | card_ids.AssignAction | card_ids.ResolveAction,
+    caller: Caller,
+    members: Members,
 ) -> ActionResult:
     match action:
         case card_ids.AckAction():
-            await chat.acknowledge(core, alert_id=action.alert_id, by=caller)
+            alert = await chat.acknowledge(core, alert_id=action.alert_id, by=caller)
         case card_ids.AssignAction():
             # The people picker offers the whole directory, guests included.
             assignee = await members(action.assignee)
-            await chat.assign(core, alert_id=action.alert_id, by=caller, assignee=assignee)
+            alert = await chat.assign(core, alert_id=action.alert_id, by=caller, assignee=assignee)
         case card_ids.ResolveAction():
-            await chat.resolve(
+            alert = await chat.resolve(
                 core,
                 alert_id=action.alert_id,
                 by=caller,
@@ -101,4 +104,5 @@ async def _alert_step(
                 note=action.note,
                 notify_customer=action.notify,
             )
-    return ActionResult(note=texts.t("alert_updated", "en"))
+    assert alert.id is not None
+    return ActionResult(note=texts.t("alert_updated", await chat.alert_locale(core, alert.id)))

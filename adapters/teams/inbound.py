@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 PLATFORM = "teams"
 ASK_COMMAND = "cx_ask_feedback"
+BOT_NAME = "cxbot"  # the app package's short name, when an activity does not say the bot's
 
 
 def person_id(account: Any) -> str:
@@ -163,12 +164,15 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
     async def _submitted(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
         """The Action.Submit fallback of older clients: same action, answered in a message
         (in a channel only the clicker's own action changes anything)."""
+        caller, members = await self.caller(turn_context), partial(self._member, turn_context)
         try:
             action = card_ids.parse_action(value)
         except ValueError:
-            await turn_context.send_activity(texts.t("unknown_command", "en", verb="?"))
+            locale = await chat.caller_locale(
+                self._core, caller=caller, channel=_channel(turn_context.activity)
+            )
+            await turn_context.send_activity(texts.t("card_not_understood", locale))
             return
-        caller, members = await self.caller(turn_context), partial(self._member, turn_context)
         result = await run_action(self._core, action, caller, members=members)
         if result.note:
             await turn_context.send_activity(result.note)
@@ -179,7 +183,7 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         the offer of its CSV file."""
         activity = turn_context.activity
         caller = await self.caller(turn_context)
-        channel = ChannelRef(platform=PLATFORM, channel_id=activity.conversation.id.split(";")[0])
+        channel = _channel(activity)
         mentions, text = command_words(activity)
         invocation = Invocation(
             caller=caller,
@@ -188,8 +192,9 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
             mentions=mentions,
             customers=await self._customers(turn_context, chat.to_place(text, mentions)),
             request_id=str(activity.id or ""),
-            locale=chat.channel_locale(self._core, channel),
+            locale=await chat.caller_locale(self._core, caller=caller, channel=channel),
             private_here=_personal(activity),
+            prefix=_prefix(activity),
         )
         reply = await chat.run_command(self._core, invocation)
         if reply.in_direct_chat:
@@ -224,6 +229,21 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
 
 def _personal(activity: Activity) -> bool:
     return (activity.conversation.conversation_type or "personal") == "personal"
+
+
+def _channel(activity: Activity) -> ChannelRef:
+    """The conversation, without the thread a channel message names (`;messageid=…`)."""
+    return ChannelRef(platform=PLATFORM, channel_id=activity.conversation.id.split(";")[0])
+
+
+def _prefix(activity: Activity) -> str:
+    """How a command starts here: a mention of the bot by its name in a channel or group
+    chat, nothing in a 1:1 chat with it (Teams needs no mention there)."""
+    if _personal(activity):
+        return ""
+    name = str(getattr(activity.recipient, "name", None) or "")
+    kept = "".join(char for char in name if char.isalnum() or char in " ._-").strip()
+    return f"@{kept or BOT_NAME}"
 
 
 def _bad_invoke(message: str) -> InvokeResponse:
