@@ -7,10 +7,12 @@ delivery queue can store them as JSON and rebuild them after a restart.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from itertools import groupby
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -161,13 +163,61 @@ class DigestMessage(_Frozen):
     chart_png_base64: str | None = None
 
 
+SpanStyle = Literal["strong", "code"]
+
+
+class Span(_Frozen):
+    """A piece of a text and how it reads: `strong` words stand out, `code` words are to be
+    typed as shown (a command); each renderer shows them its platform's way. `typed`: the
+    piece is a value filled in (what someone wrote, a name), escaped in full by renderers,
+    while the catalogue's own words are written to read as they are."""
+
+    text: str
+    style: SpanStyle | None = None
+    typed: bool = False
+
+
+def emphasized(
+    spans: tuple[Span, ...], *, escape: Callable[[Span], str], marks: Mapping[SpanStyle, str]
+) -> str:
+    """`spans` in a platform's markup: each run of one style escaped span by span and put
+    between its mark (`marks["strong"]`, `marks["code"]`), with the run's outer whitespace
+    outside the marks, where every markdown dialect needs it. A run whose text holds its
+    own mark stays unmarked rather than break the markup."""
+    out: list[str] = []
+    for style, run in groupby(spans, key=lambda span: span.style):
+        inner = "".join(escape(span) for span in run)
+        mark = marks[style] if style else ""
+        body = inner.strip()
+        if not mark or not body or mark in inner:
+            out.append(inner)
+            continue
+        start = len(inner) - len(inner.lstrip())
+        out.append(f"{inner[:start]}{mark}{body}{mark}{inner[start + len(body) :]}")
+    return "".join(out)
+
+
 class TextMessage(_Frozen):
-    """Plain text (renderers escape it), optionally addressed to people by user id."""
+    """Plain text (renderers escape it), optionally addressed to people by user id.
+    `styled` is the same text in spans with their emphasis, when it has any: renderers that
+    can show emphasis use it, and `text` stays the plain reading (notifications, a console)."""
 
     type: Literal["text"] = "text"
     text: str
     mentions: tuple[str, ...] = ()
     names: Names = Field(default_factory=dict)
+    styled: tuple[Span, ...] = ()
+
+    @model_validator(mode="after")
+    def _styled_reads_as_text(self) -> TextMessage:
+        if self.styled and "".join(span.text for span in self.styled) != self.text:
+            raise ValueError("the styled spans must read exactly as the text")
+        return self
+
+    @classmethod
+    def of(cls, spans: tuple[Span, ...], *, mentions: tuple[str, ...] = ()) -> TextMessage:
+        """The message of `spans`, its plain text their words."""
+        return cls(text="".join(span.text for span in spans), mentions=mentions, styled=spans)
 
 
 WEBHOOK_PLATFORM = "webhook"

@@ -8,6 +8,9 @@ with `slack_sdk.models` so Slack's limits are checked when `to_dict()` runs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -51,11 +54,16 @@ from bot.messages import (
     Message,
     ReportMessage,
     ScaleButton,
+    SpanStyle,
     SurveyClosedNotice,
     SurveyPrompt,
     TextMessage,
     ThankYou,
+    emphasized,
 )
+
+# The neutral emphasis in mrkdwn: bold, and code for words to type.
+MARKS: Mapping[SpanStyle, str] = MappingProxyType({"strong": "*", "code": "`"})
 
 __all__ = [
     "alert",
@@ -166,9 +174,14 @@ def survey_closed(msg: SurveyClosedNotice) -> Payload:
 
 
 def text(msg: TextMessage) -> Payload:
-    """The text, escaped, after mentions of the people it addresses (valid user ids only)."""
+    """The text, escaped, after mentions of the people it addresses (valid user ids only);
+    its emphasis (`styled`) in mrkdwn, or the plain text cut to fit when that would not fit."""
     lead = " ".join(filter(None, (mention(user) for user in msg.mentions)))
-    body = fit(msg.text, SECTION_MAX - len(lead) - 1) if msg.text.strip() else ELLIPSIS
+    room = SECTION_MAX - len(lead) - 1
+    body = fit(msg.text, room) if msg.text.strip() else ELLIPSIS
+    if msg.styled and msg.text.strip():
+        marked = emphasized(msg.styled, escape=lambda span: escape(span.text), marks=MARKS)
+        body = marked if len(marked) <= room else body
     body = f"{lead} {body}" if lead else body
     return message(f"{lead} {fit(msg.text, FALLBACK_MAX - 200)}".strip(), [section(body)])
 

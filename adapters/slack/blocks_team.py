@@ -1,7 +1,7 @@
 """Block Kit for the account team: the detractor alert card and its resolve modal (pure).
 
-`AlertCard` has no locale of its own yet, so `render` shows alerts in English; `alert` and
-`resolve_modal` take the team's locale as a keyword for when the core knows it.
+Both are in the team's language, which the core decides: an `AlertCard`'s `locale`, and the
+one `bot.interfaces.chat.start_resolving` answers for the modal.
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ def _button(
     )
 
 
-def resolve_modal(*, alert_id: int, locale: str = "en") -> Payload:
+def resolve_modal(*, alert_id: int, locale: str) -> Payload:
     """Asks how the alert was closed (required), what was done (optional note) and whether
     to send the customer a short thank-you about it."""
     view = View(

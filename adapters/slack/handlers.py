@@ -17,6 +17,7 @@ from adapters.slack import blocks, ids
 from adapters.slack.context import MalformedPayload, field, respondent_of, text_field
 from adapters.slack.people import CALL_FAILURES, People
 from bot.core import Core
+from bot.domain.roles import Caller
 from bot.errors import NotFound, NotYourSurvey, SurveyClosed
 from bot.i18n import texts
 from bot.interfaces import chat
@@ -47,7 +48,7 @@ async def say_privately(respond: Any, text: str) -> None:
 
 
 async def open_modal(
-    client: Any, body: dict[str, Any], respond: Any, view: Any, *, locale: str = "en"
+    client: Any, body: dict[str, Any], respond: Any, view: Any, *, locale: str
 ) -> None:
     """views.open must follow the click within 3 s (trigger_id), so it is called here
     directly rather than through the delivery queue; it posts nothing to a channel. A
@@ -81,13 +82,19 @@ def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def refusal(exc: NotYourSurvey | SurveyClosed | NotFound) -> str:
+async def refusal(
+    core: Core, exc: NotYourSurvey | SurveyClosed | NotFound, respondent: Caller
+) -> str:
+    """The clicker's note; a survey that is gone has no language of its own, so the note is
+    in the clicker's."""
     if isinstance(exc, NotYourSurvey):
         name = (
             f"<@{exc.contact_user_id}>" if exc.contact_user_id else blocks.escape(exc.contact_name)
         )
         return texts.t("not_your_survey", exc.locale, name=name)
-    locale = exc.locale if isinstance(exc, SurveyClosed) else "en"
+    if isinstance(exc, SurveyClosed):
+        return texts.t("survey_expired_note", exc.locale)
+    locale = await chat.caller_locale(core, caller=respondent, channel=None)
     return texts.t("survey_expired_note", locale)
 
 
@@ -98,17 +105,18 @@ def register_survey_handlers(bolt: AsyncApp, core: Core, people: People) -> None
             survey_id, score = ids.parse_score_value(text_field(body, "actions", 0, "value"))
         except ValueError as exc:
             raise MalformedPayload(str(exc)) from exc
+        respondent = respondent_of(body, context, people)
         try:
             await chat.record_answer(
                 core,
                 survey_id=survey_id,
                 score=score,
-                respondent=respondent_of(body, context, people),
+                respondent=respondent,
                 shown_in=clicked_message(body),
             )
         except (NotYourSurvey, SurveyClosed, NotFound) as exc:
             await ack()
-            await say_privately(respond, refusal(exc))
+            await say_privately(respond, await refusal(core, exc, respondent))
             return
         await ack()
 
@@ -121,12 +129,11 @@ def register_survey_handlers(bolt: AsyncApp, core: Core, people: People) -> None
         except ValueError as exc:
             raise MalformedPayload(str(exc)) from exc
         await ack()
+        respondent = respondent_of(body, context, people)
         try:
-            answered = await chat.answered_survey(
-                core, survey_id=survey_id, respondent=respondent_of(body, context, people)
-            )
+            answered = await chat.answered_survey(core, survey_id=survey_id, respondent=respondent)
         except (NotYourSurvey, SurveyClosed, NotFound) as exc:
-            await say_privately(respond, refusal(exc))
+            await say_privately(respond, await refusal(core, exc, respondent))
             return
         view = blocks.why_modal(
             survey_id=survey_id,
@@ -145,16 +152,18 @@ def register_survey_handlers(bolt: AsyncApp, core: Core, people: People) -> None
         except ValueError as exc:
             raise MalformedPayload(str(exc)) from exc
         values = field(view, "state", "values")
+        respondent = respondent_of(body, context, people)
         try:
             await chat.record_reasons(
                 core,
                 survey_id=survey_id,
-                respondent=respondent_of(body, context, people),
+                respondent=respondent,
                 reasons=state_options(values, ids.REASONS_BLOCK, ids.REASONS_ACTION),
                 comment=state_value(values, ids.COMMENT_BLOCK, ids.COMMENT_ACTION),
             )
         except (NotYourSurvey, SurveyClosed, NotFound) as exc:
-            await ack(response_action="errors", errors={ids.COMMENT_BLOCK: refusal(exc)})
+            note = await refusal(core, exc, respondent)
+            await ack(response_action="errors", errors={ids.COMMENT_BLOCK: note})
             return
         await ack()
 

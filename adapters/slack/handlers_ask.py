@@ -14,11 +14,12 @@ from slack_bolt.async_app import AsyncApp
 from adapters.slack.context import caller_of, event_key, text_field
 from adapters.slack.handlers import say_privately
 from adapters.slack.people import People
+from bot.config.types import ChannelRef
 from bot.core import Core
 from bot.domain.roles import Caller
 from bot.errors import CxbotError, NotAllowed
 from bot.i18n import texts
-from bot.interfaces.chat import CustomerMessage, ask_about_message, first_delivery
+from bot.interfaces.chat import CustomerMessage, ask_about_message, caller_locale, first_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,8 @@ async def ask_for_feedback(
         return str(exc)
     except _Unplaced as exc:
         logger.info("not asking about %s now: %s", message.message_id, exc)
-        return texts.t("try_again", "en")
+        channel = ChannelRef(platform="slack", channel_id=message.channel_id)
+        return texts.t("try_again", await caller_locale(core, caller=caller, channel=channel))
 
 
 def _message(channel_id: str, ts: str, thread_ts: str | None, author_id: str) -> CustomerMessage:

@@ -32,6 +32,7 @@ _RESOLVE_BLOCKS = {
     "notify": ids.NOTIFY_BLOCK,
 }
 
+COMMAND = "/cx"  # the manifest's slash command
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
@@ -76,11 +77,13 @@ def register_alert_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
         alert_id = _alert_id(body)
         await ack()
         try:
-            chat.start_resolving(by=await caller_of(body, context, people))
+            caller = await caller_of(body, context, people)
+            locale = await chat.start_resolving(core, alert_id=alert_id, by=caller)
         except NotAllowed as exc:
             await say_privately(respond, str(exc))
             return
-        await open_modal(client, body, respond, blocks.resolve_modal(alert_id=alert_id))
+        modal = blocks.resolve_modal(alert_id=alert_id, locale=locale)
+        await open_modal(client, body, respond, modal, locale=locale)
 
     @bolt.view(ids.RESOLVE_MODAL)
     async def on_resolved(
@@ -114,12 +117,12 @@ def register_alert_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
 
 
 def register_command_handlers(bolt: AsyncApp, core: Core, people: People) -> None:
-    @bolt.command("/cx")
+    @bolt.command(COMMAND)
     async def on_command(ack: Any, body: dict[str, Any], context: Any, client: Any) -> None:
         caller = await caller_of(body, context, people)
         raw = str(body.get("text") or "")
         channel = ChannelRef(platform="slack", channel_id=text_field(body, "channel_id"))
-        locale = chat.channel_locale(core, channel)
+        locale = await chat.caller_locale(core, caller=caller, channel=channel)
         mentions = tuple(MENTION.findall(raw))
         invocation = Invocation(
             caller=caller,
@@ -130,6 +133,7 @@ def register_command_handlers(bolt: AsyncApp, core: Core, people: People) -> Non
             customers=await _customers(people, context, chat.to_place(raw, mentions)),
             request_id=str(body.get("trigger_id") or ""),
             locale=locale,
+            prefix=COMMAND,
         )
         reply = await chat.run_command(core, invocation)
         await ack(response_type="ephemeral", **await _answer(core, client, caller, reply))

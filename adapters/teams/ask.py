@@ -8,11 +8,12 @@ from typing import Any
 
 from botbuilder.core import TurnContext
 
+from bot.config.types import ChannelRef
 from bot.core import Core
 from bot.domain.roles import Caller
 from bot.errors import NotAllowed
 from bot.i18n import texts
-from bot.interfaces.chat import CustomerMessage, ask_about_message
+from bot.interfaces.chat import CustomerMessage, ask_about_message, caller_locale
 
 PLATFORM = "teams"
 # The message action's command id and its parameter, as appPackage/manifest.json declares them.
@@ -33,12 +34,15 @@ async def ask_for_feedback(
     payload = json_object(value, "messagePayload")
     author = json_object(json_object(payload, "from"), "user")
     author_id, message_id = author.get("id"), payload.get("id")
-    if not author_id or not message_id:
-        return texts.t("not_a_customer_message", "en")
+    channel_id = turn_context.activity.conversation.id.split(";")[0]
+    if not author_id or not message_id:  # a bot's or a system message: nobody to ask
+        channel = ChannelRef(platform=PLATFORM, channel_id=channel_id)
+        locale = await caller_locale(core, caller=caller, channel=channel)
+        return texts.t("not_a_customer_message", locale)
     name = author.get("displayName")
     message = CustomerMessage(
         platform=PLATFORM,
-        channel_id=turn_context.activity.conversation.id.split(";")[0],
+        channel_id=channel_id,
         message_id=str(message_id),
         # A reply's survey goes into the thread it belongs to.
         thread_id=str(payload.get("replyToId") or message_id),

@@ -32,6 +32,7 @@ from adapters.teams.markdown import (
     mention,
     mentions,
     score_text,
+    styled_md,
     t_md,
     text_block,
 )
@@ -155,4 +156,6 @@ def text(msg: TextMessage, *, names: Names = None) -> Card:
     A text has no locale of its own: an unnamed mention uses the English word."""
     lead, entities = mentions(msg.mentions, names, None)
     body = md(msg.text, LONG_MAX) if msg.text.strip() else ELLIPSIS
+    if msg.styled and msg.text.strip():
+        body = styled_md(msg.styled, msg.text)
     return card([text_block(f"{lead} {body}" if lead else body)], entities=entities or None)

@@ -80,7 +80,8 @@ class CsvFiles:
             consent = file_cards.parse_consent(value)
         except ValueError as exc:
             logger.info("file consent from %s refused: %s", caller.actor, exc)
-            return _note(text("stale", "en"))
+            locale = await chat.caller_locale(self._core, caller=caller, channel=None)
+            return _note(text("stale", locale))
         offer = consent.context
         if offer.stale(self._core.now()):
             return _note(text("stale", offer.locale))

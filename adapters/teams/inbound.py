@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 PLATFORM = "teams"
 CARD_ACTION = "adaptiveCard/action"
 MESSAGE_ACTION = "composeExtension/submitAction"
+BOT_NAME = "cxbot"  # the app package's short name, when an activity does not say the bot's
 
 
 def person_id(account: Any) -> str:
@@ -213,12 +214,15 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
     async def _submitted(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
         """The Action.Submit fallback of older clients: same action, answered in a message
         (in a channel only the clicker's own action changes anything)."""
+        caller, members = await self.caller(turn_context), partial(self._member, turn_context)
         try:
             action = card_ids.parse_action(value)
         except ValueError:
-            await turn_context.send_activity(texts.t("unknown_command", "en", verb="?"))
+            locale = await chat.caller_locale(
+                self._core, caller=caller, channel=_channel(turn_context.activity)
+            )
+            await turn_context.send_activity(texts.t("card_not_understood", locale))
             return
-        caller, members = await self.caller(turn_context), partial(self._member, turn_context)
         result = await run_action(self._core, action, caller, members=members)
         if result.note:
             await turn_context.send_activity(result.note)
@@ -229,7 +233,7 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         the offer of its CSV file."""
         activity = turn_context.activity
         caller = await self.caller(turn_context)
-        channel = ChannelRef(platform=PLATFORM, channel_id=activity.conversation.id.split(";")[0])
+        channel = _channel(activity)
         words = command_words(activity)
         placed = await self._place(turn_context, chat.to_place(words.text, words.mentions))
         invocation = Invocation(
@@ -243,8 +247,9 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
             not_members=placed.not_members,
             names={placed.ids.get(m, m): n for m, n in words.names.items()} | placed.names,
             request_id=str(activity.id or ""),
-            locale=chat.channel_locale(self._core, channel),
+            locale=await chat.caller_locale(self._core, caller=caller, channel=channel),
             private_here=_personal(activity),
+            prefix=_prefix(activity),
         )
         reply = await chat.run_command(self._core, invocation)
         if reply.in_direct_chat:
@@ -330,6 +335,21 @@ def _card_error(message: str) -> InvokeResponse:
         "value": {"code": "BadRequest", "message": message},
     }
     return InvokeResponse(status=200, body=body)
+
+
+def _channel(activity: Activity) -> ChannelRef:
+    """The conversation, without the thread a channel message names (`;messageid=…`)."""
+    return ChannelRef(platform=PLATFORM, channel_id=activity.conversation.id.split(";")[0])
+
+
+def _prefix(activity: Activity) -> str:
+    """How a command starts here: a mention of the bot by its name in a channel or group
+    chat, nothing in a 1:1 chat with it (Teams needs no mention there)."""
+    if _personal(activity):
+        return ""
+    name = str(getattr(activity.recipient, "name", None) or "")
+    kept = "".join(char for char in name if char.isalnum() or char in " ._-").strip()
+    return f"@{kept or BOT_NAME}"
 
 
 def _invoke_answer(result: ActionResult) -> InvokeResponse:

@@ -45,6 +45,7 @@ from typing import Any
 from adapters.teams import card_ids
 from bot.domain.scoring import Metric, score_range
 from bot.i18n.texts import TEXTS, localized, t
+from bot.messages import Span, SpanStyle, emphasized
 
 Card = dict[str, Any]
 Element = dict[str, Any]
@@ -144,6 +145,26 @@ def t_md(key: str, locale: str | None, **markdown: str) -> str:
         if field is not None:
             parts.append(markdown[field])
     return "".join(parts)
+
+
+# The neutral emphasis (`bot.messages.Span`) in card markdown, which has bold but no code:
+# words to type stand out in bold too.
+_MARKS: Mapping[SpanStyle, str] = MappingProxyType({"strong": "**", "code": "**"})
+# `<` and `&` joined to what follows, as `escape` does, so no tag or entity forms.
+_OUR_ESCAPES = str.maketrans({"\n": "\n\n", "<": "<" + JOINER, "&": "&" + JOINER})
+
+
+def _span_md(span: Span) -> str:
+    """A typed value escaped in full (`escape`); the catalogue's own words, written to read
+    as they are, only get what Teams always needs: no tag or entity can form, and paragraph breaks,
+    so that no backslash shows in our own help."""
+    return escape(span.text) if span.typed else span.text.translate(_OUR_ESCAPES)
+
+
+def styled_md(spans: tuple[Span, ...], fallback: str, limit: int = LONG_MAX) -> str:
+    """`spans` as markdown with their emphasis; `md(fallback)` when that is over `limit`."""
+    marked = emphasized(spans, escape=_span_md, marks=_MARKS)
+    return marked if len(marked) <= limit else md(fallback, limit)
 
 
 def mention_label(name: str | None, locale: str | None) -> str:

@@ -13,7 +13,7 @@ from bot.core import Core
 from bot.delivery import queue, redelivery
 from bot.delivery.queue import Purpose
 from bot.domain import questions
-from bot.i18n import texts
+from bot.i18n import locales, texts
 from bot.messages import AlertCard, MessageRef, Target
 from storage.models import Alert, AlertEvent, AlertStatus, Interaction
 from storage.queries import alerts as alert_rows
@@ -34,7 +34,8 @@ async def card(core: Core, session: AsyncSession, alert: Alert) -> AlertCard:
     shown = (alert.acknowledged_by, alert.assignee, manager.actor if manager else None)
     common = {
         "alert_id": alert.id,
-        "locale": account.locale if account else "en",
+        # Staff read alerts in their team channel's language.
+        "locale": locales.staff_locale(core.config, alert.account_key),
         "status": alert.status,
         "account_name": account.name if account else alert.account_key,
         "assignee": alert.assignee,

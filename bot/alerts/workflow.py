@@ -19,10 +19,17 @@ from bot.core import Core
 from bot.delivery import queue
 from bot.delivery.queue import Purpose
 from bot.domain.business_time import add_business_time
-from bot.domain.roles import Caller, assignment_refusal, may_act_on_alert, may_be_assigned, require
+from bot.domain.roles import (
+    Caller,
+    assignment_refusal,
+    may_act_on_alert,
+    may_be_assigned,
+    refusal,
+    require,
+)
 from bot.domain.scoring import Metric, is_detractor
 from bot.errors import InvalidInput, NotAllowed, NotFound
-from bot.i18n import texts
+from bot.i18n import locales, texts
 from bot.messages import AlertCard, TextMessage
 from bot.surveys.contacts import contact_locale
 from bot.surveys.prompts import target_for
@@ -164,7 +171,7 @@ async def on_reasons(
 async def alert_card(core: Core, *, alert_id: int, by: Caller) -> AlertCard:
     """The alert's card as it stands now, for someone of the account team (staff only:
     `NotAllowed`): what a click on it leaves on the clicker's screen."""
-    require(may_act_on_alert(by), by)
+    await _refuse_unless(core, may_act_on_alert(by), by, alert_id)
     async with core.sessions() as session:
         alert = await alert_rows.get_alert(session=session, alert_id=alert_id)
         if alert is None:
@@ -172,14 +179,30 @@ async def alert_card(core: Core, *, alert_id: int, by: Caller) -> AlertCard:
         return await current_card(core, session, alert)
 
 
-def start_resolving(*, by: Caller) -> None:
-    """Before a form to resolve an alert is shown: only staff may (`NotAllowed`)."""
-    require(may_act_on_alert(by), by)
+async def start_resolving(core: Core, *, alert_id: int, by: Caller) -> str:
+    """Before a form to resolve an alert is shown: only staff may (`NotAllowed`). Answers
+    the language to show the form in, its team's."""
+    locale = await alert_locale(core, alert_id)
+    require(may_act_on_alert(by), by, locale)
+    return locale
+
+
+async def alert_locale(core: Core, alert_id: int) -> str:
+    """The language of the alert's account team (`bot.i18n.locales.staff_locale`)."""
+    async with core.sessions() as session:
+        alert = await alert_rows.get_alert(session=session, alert_id=alert_id)
+    return locales.staff_locale(core.config, alert.account_key if alert else None)
+
+
+async def _refuse_unless(core: Core, allowed: bool, by: Caller, alert_id: int) -> None:
+    """`require`, in the alert team's language (looked up only for a refusal)."""
+    if not allowed:
+        raise NotAllowed(refusal(by, await alert_locale(core, alert_id)))
 
 
 async def acknowledge(core: Core, *, alert_id: int, by: Caller) -> Alert:
     """Take the alert on (staff only: `NotAllowed`); a second click changes nothing."""
-    require(may_act_on_alert(by), by)
+    await _refuse_unless(core, may_act_on_alert(by), by, alert_id)
 
     async def step(alert: Alert, now: datetime) -> str | None:
         if alert.status != AlertStatus.OPEN:
@@ -197,9 +220,9 @@ async def acknowledge(core: Core, *, alert_id: int, by: Caller) -> Alert:
 async def assign(core: Core, *, alert_id: int, by: Caller, assignee: Caller) -> Alert:
     """Give the alert to a colleague and tell them so in the card's thread. Staff assign,
     and only to staff: otherwise `NotAllowed` (its message says why) and nothing changes."""
-    require(may_act_on_alert(by), by)
+    await _refuse_unless(core, may_act_on_alert(by), by, alert_id)
     if not may_be_assigned(assignee):
-        raise NotAllowed(assignment_refusal(assignee))
+        raise NotAllowed(assignment_refusal(assignee, await alert_locale(core, alert_id)))
 
     async def step(alert: Alert, now: datetime) -> str | None:
         if alert.status == AlertStatus.RESOLVED or alert.assignee == assignee.actor:
@@ -225,9 +248,10 @@ async def resolve(
 ) -> Alert:
     """Close the loop (staff only: `NotAllowed`). With `notify_customer`, a short "thanks, here
     is what we did" goes to the thread (or DM) where the customer was asked, with the note."""
-    require(may_act_on_alert(by), by)
+    await _refuse_unless(core, may_act_on_alert(by), by, alert_id)
     if outcome not in CHOOSABLE_OUTCOMES:
-        raise InvalidInput(f"unknown outcome {outcome!r}", field="outcome")
+        locale = await alert_locale(core, alert_id)
+        raise InvalidInput(texts.t("outcome_missing", locale), field="outcome")
     note = no_nul(note, field="note")
 
     async def step(alert: Alert, now: datetime) -> str | None:
@@ -236,7 +260,8 @@ async def resolve(
         if notify_customer and alert.survey_id is None:
             # A "no response" alert has no survey, so no thread to answer the customer
             # in: say so before anything changes (the transaction rolls back).
-            raise InvalidInput(texts.t("notify_no_survey", "en"), field="notify")
+            locale = locales.staff_locale(core.config, alert.account_key)
+            raise InvalidInput(texts.t("notify_no_survey", locale), field="notify")
         if alert.status == AlertStatus.OPEN:
             alert.acknowledged_at, alert.acknowledged_by = now, by.actor
         alert.status, alert.resolved_at, alert.resolved_by = AlertStatus.RESOLVED, now, by.actor

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field, replace
 from bot.config.types import ChannelRef
 from bot.domain.roles import Caller
 from bot.errors import InvalidInput
-from bot.i18n import texts
-from bot.messages import ReportMessage, TextMessage
+from bot.i18n import report_texts, texts
+from bot.i18n.texts import DEFAULT_LOCALE
+from bot.messages import ReportMessage, Span, TextMessage
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,20 @@ class Invocation:
     names: Mapping[str, str] = field(default_factory=dict)
     """Display names of the mentioned people, by user id, where the platform gave them."""
     request_id: str = ""
-    locale: str = "en"
+    locale: str = DEFAULT_LOCALE
+    """The caller's language here, as `bot.commands.router.caller_locale` decided it."""
     private_here: bool = True
     """Whether the platform shows the answer to the caller alone where they asked (Slack's
     ephemeral answer, a 1:1 chat); a Teams channel shows it to everyone in it."""
+    prefix: str = ""
+    """How a command starts where the caller typed it, as the adapter knows: "/cx" in
+    Slack, "@cxbot" in a Teams channel, nothing in a chat with the bot. The help and usage
+    write commands with it."""
+
+    def styled(self, key: str, **params: object) -> tuple[Span, ...]:
+        """Catalogue text `key` in the caller's language, its commands in the caller's way."""
+        cmd = f"{self.prefix} " if self.prefix else ""
+        return texts.styled(key, self.locale, cmd=cmd, **params)
 
     @property
     def contact(self) -> str | None:
@@ -72,13 +83,40 @@ def kept_private(reply: Reply, invocation: Invocation) -> Reply:
     everyone in the conversation, the report goes to the caller's direct chat instead."""
     if not isinstance(reply.message, ReportMessage) or invocation.private_here:
         return reply
-    notice = TextMessage(text=texts.t("report_sent_privately", invocation.locale))
+    notice = TextMessage.of(invocation.styled("report_sent_privately"))
     return replace(reply, in_direct_chat=True, notice=notice)
 
 
-def help_reply(locale: str, problem: str | None = None) -> Reply:
-    lead = f"{problem}\n\n" if problem else ""
-    return Reply(TextMessage(text=lead + texts.t("command_help", locale)))
+def say(invocation: Invocation, key: str, **params: object) -> Reply:
+    """The answer `key` of the catalogue, in spans: the words are ours, written to read as
+    they are on every platform, and only the `params` are escaped as typed."""
+    return Reply(TextMessage.of(invocation.styled(key, **params)))
+
+
+class Mistake(InvalidInput):
+    """A malformed command, said in the caller's language: report text `key` (the message
+    itself is its English, for logs and the CLI)."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(report_texts.text(key, DEFAULT_LOCALE, **params))
+        self.key = key
+        self.params = params
+
+    def styled(self, locale: str) -> tuple[Span, ...]:
+        return report_texts.styled(self.key, locale, **self.params)
+
+
+def help_reply(invocation: Invocation, problem: tuple[Span, ...] = ()) -> Reply:
+    """The help, after the `problem` with the command when there is one."""
+    lead = (*problem, Span(text="\n\n")) if problem else ()
+    return Reply(TextMessage.of((*lead, *invocation.styled("command_help"))))
+
+
+def mistake_help(invocation: Invocation, exc: InvalidInput) -> Reply:
+    """The help after the mistake `exc` names; a message that is not a `Mistake` (a core
+    check's) is shown as it is."""
+    problem = exc.styled(invocation.locale) if isinstance(exc, Mistake) else None
+    return help_reply(invocation, problem or (Span(text=str(exc), typed=True),))
 
 
 def split_args(text: str) -> list[str]:
@@ -86,4 +124,5 @@ def split_args(text: str) -> list[str]:
     try:
         return shlex.split(text)
     except ValueError as exc:
-        raise InvalidInput(f"cannot read the command: {exc}") from exc
+        # shlex says "No closing quotation" or "No escaped character" (a final backslash).
+        raise Mistake("open_quote" if "quotation" in str(exc) else "unreadable") from exc

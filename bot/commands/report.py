@@ -17,14 +17,15 @@ from datetime import date, datetime, time, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from bot.commands.base import Invocation, Reply, help_reply, split_args
+from bot.commands.base import Invocation, Mistake, Reply, mistake_help, say, split_args
 from bot.config.types import PersonRef
 from bot.core import Core
 from bot.domain.roles import Caller, is_team_lead, reportable_accounts
 from bot.domain.scoring import Metric
 from bot.errors import InvalidInput, NotAllowed
-from bot.i18n import texts
+from bot.i18n import report_texts
 from bot.i18n.report_texts import text
+from bot.i18n.texts import DEFAULT_LOCALE
 from bot.insights import tables
 from bot.insights.stats import Scope
 from bot.messages import TextMessage
@@ -50,15 +51,13 @@ class ReportRequest:
     csv: bool = False
 
 
-def parse(words: list[str], *, now: datetime, tz: ZoneInfo) -> ReportRequest:
-    """Read the words after `report`; raise `InvalidInput` naming the first mistake."""
+def parse(
+    words: list[str], *, now: datetime, tz: ZoneInfo, locale: str = DEFAULT_LOCALE
+) -> ReportRequest:
+    """Read the words after `report`; raise `Mistake` naming the first one (in `locale`)."""
     options, positional = _options(words)
     if len(positional) > 1:
-        listed = " and ".join(repr(word) for word in positional)
-        raise InvalidInput(
-            f"give one account at most, not {listed} "
-            '(put a name with spaces in quotes: "Aurora Logistics Oy")'
-        )
+        raise Mistake("one_account", listed=_listed(positional, locale))
     since, until = _period(options, now=now, tz=tz)
     by = _by(options.get("by"))
     if by == "week":
@@ -86,9 +85,9 @@ def _options(words: list[str]) -> tuple[dict[str, str | bool], list[str]]:
             continue
         name, has_value, inline = word.removeprefix("--").partition("=")
         if not word.startswith("--") or name not in (*_VALUED, "csv"):
-            raise InvalidInput(f"unknown option {word.partition('=')[0]}")
+            raise Mistake("unknown_option", option=word.partition("=")[0])
         if name in options:
-            raise InvalidInput(f"--{name} is given twice")
+            raise Mistake("given_twice", name=name)
         if name == "csv":
             options[name] = _flag(name, has_value)
         else:
@@ -98,7 +97,7 @@ def _options(words: list[str]) -> tuple[dict[str, str | bool], list[str]]:
 
 def _flag(name: str, has_value: str) -> bool:
     if has_value:
-        raise InvalidInput(f"--{name} takes no value")
+        raise Mistake("takes_no_value", name=name)
     return True
 
 
@@ -106,10 +105,10 @@ def _value(name: str, inline: str, queue: list[str], *, inline_given: bool) -> s
     """`--name=value` or `--name value`; a following option is not a value."""
     if inline_given:
         if not inline:
-            raise InvalidInput(f"--{name} needs a value")
+            raise Mistake("needs_value", name=name)
         return inline
     if not queue or queue[0].startswith("--"):
-        raise InvalidInput(f"--{name} needs a value")
+        raise Mistake("needs_value", name=name)
     return queue.pop(0)
 
 
@@ -117,12 +116,12 @@ def _period(
     options: dict[str, str | bool], *, now: datetime, tz: ZoneInfo
 ) -> tuple[datetime, datetime]:
     if "days" in options and "since" in options:
-        raise InvalidInput("use --days or --since, not both")
+        raise Mistake("days_or_since")
     if "since" in options:
         return _since(str(options["since"]), now=now, tz=tz), now
     raw = str(options.get("days", DEFAULT_DAYS))
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
-        raise InvalidInput(f"--days takes a whole number from 1 to {MAX_DAYS}, not {raw!r}")
+        raise Mistake("days_range", max=MAX_DAYS, value=repr(raw))
     return now - timedelta(days=int(raw)), now
 
 
@@ -132,12 +131,12 @@ def _since(raw: str, *, now: datetime, tz: ZoneInfo) -> datetime:
     except ValueError:
         day = None
     if day is None:
-        raise InvalidInput(f"--since takes a date like 2026-01-31, not {raw!r}")
+        raise Mistake("since_format", value=repr(raw))
     since = datetime.combine(day, time(0), tzinfo=tz)
     if since >= now:
-        raise InvalidInput(f"--since must be in the past, and {raw} is not")
+        raise Mistake("since_future", value=raw)
     if since < now - timedelta(days=MAX_DAYS):
-        raise InvalidInput(f"--since goes back {MAX_DAYS} days at most, not to {raw}")
+        raise Mistake("since_too_old", max=MAX_DAYS, value=raw)
     return since
 
 
@@ -145,10 +144,7 @@ def _check_weeks(since: datetime, until: datetime, tz: ZoneInfo) -> None:
     try:
         iso_weeks(since=since, until=until, tz=tz)
     except ValueError:
-        days = 7 * (MAX_WEEKS - 1)
-        raise InvalidInput(
-            f"--by week shows {MAX_WEEKS} weeks at most: use --days {days} or less"
-        ) from None
+        raise Mistake("too_many_weeks", weeks=MAX_WEEKS, days=7 * (MAX_WEEKS - 1)) from None
 
 
 def _kind(value: str | bool | None) -> str | None:
@@ -156,7 +152,7 @@ def _kind(value: str | bool | None) -> str | None:
         return None
     kind = str(value)
     if not kind.replace("_", "").isalnum() or len(kind) > 64:
-        raise InvalidInput(f"--kind takes an interaction kind like support_ticket, not {kind!r}")
+        raise Mistake("kind_value", value=repr(kind))
     return kind.lower()
 
 
@@ -166,13 +162,13 @@ def _metric(value: str | bool | None) -> Metric | None:
     try:
         return Metric(str(value).lower())
     except ValueError:
-        raise InvalidInput(f"--metric takes csat, ces or nps, not {value!r}") from None
+        raise Mistake("metric_value", value=repr(value)) from None
 
 
 def _by(value: str | bool | None) -> GroupBy:
     grouping = str(value or "account").lower()
     if grouping not in GROUPINGS:
-        raise InvalidInput(f"--by takes {', '.join(GROUPINGS)}, not {value!r}")
+        raise Mistake("by_value", choices=", ".join(GROUPINGS), value=repr(value))
     return cast(GroupBy, grouping)
 
 
@@ -184,7 +180,7 @@ def resolve_account(core: Core, name: str) -> str:
         (a for a in accounts if a.name.strip().lower() == wanted), None
     )
     if found is None:
-        raise InvalidInput(f"no account called {name!r}")
+        raise Mistake("no_such_account", value=repr(name))
     return found.key
 
 
@@ -192,13 +188,14 @@ async def run(core: Core, invocation: Invocation, rest: str) -> Reply:
     """The report the caller may see, shown privately; with `--csv` also as CSV text."""
     locale = invocation.locale
     if invocation.caller.external:
-        return Reply(TextMessage(text=texts.t("not_for_customers", locale)))
+        return say(invocation, "not_for_customers")
     allowed = reportable_accounts(core.config, invocation.caller)
     if not allowed:
-        return Reply(TextMessage(text=text("no_accounts", locale)))
+        return Reply(TextMessage.of(report_texts.styled("no_accounts", locale)))
     tz = caller_zone(core, allowed)
     try:
-        request = parse(split_args(rest.translate(_QUOTES)), now=core.now(), tz=tz)
+        words = split_args(rest.translate(_QUOTES))
+        request = parse(words, now=core.now(), tz=tz, locale=locale)
         scope = Scope(
             accounts=_selected(core, invocation, request, allowed),
             kinds=(request.kind,) if request.kind else None,
@@ -207,7 +204,7 @@ async def run(core: Core, invocation: Invocation, rest: str) -> Reply:
             tz=tz,
         )
     except InvalidInput as exc:
-        return help_reply(locale, str(exc))
+        return mistake_help(invocation, exc)
     table = await tables.build(
         core, scope=scope, since=request.since, until=request.until, locale=locale
     )
@@ -242,13 +239,15 @@ def _selected(
             raise
         key = None
     if key is None or key not in allowed:
-        raise InvalidInput(_not_yours(core, request.account, allowed, invocation.locale))
+        names = ", ".join(a.name for a in core.config.accounts if a.key in allowed)
+        raise Mistake("not_yours", allowed=names, name=repr(request.account))
     return (key,)
 
 
-def _not_yours(core: Core, name: str, allowed: tuple[str, ...], locale: str) -> str:
-    names = ", ".join(a.name for a in core.config.accounts if a.key in allowed)
-    return text("not_yours", locale, allowed=names, name=repr(name))
+def _listed(words: list[str], locale: str) -> str:
+    """'a', 'b' and 'c' (in `locale`)."""
+    quoted = [repr(word) for word in words]
+    return f"{', '.join(quoted[:-1])} {text('and', locale)} {quoted[-1]}"
 
 
 def caller_zone(core: Core, allowed: tuple[str, ...]) -> ZoneInfo:

@@ -10,14 +10,17 @@ from __future__ import annotations
 import re
 
 from bot.commands import report as report_command
-from bot.commands.base import Invocation, Reply, help_reply, kept_private, split_verb
+from bot.commands.base import Invocation, Reply, help_reply, kept_private, say, split_verb
 from bot.config.types import ChannelRef
 from bot.core import Core
-from bot.domain.roles import may_log_interactions, refusal
-from bot.i18n import texts
-from bot.messages import TextMessage
+from bot.domain.roles import Caller, may_log_interactions, refusal, team_accounts
+from bot.i18n import locales, texts
+from bot.i18n.texts import DEFAULT_LOCALE
+from bot.messages import Span, TextMessage
 from bot.surveys import consent, intake
+from bot.surveys.contacts import contact_locale
 from bot.surveys.schemas import ContactCreate, InteractionCreate, Where, as_invalid_input
+from storage.queries import feedback
 
 _KIND = re.compile(r"^[a-z0-9_]{1,64}$")
 
@@ -26,7 +29,8 @@ async def run(core: Core, invocation: Invocation) -> Reply:
     """The caller's answer. Someone the platform could not place just now is asked to try
     again, whatever the command (a guess could show a customer figures)."""
     if invocation.caller.unverified:
-        return Reply(TextMessage(text=refusal(invocation.caller, invocation.locale)))
+        refused = Span(text=refusal(invocation.caller, invocation.locale))
+        return Reply(TextMessage.of((refused,)))
     verb, rest = split_verb(invocation.text)
     if verb == "report":
         return kept_private(await report_command.run(core, invocation, rest), invocation)
@@ -34,49 +38,49 @@ async def run(core: Core, invocation: Invocation) -> Reply:
         return await _log(core, invocation, rest)
     if verb in ("optout", "optin"):
         return await _opt(core, invocation, opted_out=verb == "optout")
-    problem = None if verb == "help" else texts.t("unknown_command", invocation.locale, verb=verb)
-    return help_reply(invocation.locale, problem)
+    problem = () if verb == "help" else invocation.styled("unknown_command", verb=verb)
+    return help_reply(invocation, problem)
 
 
-def channel_locale(core: Core, channel: ChannelRef | None) -> str:
-    """The language to answer in: a customer channel's account's, a team channel's team's."""
-    if channel is None:
-        return "en"
-    account = account_of_channel(core, channel)
-    if account is not None:
-        found = core.account(account)
-        return found.locale if found else "en"
-    if channel in core.config.team_channels():
-        return core.config.team(channel).locale or "en"
-    return "en"
-
-
-def account_of_channel(core: Core, channel: ChannelRef | None) -> str | None:
-    """The account whose shared channel this is, if any."""
-    if channel is None:
-        return None
-    for account in core.config.accounts:
-        if channel in account.customer_channels:
-            return account.key
-    return None
+async def caller_locale(core: Core, *, caller: Caller, channel: ChannelRef | None) -> str:
+    """The language to answer `caller` in where they are. A customer (or someone the
+    platform cannot place) reads their own: the contact's locale, else their account's, else
+    the channel's account's. A teammate reads their team's: the team channel's locale, in a
+    customer channel its account team's, elsewhere that of the first account they are on
+    the team of. Failing all, English."""
+    config = core.config
+    if caller.external:
+        async with core.sessions() as session:
+            person = caller.person
+            contact = await feedback.find_contact(
+                session=session, platform=person.platform, user_id=person.user_id
+            )
+        if contact is not None:
+            return contact_locale(core, contact)
+        where = locales.customer_locale_in(config, channel)
+        # Someone not placed just now may be a teammate in their team channel.
+        return where or locales.staff_locale_in(config, channel) or DEFAULT_LOCALE
+    mine = team_accounts(config, caller)
+    where = locales.staff_locale_in(config, channel)
+    return where or locales.staff_locale(config, mine[0] if mine else None)
 
 
 async def _log(core: Core, invocation: Invocation, rest: str) -> Reply:
     locale = invocation.locale
     if not may_log_interactions(invocation.caller):
-        return Reply(TextMessage(text=texts.t("not_for_customers", locale)))
+        return say(invocation, "not_for_customers")
     parts, contact = rest.split(maxsplit=2), invocation.contact
     if len(parts) < 2 or not _KIND.match(parts[0]) or contact is None:
-        return help_reply(locale, texts.t("log_usage", locale))
+        return help_reply(invocation, invocation.styled("log_usage"))
     if contact in invocation.not_members:
         return Reply(TextMessage(text=texts.t("log_not_a_member", locale)))
     if invocation.customers is None:  # the platform could not say whether they are one
-        return Reply(TextMessage(text=texts.t("try_again", locale)))
-    account = account_of_channel(core, invocation.channel)
+        return say(invocation, "try_again")
+    account = locales.account_of_channel(core.config, invocation.channel)
     if account is None or invocation.channel is None:
-        return Reply(TextMessage(text=texts.t("not_a_customer_channel", locale)))
+        return say(invocation, "not_a_customer_channel")
     if contact not in invocation.customers:
-        return Reply(TextMessage(text=texts.t("log_needs_customer", locale)))
+        return say(invocation, "log_needs_customer")
     with as_invalid_input():
         item = InteractionCreate(
             source=f"{invocation.caller.person.platform}-command",
@@ -92,7 +96,7 @@ async def _log(core: Core, invocation: Invocation, rest: str) -> Reply:
             note=parts[2][:2000] if len(parts) > 2 else None,
         )
     [logged] = await intake.log_interactions(core, [item])
-    return Reply(TextMessage(text=logged_text(logged, kind=parts[0], locale=locale)))
+    return say(invocation, "logged", kind=parts[0], status=_outcome(logged, locale))
 
 
 def _contact(invocation: Invocation, user_id: str) -> ContactCreate:
@@ -105,8 +109,14 @@ def _contact(invocation: Invocation, user_id: str) -> ContactCreate:
 
 def logged_text(logged: intake.Logged, *, kind: str, locale: str) -> str:
     """What was logged, and what became of its survey (scheduled, or why not)."""
-    status = logged.surveys[0].reason or logged.surveys[0].status if logged.surveys else "-"
-    return texts.t("logged", locale, kind=kind, status=status)
+    return texts.t("logged", locale, kind=kind, status=_outcome(logged, locale))
+
+
+def _outcome(logged: intake.Logged, locale: str) -> str:
+    survey = logged.surveys[0] if logged.surveys else None
+    outcome = (survey.reason or survey.status) if survey else "none"
+    key = f"survey_{outcome}"
+    return texts.t(key, locale) if key in texts.TEXTS else outcome
 
 
 async def _opt(core: Core, invocation: Invocation, *, opted_out: bool) -> Reply:
@@ -114,10 +124,9 @@ async def _opt(core: Core, invocation: Invocation, *, opted_out: bool) -> Reply:
     known = await consent.set_opted_out(
         core,
         person=invocation.caller.person,
-        account_key=account_of_channel(core, invocation.channel),
+        account_key=locales.account_of_channel(core.config, invocation.channel),
         opted_out=opted_out,
     )
     if not known:
-        return Reply(TextMessage(text=texts.t("opt_unknown", invocation.locale)))
-    key = "opted_out" if opted_out else "opted_in"
-    return Reply(TextMessage(text=texts.t(key, invocation.locale)))
+        return say(invocation, "opt_unknown")
+    return say(invocation, "opted_out" if opted_out else "opted_in")

@@ -3,9 +3,10 @@ its own beside `bot.i18n.texts`, because reports have many words that nothing el
 
 from __future__ import annotations
 
-from bot.i18n.texts import catalogue, render
+from bot.i18n.texts import catalogue, render, render_styled
+from bot.messages import Span
 
-_TEXTS = catalogue(
+TEXTS = catalogue(
     {
         # Column labels (also the CSV header).
         "n": {"en": "n", "fi": "n"},
@@ -80,10 +81,80 @@ _TEXTS = catalogue(
             "en": "I could not send you the CSV file just now; please try again in a moment.",
             "fi": "En saanut lähetettyä CSV-tiedostoa juuri nyt; yritä hetken päästä uudelleen.",
         },
+        # Mistakes in a `report` command, named before the help (`bot.commands.base.Mistake`).
+        # A `{value}` is what the caller typed, quoted.
+        "one_account": {
+            "en": "give one account at most, not {listed} "
+            '(put a name with spaces in quotes: `"Aurora Logistics Oy"`)',
+            "fi": "anna enintään yksi asiakas, ei {listed} "
+            '(laita välilyöntejä sisältävä nimi lainausmerkkeihin: `"Aurora Logistics Oy"`)',
+        },
+        "and": {"en": "and", "fi": "ja"},
+        "unknown_option": {
+            "en": "unknown option `{option}`",
+            "fi": "tuntematon valitsin `{option}`",
+        },
+        "given_twice": {"en": "`--{name}` is given twice", "fi": "`--{name}` on annettu kahdesti"},
+        "takes_no_value": {"en": "`--{name}` takes no value", "fi": "`--{name}` ei ota arvoa"},
+        "needs_value": {"en": "`--{name}` needs a value", "fi": "`--{name}` tarvitsee arvon"},
+        "days_or_since": {
+            "en": "use `--days` or `--since`, not both",
+            "fi": "käytä joko `--days` tai `--since`, ei molempia",
+        },
+        "days_range": {
+            "en": "`--days` takes a whole number from 1 to {max}, not {value}",
+            "fi": "`--days` ottaa kokonaisluvun väliltä 1–{max}, ei {value}",
+        },
+        "since_format": {
+            "en": "`--since` takes a date like 2026-01-31, not {value}",
+            "fi": "`--since` ottaa päivämäärän muodossa 2026-01-31, ei {value}",
+        },
+        "since_future": {
+            "en": "`--since` must be in the past, and {value} is not",
+            "fi": "`--since`-päivän on oltava menneisyydessä, eikä {value} ole",
+        },
+        "since_too_old": {
+            "en": "`--since` goes back {max} days at most, not to {value}",
+            "fi": "`--since` ulottuu enintään {max} päivän taakse, ei päivään {value}",
+        },
+        "too_many_weeks": {
+            "en": "`--by week` shows {weeks} weeks at most: use `--days {days}` or less",
+            "fi": "`--by week` näyttää enintään {weeks} viikkoa: käytä `--days {days}` "
+            "tai vähemmän",
+        },
+        "kind_value": {
+            "en": "`--kind` takes an interaction kind like support_ticket, not {value}",
+            "fi": "`--kind` ottaa asioinnin lajin, kuten support_ticket, ei {value}",
+        },
+        "metric_value": {
+            "en": "`--metric` takes csat, ces or nps, not {value}",
+            "fi": "`--metric` ottaa arvon csat, ces tai nps, ei {value}",
+        },
+        "by_value": {
+            "en": "`--by` takes {choices}, not {value}",
+            "fi": "`--by` ottaa arvon {choices}, ei {value}",
+        },
+        "no_such_account": {
+            "en": "no account called {value}",
+            "fi": "ei asiakasta nimeltä {value}",
+        },
+        "open_quote": {
+            "en": "cannot read the command: a quotation mark is not closed",
+            "fi": "komentoa ei voi lukea: lainausmerkki jää sulkematta",
+        },
+        "unreadable": {
+            "en": "cannot read the command: it ends in a backslash",
+            "fi": "komentoa ei voi lukea: se päättyy kenoviivaan",
+        },
     }
 )
 
 
-def text(key: str, locale: str | None = "en", **params: object) -> str:
+def text(key: str, locale: str | None, **params: object) -> str:
     """The report text `key` in `locale`, with `{placeholders}` filled from `params`."""
-    return render(_TEXTS, key, locale, params)
+    return render(TEXTS, key, locale, params)
+
+
+def styled(key: str, locale: str | None, **params: object) -> tuple[Span, ...]:
+    """The report text `key` as spans with their emphasis (`bot.i18n.texts.styled`)."""
+    return render_styled(TEXTS, key, locale, params)

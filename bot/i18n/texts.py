@@ -3,13 +3,24 @@
 One catalogue, so a Slack message and a Teams card say the same thing in the same words, and a
 translation is reviewed in one place. Question wording lives in `bot.domain.questions`, because each
 question version is stored with its exact wording.
+
+A text may mark words with a neutral markup: `*strong*`, and `` `code` `` for words to type as
+shown (a command). `styled` reads a text into `bot.messages.Span`s that each renderer shows its
+platform's way (Slack mrkdwn, Teams card markdown); `t` gives the plain reading, marks dropped.
+A command is written `{cmd}report`: `cmd` is how a command starts where the reader types it
+("/cx " in Slack, "@cxbot " in a Teams channel, nothing in a chat with the bot), which the
+adapter tells the core (`bot.commands.base.Invocation.prefix`).
 """
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from functools import lru_cache
 from types import MappingProxyType
+from typing import Literal
+
+from bot.messages import Span
 
 DEFAULT_LOCALE = "en"
 LOCALES: tuple[str, ...] = ("en", "fi")
@@ -115,37 +126,44 @@ TEXTS: Catalogue = catalogue(
         },
         "command_help": {
             "en": (
-                "*/cx* commands:\n"
-                "• `/cx report [account] [--days N | --since YYYY-MM-DD] [--kind K] "
+                "*Commands*:\n"
+                "• `{cmd}report [account] [--days N | --since YYYY-MM-DD] [--kind K] "
                 "[--metric csat|ces|nps] [--by account|kind|week|owner] [--csv]`: figures, "
                 "shown only to you (team leads and the account's team)\n"
-                "• `/cx log <kind> @contact [note]`: log an interaction in a customer channel\n"
-                "• `/cx optout` / `/cx optin`: stop or resume feedback questions for yourself\n"
-                "• `/cx help`: this help"
+                "• `{cmd}log <kind> @contact [note]`: log an interaction in a customer channel\n"
+                "• `{cmd}optout` / `{cmd}optin`: stop or resume feedback questions for yourself\n"
+                "• `{cmd}help`: this help"
             ),
             "fi": (
-                "*/cx*-komennot:\n"
-                "• `/cx report [asiakas] [--days N | --since VVVV-KK-PP] [--kind K] "
+                "*Komennot*:\n"
+                "• `{cmd}report [asiakas] [--days N | --since VVVV-KK-PP] [--kind K] "
                 "[--metric csat|ces|nps] [--by account|kind|week|owner] [--csv]`: luvut, "
                 "vain sinulle näkyvinä (tiiminvetäjät ja asiakkaan tiimi)\n"
-                "• `/cx log <laji> @yhteyshenkilö [huomio]`: kirjaa asiointi asiakaskanavalla\n"
-                "• `/cx optout` / `/cx optin`: lopeta tai jatka palautekyselyt itsellesi\n"
-                "• `/cx help`: tämä ohje"
+                "• `{cmd}log <laji> @yhteyshenkilö [huomio]`: kirjaa asiointi asiakaskanavalla\n"
+                "• `{cmd}optout` / `{cmd}optin`: lopeta tai jatka palautekyselyt itsellesi\n"
+                "• `{cmd}help`: tämä ohje"
             ),
         },
         "unknown_command": {
             "en": "I don't know the command `{verb}`.",
             "fi": "En tunne komentoa `{verb}`.",
         },
+        "card_not_understood": {
+            "en": "I could not read that card's button. Please try again from a newer card.",
+            "fi": "En saanut selvää kortin painikkeesta. Yritä uudelleen uudemmasta kortista.",
+        },
         "not_for_customers": {
             "en": "Sorry, this command is for our own team only.",
             "fi": "Valitettavasti tämä komento on vain omalle tiimillemme.",
         },
         "log_usage": {
-            "en": "Usage: `/cx log <kind> @contact [note]`, e.g. `/cx log meeting @maija Kickoff`",
+            "en": (
+                "Usage: `{cmd}log <kind> @contact [note]`, "
+                "for example `{cmd}log meeting @maija Kickoff`"
+            ),
             "fi": (
-                "Käyttö: `/cx log <laji> @yhteyshenkilö [huomio]`, "
-                "esim. `/cx log meeting @maija Aloitus`"
+                "Käyttö: `{cmd}log <laji> @yhteyshenkilö [huomio]`, "
+                "esim. `{cmd}log meeting @maija Aloitus`"
             ),
         },
         "report_sent_privately": {
@@ -190,9 +208,44 @@ TEXTS: Catalogue = catalogue(
             "en": "Logged the {kind}; feedback question: {status}.",
             "fi": "Kirjattu ({kind}); palautekysely: {status}.",
         },
+        # What became of a logged interaction's survey (`logged`'s status), keyed
+        # "survey_<status>" or, when it was not sent, "survey_<bot.domain.rules.Suppression>".
+        "survey_scheduled": {"en": "scheduled", "fi": "ajastettu"},
+        "survey_none": {
+            "en": "none, no program asks about this kind",
+            "fi": "ei kyselyä, mikään ohjelma ei kysy tästä lajista",
+        },
+        "survey_cooldown": {
+            "en": "not sent, the contact was asked recently",
+            "fi": "ei lähetetä, yhteyshenkilöltä kysyttiin äskettäin",
+        },
+        "survey_opted_out": {
+            "en": "not sent, the contact has opted out",
+            "fi": "ei lähetetä, yhteyshenkilö on kieltäytynyt kyselyistä",
+        },
+        "survey_sampled_out": {
+            "en": "not sent, not picked in the sample",
+            "fi": "ei lähetetä, ei osunut otokseen",
+        },
+        "survey_cap": {
+            "en": "not sent, the account's weekly limit is reached",
+            "fi": "ei lähetetä, asiakkaan viikkoraja on täynnä",
+        },
+        "survey_no_route": {
+            "en": "not sent, there is no way to reach the contact",
+            "fi": "ei lähetetä, yhteyshenkilöä ei tavoiteta",
+        },
+        "survey_duplicate": {
+            "en": "not sent, the contact already has an open question",
+            "fi": "ei lähetetä, yhteyshenkilöllä on jo avoin kysymys",
+        },
+        "survey_stale": {
+            "en": "not sent, the interaction is too old",
+            "fi": "ei lähetetä, asiointi on liian vanha",
+        },
         "opted_out": {
-            "en": "Done: we won't ask you for feedback any more. `/cx optin` undoes this.",
-            "fi": "Selvä: emme enää pyydä sinulta palautetta. `/cx optin` peruu tämän.",
+            "en": "Done: we won't ask you for feedback any more. `{cmd}optin` undoes this.",
+            "fi": "Selvä: emme enää pyydä sinulta palautetta. `{cmd}optin` peruu tämän.",
         },
         "opted_in": {
             "en": "Done: we may ask you for feedback again now and then.",
@@ -237,6 +290,10 @@ TEXTS: Catalogue = catalogue(
         "outcome_no_action_needed": {"en": "No action needed", "fi": "Ei vaadi toimenpiteitä"},
         "outcome_other": {"en": "Other", "fi": "Muu"},
         "outcome_score_changed": {"en": "Score changed", "fi": "Arvio muuttui"},
+        "outcome_missing": {
+            "en": "Pick the outcome from the list.",
+            "fi": "Valitse lopputulos luettelosta.",
+        },
         "notify_no_survey": {
             "en": "This alert has no customer thread to answer in: untick this to resolve it.",
             "fi": "Tällä hälytyksellä ei ole asiakkaan keskustelua, johon vastata: poista "
@@ -281,7 +338,8 @@ def localized(variants: Mapping[str, str], locale: str | None) -> str:
 
 
 def t(key: str, locale: str | None, **params: object) -> str:
-    """The text `key` in `locale` with `{placeholders}` filled from `params`.
+    """The text `key` in `locale` with `{placeholders}` filled from `params`, as plain text
+    (markup marks dropped).
 
     An unknown key is a programming error and raises KeyError naming the key, instead of
     showing a customer an empty or raw-key message.
@@ -289,10 +347,70 @@ def t(key: str, locale: str | None, **params: object) -> str:
     return render(TEXTS, key, locale, params)
 
 
+def styled(key: str, locale: str | None, **params: object) -> tuple[Span, ...]:
+    """The text `key` in `locale` as spans with their emphasis; the `params` are typed spans
+    in the emphasis of where they stand, never read as markup themselves."""
+    return render_styled(TEXTS, key, locale, params)
+
+
 def render(texts: Catalogue, key: str, locale: str | None, params: Mapping[str, object]) -> str:
     """The one lookup of every catalogue: the variant for `locale` (else English), filled."""
+    template = _template(texts, key, locale)
+    if not any(mark in template for mark in _MARKS):
+        return template.format(**params)
+    return "".join(span.text for span in _fill(template, params))
+
+
+def render_styled(
+    texts: Catalogue, key: str, locale: str | None, params: Mapping[str, object]
+) -> tuple[Span, ...]:
+    """`render`, as spans (`styled`)."""
+    return _fill(_template(texts, key, locale), params)
+
+
+def _template(texts: Catalogue, key: str, locale: str | None) -> str:
     try:
         variants = texts[key]
     except KeyError:
         raise KeyError(f"no user-facing text with key {key!r}") from None
-    return localized(variants, locale).format(**params)
+    return localized(variants, locale)
+
+
+Style = Literal["strong", "code"] | None
+_MARKS: Mapping[str, Literal["strong", "code"]] = MappingProxyType({"*": "strong", "`": "code"})
+# A template read once: (its words, or the name of a placeholder, and their style) in order.
+_Piece = tuple[str, bool, Style]
+
+
+def _fill(template: str, params: Mapping[str, object]) -> tuple[Span, ...]:
+    return tuple(
+        Span(text=str(params[word]), style=style, typed=True)
+        if placeholder
+        else Span(text=word, style=style)
+        for word, placeholder, style in _pieces(template)
+        if placeholder or word
+    )
+
+
+@lru_cache(maxsize=256)
+def _pieces(template: str) -> tuple[_Piece, ...]:
+    """The template's words and placeholders with their style. A mark opens its style, the
+    same mark closes it; the other mark inside a style is a plain character. A mark left
+    open is a mistake in the catalogue (tests read every text)."""
+    pieces: list[_Piece] = []
+    style: Style = None
+    for literal, field, _, _ in string.Formatter().parse(template):
+        word = ""
+        for char in literal:
+            mark = _MARKS.get(char)
+            if mark is None or (style is not None and style != mark):
+                word += char
+                continue
+            pieces.append((word, False, style))
+            word, style = "", None if style == mark else mark
+        pieces.append((word, False, style))
+        if field is not None:
+            pieces.append((field, True, style))
+    if style is not None:
+        raise ValueError(f"a {style} mark is not closed in {template!r}")
+    return tuple(pieces)

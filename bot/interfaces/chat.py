@@ -18,13 +18,14 @@ from bot.alerts.workflow import (
     Outcome,
     acknowledge,
     alert_card,
+    alert_locale,
     assign,
     resolve,
     start_resolving,
 )
 from bot.commands.base import Invocation, Reply, split_verb, to_place
 from bot.commands.report import run_for_file as report_for_file
-from bot.commands.router import channel_locale
+from bot.commands.router import caller_locale
 from bot.commands.router import run as run_command
 from bot.delivery.conversations import personal_reference, roster_references, tenant_reference
 from bot.delivery.conversations import reference_of as conversation_reference
@@ -42,10 +43,11 @@ __all__ = [
     "Reply",
     "acknowledge",
     "alert_card",
+    "alert_locale",
     "answered_survey",
     "ask_about_message",
     "assign",
-    "channel_locale",
+    "caller_locale",
     "conversation_reference",
     "first_delivery",
     "personal_reference",

@@ -154,7 +154,8 @@ async def answered_survey(core: Core, *, survey_id: int, respondent: Caller) -> 
         found = await _open_survey(core, session, survey_id, respondent, core.now())
         response = await surveys.get_response(session=session, survey_id=survey_id)
         if response is None:
-            raise SurveyClosed(f"survey {survey_id} has no answer yet")
+            locale = contact_locale(core, found.contact)
+            raise SurveyClosed(f"survey {survey_id} has no answer yet", locale=locale)
         locale = contact_locale(core, found.contact)
         thanks = prompts.thank_you(
             survey=found.survey,
@@ -272,7 +273,10 @@ async def record_reasons(
         survey, contact = found.survey, found.contact
         response = await surveys.get_response(session=session, survey_id=survey_id)
         if response is None:
-            raise SurveyClosed(f"survey {survey_id} has no answer to add reasons to")
+            raise SurveyClosed(
+                f"survey {survey_id} has no answer to add reasons to",
+                locale=contact_locale(core, contact),
+            )
         chosen = list(dict.fromkeys(reasons))
         message = prompts.thank_you(
             survey=survey,

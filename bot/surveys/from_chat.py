@@ -14,7 +14,7 @@ from bot.config.types import ChannelRef
 from bot.core import Core
 from bot.domain.roles import Caller, may_log_interactions, require
 from bot.errors import InvalidInput
-from bot.i18n import texts
+from bot.i18n import locales, texts
 from bot.surveys import intake
 from bot.surveys.schemas import ContactCreate, InteractionCreate, Where, as_invalid_input
 
@@ -44,12 +44,13 @@ async def ask_about_message(
     message in one of the account's channels; the answer says what happened, for the
     teammate's eyes only. Only staff may ask (`NotAllowed`, whose message is the caller's
     note). `is_customer` is asked last, as it may call the platform."""
-    require(may_log_interactions(caller), caller)
     channel = ChannelRef(platform=message.platform, channel_id=message.channel_id)
-    account = router.account_of_channel(core, channel)
+    locale = await router.caller_locale(core, caller=caller, channel=channel)
+    require(may_log_interactions(caller), caller, locale)
+    account = locales.account_of_channel(core.config, channel)
     # Never survey a colleague: the author must be a customer (external, guest, other tenant).
     if account is None or not await is_customer():
-        return texts.t("not_a_customer_message", "en")
+        return texts.t("not_a_customer_message", locale)
     try:
         with as_invalid_input():
             item = InteractionCreate(
@@ -77,5 +78,5 @@ async def ask_about_message(
     except InvalidInput as exc:
         return str(exc)
     if not logged.created:
-        return texts.t("already_logged", "en")
-    return router.logged_text(logged, kind=item.kind, locale="en")
+        return texts.t("already_logged", locale)
+    return router.logged_text(logged, kind=item.kind, locale=locale)

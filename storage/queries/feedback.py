@@ -80,6 +80,14 @@ async def get_contact(*, session: AsyncSession, contact_id: int) -> Contact | No
     return await session.get(Contact, contact_id)
 
 
+async def find_contact(*, session: AsyncSession, platform: str, user_id: str) -> Contact | None:
+    """The contact with this platform user id, unlocked (a read for the language to use)."""
+    result = await session.exec(
+        select(Contact).where(Contact.platform == platform, Contact.platform_user_id == user_id)
+    )
+    return result.first()
+
+
 async def insert_interaction(
     *, session: AsyncSession, values: dict[str, Any]
 ) -> tuple[Interaction, bool]:

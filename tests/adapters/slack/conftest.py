@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,13 +112,20 @@ class SlackWorld:
 
 @pytest.fixture
 async def slack(sessions: Sessions) -> AsyncIterator[SlackWorld]:
+    async with slack_world(sessions, slack_config()) as world:
+        yield world
+
+
+@asynccontextmanager
+async def slack_world(sessions: Sessions, config: dict[str, Any]) -> AsyncIterator[SlackWorld]:
+    """The world of the `slack` fixture, with its own `config`."""
     clock = FrozenClock()
     # Message ts follow the clock, as Slack's follow real time: a retried post looks for
     # its message in the history since its first attempt.
     fake = FakeSlackAPI(clock=lambda: clock().timestamp())
     base_url = await fake.start()
     fake.add_user(CUSTOMER, team_id=CUSTOMER_TEAM, real_name="Maija Meikäläinen")
-    world = World(sessions=sessions, config=parse_config(slack_config()), clock=clock)
+    world = World(sessions=sessions, config=parse_config(config), clock=clock)
     settings = build_settings(
         {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": base_url}
     )
@@ -127,9 +135,11 @@ async def slack(sessions: Sessions) -> AsyncIterator[SlackWorld]:
     app = build_app(world.runtime(), api_token=API_TOKEN, background=False)
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
-    yield SlackWorld(world=world, fake=fake, client=client)
-    await client.close()
-    await fake.close()
+    try:
+        yield SlackWorld(world=world, fake=fake, client=client)
+    finally:
+        await client.close()
+        await fake.close()
 
 
 def now_ts() -> int:

@@ -195,7 +195,7 @@ GOLDEN_CASES: Mapping[str, Callable[[], Payload]] = MappingProxyType(
             "alert_score_changed",
             lambda loc: blocks.alert(score_changed_card(loc), locale=loc),
         ),
-        "resolve_modal.json": lambda: blocks.resolve_modal(alert_id=77),
+        "resolve_modal.json": lambda: blocks.resolve_modal(alert_id=77, locale="en"),
         "resolve_modal_fi.json": lambda: blocks.resolve_modal(alert_id=77, locale="fi"),
         **both("report", lambda loc: blocks.report(report_msg(loc))),
         **both("digest", lambda loc: blocks.digest(digest_msg(loc))),
@@ -364,7 +364,7 @@ def test_why_modal_offers_every_driver_and_carries_the_survey() -> None:
 
 
 def test_resolve_modal_offers_every_outcome() -> None:
-    view = blocks.resolve_modal(alert_id=77)
+    view = blocks.resolve_modal(alert_id=77, locale="en")
     assert ids.parse_metadata(view["private_metadata"], "alert_id") == 77
     assert [o["value"] for o in view["blocks"][0]["element"]["options"]] == list(CHOOSABLE_OUTCOMES)
     assert [b["block_id"] for b in view["blocks"]] == ["outcome", "note", "notify"]

@@ -19,6 +19,7 @@ from sqlmodel import select
 
 from adapters.slack.people import People
 from bot.config.schema import parse_config
+from bot.i18n import texts
 from storage.models import Alert, AlertEvent, Interaction
 from tests.adapters.slack.conftest import CUSTOMER, CUSTOMER_TEAM, STAFF, SlackWorld, slack_config
 from tests.adapters.slack.test_slack_flows import delivered_survey, rows
@@ -65,7 +66,8 @@ async def test_a_customer_cannot_acknowledge_an_alert(
     )
     assert response.status == 200
     assert (await the_alert(slack)).status == "open"
-    assert "only" in slack.fake.responses_posted[-1]["text"]
+    # The refusal is in the alert's team's language (Acme's, Finnish).
+    assert slack.fake.responses_posted[-1]["text"] == texts.t("not_for_customers", "fi")
 
 
 async def test_staff_in_the_shared_channel_can_acknowledge(slack: SlackWorld) -> None:
@@ -103,7 +105,8 @@ async def test_staff_in_the_shared_channel_can_log(slack: SlackWorld) -> None:
     answer = await command_as(
         slack, f"log meeting <@{CUSTOMER}|maija> Kickoff", user=STAFF, team=VENDOR
     )
-    assert "scheduled" in answer["text"]
+    # Said in Acme's team's language, Finnish.
+    assert texts.t("survey_scheduled", "fi") in answer["text"]
     assert await rows(slack, Interaction) == 1
 
 
@@ -117,7 +120,8 @@ async def test_a_customer_cannot_ask_for_feedback_on_our_staffs_message(
     )  # fmt: skip
     assert response.status == 200
     assert await rows(slack, Interaction) == 0
-    assert "only" in slack.fake.responses_posted[-1]["text"]
+    # A customer of Acme is told in Acme's language.
+    assert slack.fake.responses_posted[-1]["text"] == texts.t("not_for_customers", "fi")
 
 
 async def test_staff_can_ask_for_feedback_on_a_customers_message(slack: SlackWorld) -> None:
@@ -190,7 +194,8 @@ async def test_an_alert_cannot_be_assigned_to_a_customer(slack: SlackWorld) -> N
         actions = (await session.exec(select(AlertEvent.action))).all()
     assert list(actions) == ["opened"]
     note = slack.fake.responses_posted[-1]
-    assert note["response_type"] == "ephemeral" and "customers" in note["text"]
+    assert note["response_type"] == "ephemeral"
+    assert note["text"] == texts.t("assignee_not_staff", "fi")
 
 
 async def test_the_assignee_is_mentioned_in_the_alerts_thread(slack: SlackWorld) -> None:

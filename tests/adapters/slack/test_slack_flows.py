@@ -196,7 +196,7 @@ async def test_customer_can_opt_out(slack: SlackWorld) -> None:
 
 async def test_log_command_logs_for_the_mentioned_contact(slack: SlackWorld) -> None:
     answer = await (await slack.command(f"log meeting <@{CUSTOMER}|maija> Kickoff")).json()
-    assert "scheduled" in answer["text"]
+    assert texts.t("survey_scheduled", "fi") in answer["text"]  # Acme's team's language
     async with slack.world.sessions() as session:
         interaction = (await session.exec(select(Interaction))).one()
     assert (interaction.kind, interaction.note, interaction.owner) == (
@@ -246,7 +246,8 @@ async def test_message_shortcut_asks_the_author_in_that_thread(slack: SlackWorld
     async with slack.world.sessions() as session:
         interaction = (await session.exec(select(Interaction))).one()
     assert (interaction.channel_id, interaction.thread_id) == ("C0SHARED01", THREAD)
-    assert "scheduled" in slack.fake.responses_posted[-1]["text"]
+    # The teammate is told in Acme's team's language, Finnish.
+    assert texts.t("survey_scheduled", "fi") in slack.fake.responses_posted[-1]["text"]
 
 
 async def test_asking_twice_about_a_message_says_it_was_logged_before(slack: SlackWorld) -> None:
@@ -254,8 +255,8 @@ async def test_asking_twice_about_a_message_says_it_was_logged_before(slack: Sla
     first = slack.fake.responses_posted[-1]["text"]
     await slack.interact("message_shortcut")
     again = slack.fake.responses_posted[-1]["text"]
-    assert "scheduled" in first
-    assert again == texts.t("already_logged", "en")
+    assert texts.t("survey_scheduled", "fi") in first
+    assert again == texts.t("already_logged", "fi")
     assert await rows(slack, Interaction) == 1 and await rows(slack, Survey) == 1
 
 
@@ -340,7 +341,7 @@ async def test_an_external_user_cannot_acknowledge_an_alert(slack: SlackWorld) -
     async with slack.world.sessions() as session:
         alert = (await session.exec(select(Alert))).one()
     assert alert.status == "open"
-    assert "only" in slack.fake.responses_posted[-1]["text"]
+    assert slack.fake.responses_posted[-1]["text"] == texts.t("not_for_customers", "fi")
 
 
 async def test_shortcut_on_a_foreign_user_users_info_cannot_see(slack: SlackWorld) -> None:
@@ -357,7 +358,7 @@ async def test_shortcut_on_a_teammates_message_is_refused(slack: SlackWorld) -> 
     response = await slack.interact("message_shortcut", message__user=STAFF)
     assert response.status == 200
     assert await rows(slack, Interaction) == 0
-    assert "customer" in slack.fake.responses_posted[-1]["text"]
+    assert slack.fake.responses_posted[-1]["text"] == texts.t("not_a_customer_message", "fi")
 
 
 async def test_unsigned_garbage_is_401_before_anything_parses_it(slack: SlackWorld) -> None:

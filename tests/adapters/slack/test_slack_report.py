@@ -90,5 +90,5 @@ async def test_an_external_user_gets_no_data_and_no_file(slack: SlackWorld) -> N
 async def test_slack_entities_in_the_command_are_read_as_typed(slack: SlackWorld) -> None:
     # Slack sends a typed `&` as `&amp;`; the answer escapes it once again, no more.
     answer = await answer_to(slack, 'report "Smith &amp; Sons"')
-    assert "no account called 'Smith &amp; Sons'" in shown(answer)
+    assert report_texts.text("no_such_account", "fi", value="'Smith &amp; Sons'") in shown(answer)
     assert "&amp;amp;" not in shown(answer)

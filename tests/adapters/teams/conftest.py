@@ -98,12 +98,12 @@ async def teams(sessions: Sessions) -> AsyncIterator[TeamsWorld]:
 @asynccontextmanager
 async def teams_world(
     sessions: Sessions,
+    config: dict[str, Any] | None = None,
     *,
     env: dict[str, str] | None = None,
-    config: dict[str, Any] | None = None,
 ) -> AsyncIterator[TeamsWorld]:
-    """The `teams` world, with other settings (`env`, default: our tenant is TENANT_ID) or
-    another config."""
+    """The `teams` world, with another config, or other settings (`env`, default: our
+    tenant is TENANT_ID)."""
     fake = FakeConnector()
     await fake.start()
     fake.add_member(STAFF_ID, name="Aino", aad_object_id=STAFF_AAD)

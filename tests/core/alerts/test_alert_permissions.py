@@ -8,14 +8,13 @@ import pytest
 from sqlmodel import select
 
 from bot.alerts import workflow
-from bot.config.schema import parse_config
 from bot.config.types import PersonRef
 from bot.domain.roles import Caller
 from bot.errors import NotAllowed
 from bot.i18n import texts
 from storage.engine import Sessions
 from storage.models import Alert, AlertEvent
-from tests.core.alerts.test_escalation import FRIDAY, config, detractor_alert
+from tests.core.alerts.test_escalation import config, detractor_alert, started
 from tests.support.world import CUSTOMER, World, staff
 
 # Slack could not say just now where this person belongs (an outage): external, unverified.
@@ -24,9 +23,7 @@ UNPLACED = Caller(person=PersonRef(platform="slack", user_id="UAM"), external=Tr
 
 @pytest.fixture
 async def world(sessions: Sessions) -> World:
-    world = World(sessions=sessions, config=parse_config(config()))
-    world.clock.set(FRIDAY)
-    return await world.start()
+    return await started(sessions, config())
 
 
 async def untouched(world: World) -> None:
@@ -54,9 +51,11 @@ async def test_only_staff_acknowledge_assign_or_resolve(
     for step in steps:
         with pytest.raises(NotAllowed) as refused:
             await step
-        assert str(refused.value) == texts.t(told, "en")
+        # In the language of the alert's team: Acme's team channel has no locale of its
+        # own, so Acme's, Finnish.
+        assert str(refused.value) == texts.t(told, "fi")
     with pytest.raises(NotAllowed):
-        workflow.start_resolving(by=caller)
+        await workflow.start_resolving(world.core, alert_id=alert_id, by=caller)
     await untouched(world)
 
 
@@ -71,13 +70,14 @@ async def test_staff_may_not_hand_an_alert_to_a_customer(world: World) -> None:
     alert_id = await detractor_alert(world)
     with pytest.raises(NotAllowed) as refused:
         await workflow.assign(world.core, alert_id=alert_id, by=staff("UAM"), assignee=CUSTOMER)
-    assert str(refused.value) == texts.t("assignee_not_staff", "en")
+    assert str(refused.value) == texts.t("assignee_not_staff", "fi")  # Acme's team's language
     await untouched(world)
 
 
 async def test_staff_act_and_are_named_in_the_audit(world: World) -> None:
     alert_id = await detractor_alert(world)
-    workflow.start_resolving(by=staff("UAM"))
+    locale = await workflow.start_resolving(world.core, alert_id=alert_id, by=staff("UAM"))
+    assert locale == "fi"  # the resolve form is shown in the team's language
     await workflow.acknowledge(world.core, alert_id=alert_id, by=staff("UAM"))
     await workflow.resolve(
         world.core, alert_id=alert_id, by=staff("ULEAD"), outcome="fixed", note="Done"

@@ -34,11 +34,16 @@ def config() -> dict[str, Any]:
     return data
 
 
-@pytest.fixture
-async def world(sessions: Sessions) -> World:
-    world = World(sessions=sessions, config=parse_config(config()))
+async def started(sessions: Sessions, data: dict[str, Any]) -> World:
+    """A world with the configuration `data`, on FRIDAY."""
+    world = World(sessions=sessions, config=parse_config(data))
     world.clock.set(FRIDAY)
     return await world.start()
+
+
+@pytest.fixture
+async def world(sessions: Sessions) -> World:
+    return await started(sessions, config())
 
 
 async def detractor_alert(world: World) -> int:

@@ -146,7 +146,9 @@ def caller(user_id: str, *, external: bool = False) -> Caller:
 
 
 async def ask(world: World, text: str, user: str = LEAD, *, external: bool = False) -> Reply:
-    invocation = Invocation(caller=caller(user, external=external), text=text, channel=None)
+    invocation = Invocation(
+        caller=caller(user, external=external), text=text, channel=None, prefix="/cx"
+    )
     return await router.run(world.core, invocation)
 
 
@@ -378,7 +380,8 @@ async def test_staff_on_no_team_are_told_so(world: World) -> None:
         ("aurora globex", "give one account at most, not 'aurora' and 'globex'"),
         ("Aurora Logistics Oy", "give one account at most"),
         ("nosuch", "no account called 'nosuch'"),
-        ('"Aurora Logistics Oy', "cannot read the command: No closing quotation"),
+        ('"Aurora Logistics Oy', "cannot read the command: a quotation mark is not closed"),
+        ("aurora\\", "cannot read the command: it ends in a backslash"),
     ],
 )
 async def test_a_malformed_command_gets_help_naming_the_mistake(

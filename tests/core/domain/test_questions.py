@@ -18,7 +18,8 @@ from bot.domain.questions import (
     why_prompt,
 )
 from bot.domain.scoring import FigureKind, Metric, detractor_max, score_range
-from bot.i18n import texts
+from bot.i18n import report_texts, texts
+from bot.messages import Span, TextMessage, emphasized
 
 
 def _placeholders(template: str) -> set[str]:
@@ -195,12 +196,75 @@ def test_texts_have_every_required_key() -> None:
     assert set(texts.TEXTS) >= REQUIRED_TEXT_KEYS
 
 
-@pytest.mark.parametrize("key", sorted(texts.TEXTS))
-def test_every_text_has_both_languages_and_the_same_placeholders(key: str) -> None:
-    variants = texts.TEXTS[key]
+CATALOGUES = {"texts": texts.TEXTS, "report_texts": report_texts.TEXTS}
+ENTRIES = [(name, key) for name, catalogue in CATALOGUES.items() for key in sorted(catalogue)]
+
+
+@pytest.mark.parametrize(("catalogue", "key"), ENTRIES)
+def test_every_text_has_both_languages_and_the_same_placeholders(catalogue: str, key: str) -> None:
+    variants = CATALOGUES[catalogue][key]
     assert set(variants) == set(texts.LOCALES)
     assert all(text.strip() for text in variants.values())
     assert _placeholders(variants["en"]) == _placeholders(variants["fi"])
+
+
+@pytest.mark.parametrize(("catalogue", "key"), ENTRIES)
+@pytest.mark.parametrize("locale", texts.LOCALES)
+def test_every_text_reads_as_plain_text_and_spans_alike(
+    catalogue: str, key: str, locale: str
+) -> None:
+    """Marks close (reading a text fails otherwise), `t` drops them, and the spans read as
+    the plain text with each value filled in as a typed span of its own."""
+    variants = CATALOGUES[catalogue][key]
+    params = {name: f"<{name}>" for name in _placeholders(variants["en"])}
+    spans = texts.render_styled(CATALOGUES[catalogue], key, locale, params)
+    plain = texts.render(CATALOGUES[catalogue], key, locale, params)
+    assert "".join(span.text for span in spans) == plain
+    assert "*" not in plain and "`" not in plain
+    assert sorted(s.text for s in spans if s.typed) == sorted(
+        f"<{name}>" for _, name, _, _ in string.Formatter().parse(variants[locale]) if name
+    )
+
+
+def test_markup_becomes_styled_spans_and_values_are_never_read_as_markup() -> None:
+    spans = texts.styled("unknown_command", "fi", verb="*x* `y`")
+    assert spans == (
+        Span(text="En tunne komentoa "),
+        Span(text="*x* `y`", style="code", typed=True),
+        Span(text="."),
+    )
+    assert texts.t("unknown_command", "fi", verb="*x*") == "En tunne komentoa *x*."
+    usage = texts.styled("log_usage", "en", cmd="@cxbot ")
+    assert usage[:3] == (
+        Span(text="Usage: "),
+        Span(text="@cxbot ", style="code", typed=True),
+        Span(text="log <kind> @contact [note]", style="code"),
+    )
+
+
+def test_an_unclosed_mark_is_a_mistake_in_the_catalogue() -> None:
+    broken = texts.catalogue({"x": {"en": "a *b", "fi": "a *b"}})
+    with pytest.raises(ValueError, match="strong mark is not closed"):
+        texts.render_styled(broken, "x", "en", {})
+
+
+def test_emphasis_is_put_round_each_run_with_its_whitespace_outside() -> None:
+    spans = (
+        Span(text="Use "),
+        Span(text="/cx ", style="code", typed=True),
+        Span(text="help ", style="code"),
+        Span(text="now, "),
+        Span(text="a`b", style="code", typed=True),
+    )
+    marked = emphasized(spans, escape=lambda span: span.text, marks={"strong": "*", "code": "`"})
+    assert marked == "Use `/cx help` now, a`b"  # a run holding its own mark stays unmarked
+
+
+def test_a_styled_message_must_read_as_its_text() -> None:
+    message = TextMessage.of((Span(text="a "), Span(text="b", style="strong")))
+    assert message.text == "a b"
+    with pytest.raises(ValueError, match="read exactly as the text"):
+        TextMessage(text="a c", styled=message.styled)
 
 
 def test_text_lookup() -> None:
