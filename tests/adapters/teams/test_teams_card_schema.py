@@ -108,8 +108,8 @@ def big_digest() -> Card:
 # Every kind of card, beyond the golden ones: help, hostile text, long tables, a prompt
 # with long labels, every alert state in both languages (the golden set has them).
 EXTRA: dict[str, Callable[[], Card]] = {
-    "help_en": lambda: cards.render(TextMessage(text=t("command_help", "en"))),
-    "help_fi": lambda: cards.render(TextMessage(text=t("command_help", "fi"))),
+    "help_en": lambda: cards.render(TextMessage(text=t("command_help", "en", cmd="@cxbot"))),
+    "help_fi": lambda: cards.render(TextMessage(text=t("command_help", "fi", cmd="@cxbot"))),
     "empty_text": lambda: cards.render(TextMessage(text="  ")),
     "report_200_rows": lambda: cards.report(report_msg("en", 200)),
     "digest_big": big_digest,

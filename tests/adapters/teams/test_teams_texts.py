@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from adapters.teams.markdown import escape
+from adapters.teams.markdown import JOINER, escape
 from bot.i18n import texts
 from storage.engine import Sessions
 from tests.adapters.teams.conftest import (
@@ -88,7 +88,7 @@ async def test_help_in_a_finnish_team_channel_is_finnish_with_cxbot_commands(
     )
     assert shown.startswith("**Komennot**:")
     assert "**@cxbot report [asiakas] [--days N | --since VVVV-KK-PP]" in shown
-    assert "**@cxbot log &lt;laji&gt; @yhteyshenkilö [huomio]**" in shown
+    assert f"**@cxbot log <{JOINER}laji> @yhteyshenkilö [huomio]**" in shown
     assert "**@cxbot optout** / **@cxbot optin**" in shown
     assert "/cx" not in shown
     no_stray_markup(shown)
@@ -115,7 +115,7 @@ async def test_usage_and_mistakes_are_in_the_teams_language(finnish: TeamsWorld)
     usage = await command(
         finnish, "log meeting", payload="message_mention_report", **in_channel(SHARED_CHANNEL)
     )
-    assert usage.startswith("Käyttö: **@cxbot log &lt;laji&gt; @yhteyshenkilö [huomio]**")
+    assert usage.startswith(f"Käyttö: **@cxbot log <{JOINER}laji> @yhteyshenkilö [huomio]**")
     no_stray_markup(usage)
     mistake = await command(
         finnish,
