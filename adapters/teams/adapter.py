@@ -107,7 +107,7 @@ class TeamsAdapter:
             tenant=settings.microsoft_app_tenant_id,
             timeout=call_timeout,
         )
-        files = CsvFiles(core=core, sender=self._sender, allow_http=settings.teams_dev)
+        files = CsvFiles(core=core, allow_http=settings.teams_dev)
         self.bot = CxTeamsBot(core=core, home_tenant=settings.microsoft_app_tenant_id, files=files)
 
     def mount(self, app: web.Application) -> None:

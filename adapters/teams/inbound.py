@@ -21,9 +21,9 @@ from adapters.teams.outbound import message_activity
 from bot.config.types import ChannelRef, PersonRef
 from bot.core import Core
 from bot.domain.roles import Caller
-from bot.i18n import texts
+from bot.i18n import report_texts, texts
 from bot.interfaces import chat
-from bot.interfaces.chat import Invocation
+from bot.interfaces.chat import Invocation, Reply
 from bot.messages import ReportMessage, Target, TextMessage
 
 logger = logging.getLogger(__name__)
@@ -192,14 +192,10 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
             private_here=_personal(activity),
         )
         reply = await chat.run_command(self._core, invocation)
-        if reply.in_direct_chat:
-            await self._send_privately(caller, reply.message, activity)
-            if reply.notice is not None:
-                await turn_context.send_activity(message_activity(reply.notice))
+        if reply.in_direct_chat or isinstance(reply.message, ReportMessage):
+            await self._send_privately(turn_context, invocation, reply)
         else:
             await turn_context.send_activity(message_activity(reply.message))
-        if reply.csv is not None:
-            await self._files.offer(turn_context, invocation, reply.csv)
 
     async def _customers(
         self, turn_context: TurnContext, placed: tuple[str, ...]
@@ -209,17 +205,27 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         return tuple([u for u in placed if await self._outside(turn_context, u) is True])
 
     async def _send_privately(
-        self, caller: Caller, message: ReportMessage | TextMessage, activity: Activity
+        self, turn_context: TurnContext, invocation: Invocation, reply: Reply
     ) -> None:
-        """Keyed on the asking activity, so that Teams redelivering it queues one report."""
-        asked = f"{activity.conversation.id}:{request_id(activity)}"
+        """A report goes through the delivery queue, to the asker's 1:1 chat, wherever it was
+        asked (in the 1:1 chat too): there it is sent in parts if Teams would refuse it whole
+        as too large, and waits out a 429, and its CSV file's offer follows it. Keyed on the
+        asking activity, so that Teams redelivering it queues one report."""
+        activity, caller = turn_context.activity, invocation.caller
+        file = self._files.offer(invocation, reply.csv) if reply.csv is not None else None
         await chat.queue_report(
             self._core,
             target=Target(platform=PLATFORM, user_id=caller.person.user_id),
-            message=message,
+            message=reply.message,
             actor=caller.actor,
-            asked=asked,
+            asked=f"{activity.conversation.id}:{request_id(activity)}",
+            file=file,
         )
+        if reply.csv is not None and file is None:
+            failed = report_texts.text("csv_failed", invocation.locale)
+            await turn_context.send_activity(message_activity(TextMessage(text=failed)))
+        if reply.notice is not None:
+            await turn_context.send_activity(message_activity(reply.notice))
 
 
 def _personal(activity: Activity) -> bool:

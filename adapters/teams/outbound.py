@@ -18,17 +18,25 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
+    Attachment,
     ChannelAccount,
     ConversationParameters,
     ConversationReference,
 )
 
-from adapters.teams import cards
+from adapters.teams import cards, file_cards, sizes
 from adapters.teams.errors import call_teams, refused
 from bot.core import Core
 from bot.errors import DeliveryError, FailureKind, HoldScope
 from bot.interfaces import chat
-from bot.messages import PLATFORM_CALL_TIMEOUT, DigestMessage, Message, MessageRef, Target
+from bot.messages import (
+    PLATFORM_CALL_TIMEOUT,
+    DigestMessage,
+    Message,
+    MessageRef,
+    ReportFile,
+    Target,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +44,8 @@ PLATFORM = "teams"
 
 
 def message_activity(message: Message) -> Activity:
+    if isinstance(message, ReportFile):
+        return attachment_activity(file_cards.offer_card(message))
     chart = None
     if isinstance(message, DigestMessage) and message.chart_png_base64:
         # Embedded: Teams shows data URIs, and no URL of ours has to be reachable.
@@ -43,6 +53,17 @@ def message_activity(message: Message) -> Activity:
     card = cards.render(message, chart_url=chart)
     activity: Activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
     return activity
+
+
+def attachment_activity(attachment: file_cards.Attachment) -> Activity:
+    """A message carrying one attachment other than an Adaptive Card (a file card)."""
+    activity: Activity = MessageFactory.attachment(Attachment().deserialize(attachment))
+    return activity
+
+
+def _serialized(message: Message) -> dict[str, Any]:
+    serialized: dict[str, Any] = message_activity(message).serialize()
+    return serialized
 
 
 def _prepare(turn: TurnContext) -> None:
@@ -69,6 +90,21 @@ class Sender:
         self._tenant = tenant
 
     async def post(self, target: Target, message: Message) -> MessageRef:
+        """Post the message's card; one too large for a Teams message is refused before any
+        call, saying in how many parts it fits (`adapters.teams.sizes`)."""
+        try:
+            parts = sizes.parts_needed(message, _serialized)
+        except ValueError as exc:  # the renderer refuses it (a file offer's command too long)
+            raise DeliveryError(f"teams: {exc}", kind=FailureKind.PERMANENT) from exc
+        if parts > 1:
+            size = sizes.measure(_serialized(message))
+            raise DeliveryError(
+                f"teams: the card is {size} bytes of UTF-16, over the budget of "
+                f"{sizes.BUDGET}: it goes in {parts} parts",
+                kind=FailureKind.TOO_LARGE,
+                reason="MessageSizeTooBig",
+                parts=parts,
+            )
         return await self.send(target, message_activity(message))
 
     async def send(self, target: Target, activity: Activity) -> MessageRef:

@@ -3,6 +3,7 @@ talking to a local fake Bot Framework connector, on the test database."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import uuid
 from collections.abc import AsyncIterator
@@ -51,6 +52,12 @@ def teams_config() -> dict[str, Any]:
     return config
 
 
+def team_account(key: str, name: str, channel: str = TEAM_CHANNEL) -> dict[str, Any]:
+    """An account of the config whose team channel is the Teams channel `channel`."""
+    team_channel = {"platform": "teams", "channel_id": channel}
+    return {"key": key, "name": name, "timezone": "Europe/Helsinki", "team_channel": team_channel}
+
+
 @dataclass
 class TeamsWorld:
     world: World
@@ -88,8 +95,9 @@ class TeamsWorld:
         return dict(await response.json())
 
 
-@pytest.fixture
-async def teams(sessions: Sessions) -> AsyncIterator[TeamsWorld]:
+@contextlib.asynccontextmanager
+async def teams_world(sessions: Sessions, config: dict[str, Any]) -> AsyncIterator[TeamsWorld]:
+    """The world of the `teams` fixture, on any config."""
     fake = FakeConnector()
     await fake.start()
     fake.add_member(STAFF_ID, name="Aino", aad_object_id=STAFF_AAD)
@@ -97,7 +105,7 @@ async def teams(sessions: Sessions) -> AsyncIterator[TeamsWorld]:
     fake.add_member(
         "29:1Xw7rT3yU9iO5pA2s", name="Liisa", aad_object_id=GUEST_AAD, user_role="guest"
     )
-    world = World(sessions=sessions, config=parse_config(teams_config()))
+    world = World(sessions=sessions, config=parse_config(config))
     settings = build_settings({"CXBOT_TEAMS_DEV": "1", "MICROSOFT_APP_TENANT_ID": TENANT_ID})
     adapter = TeamsAdapter(core=world.core, settings=settings)
     world.adapters = {"teams": adapter}
@@ -105,6 +113,14 @@ async def teams(sessions: Sessions) -> AsyncIterator[TeamsWorld]:
     app = build_app(world.runtime(), api_token=API_TOKEN, background=False)
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
-    yield TeamsWorld(world=world, fake=fake, client=client)
-    await client.close()
-    await fake.close()
+    try:
+        yield TeamsWorld(world=world, fake=fake, client=client)
+    finally:
+        await client.close()
+        await fake.close()
+
+
+@pytest.fixture
+async def teams(sessions: Sessions) -> AsyncIterator[TeamsWorld]:
+    async with teams_world(sessions, teams_config()) as world:
+        yield world

@@ -32,6 +32,7 @@ from bot.messages import (
     AlertCard,
     DigestMessage,
     Message,
+    ReportFile,
     ReportMessage,
     ReportRow,
     ScaleButton,
@@ -614,7 +615,10 @@ def test_render_dispatches_every_message_type() -> None:
         (digest_msg("en"), cards.digest),
         (TextMessage(text="hi"), cards.text),
     ]
-    assert {type(message) for message, _ in cases} == set(get_args(get_args(Message)[0]))
+    # A file offer is no Adaptive Card: `outbound.message_activity` sends its file consent card.
+    assert {type(message) for message, _ in cases} == set(get_args(get_args(Message)[0])) - {
+        ReportFile
+    }
     for message, renderer in cases:
         assert cards.render(message) == renderer(message)
     assert cards.render(prompt(Metric.CES, "en"), names=NAMES) != cards.render(
