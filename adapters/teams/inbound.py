@@ -10,7 +10,7 @@ from typing import Any
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsInfo
-from botbuilder.schema import Activity, ActivityTypes
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from adapters.teams import card_ids, file_cards
 from adapters.teams.actions import ActionResult, run_action
@@ -128,6 +128,25 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         tenant = getattr(member, "tenant_id", None)
         foreign = bool(self._home_tenant and tenant and tenant != self._home_tenant)
         return role == "guest" or foreign
+
+    async def on_members_added_activity(
+        self, members_added: list[ChannelAccount], turn_context: TurnContext
+    ) -> None:
+        """A conversationUpdate whose `membersAdded` names the bot itself: cxbot was added to
+        a team or a group chat (its reference is stored by now, `_remember`). What was held
+        there for want of it goes out at once; added to a team, it may now post in the
+        team's other channels too, which the event does not list."""
+        activity = turn_context.activity
+        bot_id = getattr(activity.recipient, "id", None)
+        if not bot_id or all(member.id != bot_id for member in members_added or ()):
+            return
+        data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+        await chat.joined_channel(
+            self._core,
+            platform=PLATFORM,
+            channel_id=activity.conversation.id.split(";")[0],
+            whole_team=isinstance(data.get("team"), dict),
+        )
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         name = turn_context.activity.name

@@ -158,7 +158,7 @@ class Sender:
         if target.channel_id:
             stored = await chat.conversation_reference(
                 self._core, platform=PLATFORM, conversation_id=target.channel_id
-            )
+            ) or await self._unannounced_channel(target)
             if stored is None:
                 raise refused(
                     FailureKind.NEEDS_ADMIN,
@@ -176,6 +176,19 @@ class Sender:
         if stored is not None:
             return ConversationReference().deserialize(stored)
         return await self._open_personal(target.user_id, target.workspace or self._tenant)
+
+    async def _unannounced_channel(self, target: Target) -> dict[str, Any] | None:
+        """A channel the bot never heard from, in a tenant where it has a conversation: added
+        to a team, the bot may post in each of its channels, but Teams announces only the
+        one it was added in. The reference is that conversation's with this channel's id; if
+        the bot is not in the channel's team after all, the connector refuses with 403
+        (`BotNotInConversationRoster`), which holds the channel."""
+        tenant = target.workspace or self._tenant
+        known = await chat.tenant_reference(self._core, platform=PLATFORM, tenant_id=tenant)
+        if known is None:
+            return None
+        channel = {"id": target.channel_id, "isGroup": True, "conversationType": "channel"}
+        return {**known, "conversation": channel | ({"tenantId": tenant} if tenant else {})}
 
     async def _open_personal(self, user_id: str, tenant: str | None) -> ConversationReference:
         """A 1:1 chat with someone who never spoke to the bot, created in their tenant

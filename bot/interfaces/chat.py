@@ -29,6 +29,7 @@ from bot.delivery.conversations import personal_reference, tenant_reference
 from bot.delivery.conversations import reference_of as conversation_reference
 from bot.delivery.conversations import remember as remember_conversation
 from bot.delivery.outbox import post_report as queue_report
+from bot.delivery.redelivery import joined_channel
 from bot.interfaces.inbound import first_delivery, was_delivered
 from bot.surveys.answers import answered_survey, record_answer, record_reasons
 from bot.surveys.from_chat import CustomerMessage, ask_about_message
@@ -46,6 +47,7 @@ __all__ = [
     "channel_locale",
     "conversation_reference",
     "first_delivery",
+    "joined_channel",
     "personal_reference",
     "queue_report",
     "record_answer",
