@@ -68,6 +68,7 @@ class FailureKind(StrEnum):
     TRANSIENT = "transient"  # retry with backoff (or at the platform's Retry-After)
     NEEDS_ADMIN = "needs_admin"  # hold the workspace's or channel's queue until fixed
     PERMANENT = "permanent"  # this target cannot take it: give the item up
+    TOO_LARGE = "too_large"  # the message is too big for one platform message: send it in parts
 
 
 class HoldScope(StrEnum):
@@ -85,7 +86,8 @@ class DeliveryError(CxbotError):
     `retry_after` is the platform's own hint in seconds (Slack/Teams 429 Retry-After);
     `maybe_delivered` means the platform may have carried the call out all the same (a
     timeout, a connection lost after sending, a 5xx), so a retried post must first look
-    for it.
+    for it. A `TOO_LARGE` failure says in `parts` how many parts the adapter reckons the
+    message needs (2 when the platform refused it without saying by how much).
     """
 
     def __init__(
@@ -97,6 +99,7 @@ class DeliveryError(CxbotError):
         reason: str | None = None,
         retry_after: float | None = None,
         maybe_delivered: bool = False,
+        parts: int = 2,
     ) -> None:
         super().__init__(message)
         self.kind = kind
@@ -104,6 +107,7 @@ class DeliveryError(CxbotError):
         self.reason = reason
         self.retry_after = retry_after
         self.maybe_delivered = maybe_delivered
+        self.parts = parts
 
 
 def field_path(loc: Sequence[str | int], *, prefix: str = "") -> str:

@@ -7,9 +7,9 @@ delivery queue can store them as JSON and rebuild them after a restart.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from itertools import groupby
+from itertools import groupby, pairwise
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
@@ -236,6 +236,22 @@ class WebhookEvent(_Frozen):
     data: dict[str, Any]
 
 
+class ReportFile(_Frozen):
+    """A report's CSV file, offered to the person who asked for it after the report itself.
+    It holds no file: the report command's `args`, who asked (`asked_by`, a user id), in
+    which language and when, so the file is made again, with the asker's permissions of
+    that moment, when they take it (Teams asks their consent first); `name` and `size`
+    (bytes) are what the offer shows."""
+
+    type: Literal["report_file"] = "report_file"
+    args: str
+    asked_by: str
+    locale: str = "en"
+    asked_at: datetime
+    name: str
+    size: int
+
+
 Message = Annotated[
     SurveyPrompt
     | ThankYou
@@ -244,10 +260,12 @@ Message = Annotated[
     | ReportMessage
     | DigestMessage
     | TextMessage
-    | WebhookEvent,
+    | WebhookEvent
+    | ReportFile,
     Field(discriminator="type"),
 ]
 MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
+
 
 # The one timeout of every platform call (a Slack Web API call, a Bot Framework connector
 # call), part of the port's contract: an adapter gives up on a call after this many seconds,
@@ -295,3 +313,62 @@ class FindsOwnPosts(Protocol):
     ) -> MessageRef | None:
         """The message posted for `delivery_id` at `target` since `since`, or None when there
         is none. Raise `DeliveryError` when the platform cannot answer now (it is retried)."""
+
+
+def split(message: Message, parts: int, *, numbered: bool = True) -> tuple[Message, ...]:
+    """`message` as up to `parts` messages that, read in order, show all of it (for a
+    platform that refuses it whole as too large): the table rows spread evenly, each part
+    under the title, numbered "(2/3)" unless not `numbered` (a part split again keeps its
+    number). A report's note comes last; so does a digest itself, with its last rows, counts,
+    verbatims and chart, after parts of its table only. A digest down to one row gives up
+    its chart image. () when nothing can be split off (one row, or no table)."""
+    if not isinstance(message, ReportMessage | DigestMessage):
+        return ()
+    if len(message.rows) < 2:
+        chart = isinstance(message, DigestMessage) and message.chart_png_base64
+        return (message.model_copy(update={"chart_png_base64": None}),) if chart else ()
+    chunks = _chunks(message.rows, max(2, min(parts, len(message.rows))))
+    marks = [f" ({i}/{len(chunks)})" if numbered else "" for i in range(1, len(chunks) + 1)]
+    if isinstance(message, ReportMessage):
+        notes = [None] * (len(chunks) - 1) + [message.note]
+        return tuple(
+            message.model_copy(update={"title": message.title + mark, "rows": rows, "note": note})
+            for rows, mark, note in zip(chunks, marks, notes, strict=True)
+        )
+    heading = f"{message.title} · {message.period}"
+    tables = [
+        ReportMessage(
+            title=heading + mark, locale=message.locale, columns=message.columns, rows=rows
+        )
+        for rows, mark in zip(chunks[:-1], marks, strict=False)
+    ]
+    last = message.model_copy(update={"rows": chunks[-1], "period": message.period + marks[-1]})
+    return (*tables, last)
+
+
+def _chunks(rows: Sequence[ReportRow], count: int) -> list[tuple[ReportRow, ...]]:
+    """`rows` in `count` runs in order, the longer ones first, differing by one row at most."""
+    size, longer = divmod(len(rows), count)
+    bounds = [index * size + min(index, longer) for index in range(count + 1)]
+    return [tuple(rows[start:end]) for start, end in pairwise(bounds)]
+
+
+def parts_to_fit(message: Message, fits: Callable[[Message], bool]) -> int:
+    """How many parts to `split` `message` into so that each `fits` one platform message
+    (few, found by bisection): 1 when it fits whole, or when not even one row a part would
+    fit; then the platform has the last word."""
+    if fits(message):
+        return 1
+
+    def all_fit(count: int) -> bool:
+        pieces = split(message, count)
+        return bool(pieces) and all(fits(piece) for piece in pieces)
+
+    low = 2
+    high = len(message.rows) if isinstance(message, ReportMessage | DigestMessage) else 0
+    if high < low or not all_fit(high):
+        return 1
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if all_fit(middle) else (middle + 1, high)
+    return high

@@ -12,10 +12,10 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import blocks
+from adapters.slack import blocks, sizes
 from adapters.slack.errors import as_delivery_error, refused
 from adapters.slack.oauth import WorkspaceClients
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, FailureKind
 from bot.messages import DigestMessage, Message, MessageRef, Target
 
 logger = logging.getLogger(__name__)
@@ -54,9 +54,18 @@ class SlackPoster:
     ) -> MessageRef:
         """Post; with `delivery_id`, the message carries it in its metadata (`delivery_tag`),
         so that a retry can find it instead of posting again (`adapters.slack.posted`)."""
+        rendered = blocks.render(message)
+        parts = sizes.parts_needed(message, blocks.render)
+        if parts > 1:
+            raise DeliveryError(
+                f"slack: the blocks carry {sizes.blocks_text(rendered)} characters of text "
+                f"(budget {sizes.BLOCKS_TEXT_BUDGET}) or leave rows out: it goes in {parts} parts",
+                kind=FailureKind.TOO_LARGE,
+                reason="msg_blocks_too_long",
+                parts=parts,
+            )
         client = await self._clients.for_workspace(target.workspace)
         channel = target.channel_id or await open_dm(client, target)
-        rendered = blocks.render(message)
         metadata = delivery_tag(delivery_id) if delivery_id is not None else None
         response = await call_slack(
             lambda: client.chat_postMessage(

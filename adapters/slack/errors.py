@@ -21,6 +21,7 @@ from bot.errors import DeliveryError, FailureKind, HoldScope, retry_after_second
 _ADMIN = (FailureKind.NEEDS_ADMIN, HoldScope.WORKSPACE)
 _CHANNEL = (FailureKind.NEEDS_ADMIN, HoldScope.CHANNEL)
 _GONE = (FailureKind.PERMANENT, None)
+_SMALLER = (FailureKind.TOO_LARGE, None)
 
 # Error code -> (kind, hold scope). Rate limits and 5xx are decided by the HTTP status.
 CODES: Mapping[str, tuple[FailureKind, HoldScope | None]] = MappingProxyType(
@@ -65,7 +66,10 @@ CODES: Mapping[str, tuple[FailureKind, HoldScope | None]] = MappingProxyType(
         "message_not_found": _GONE,
         "cant_update_message": _GONE,
         "edit_window_closed": _GONE,
-        "msg_too_long": _GONE,
+        # Too much for one message (`adapters.slack.sizes`): a report or digest post is sent
+        # again in smaller parts; anything else (an update) cannot be, and fails.
+        "msg_too_long": _SMALLER,
+        "msg_blocks_too_long": _SMALLER,
         "no_text": _GONE,
         "invalid_blocks": _GONE,
         "invalid_blocks_format": _GONE,

@@ -108,7 +108,7 @@ class TeamsAdapter:
             tenant=settings.microsoft_app_tenant_id,
             timeout=call_timeout,
         )
-        files = CsvFiles(core=core, sender=self._sender, allow_http=settings.teams_dev)
+        files = CsvFiles(core=core, allow_http=settings.teams_dev)
         # Our tenants: the configured one and the Teams accounts' `workspace`s (cxbot serve
         # refuses to start with none); anyone else's members are customers.
         ours = our_workspaces(

@@ -25,12 +25,14 @@ _ADMIN = (FailureKind.NEEDS_ADMIN, HoldScope.WORKSPACE)
 _CHANNEL = (FailureKind.NEEDS_ADMIN, HoldScope.CHANNEL)
 _GONE = (FailureKind.PERMANENT, None)
 _AGAIN = (FailureKind.TRANSIENT, None)
+_SMALLER = (FailureKind.TOO_LARGE, None)
 
 # (status, connector error code) first, then the status alone. Teams asks us to slow down
 # (429), or is briefly unable (412 on a busy conversation, 5xx): retry later. 401: the
 # connector refuses the bot's own credentials, so nothing of the tenant goes out. 403: the
 # bot is not (or no longer) in the conversation, unless the person blocked it or an admin
-# turned the app off for the tenant.
+# turned the app off for the tenant. 413: the message is over Teams' size limit
+# (`adapters.teams.sizes`): it is sent again in smaller parts.
 CODES: Mapping[tuple[int, str], tuple[FailureKind, HoldScope | None]] = MappingProxyType(
     {
         (403, "BotDisabledByAdmin"): _ADMIN,
@@ -46,7 +48,7 @@ STATUSES: Mapping[int, tuple[FailureKind, HoldScope | None]] = MappingProxyType(
         404: _GONE,  # ConversationNotFound / ActivityNotFound
         408: _AGAIN,
         412: _AGAIN,
-        413: _GONE,  # MessageSizeTooBig
+        413: _SMALLER,  # MessageSizeTooBig
         429: _AGAIN,
         500: _AGAIN,
         502: _AGAIN,

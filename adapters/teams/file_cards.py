@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from bot.i18n.texts import localized
+from bot.messages import ReportFile
 
 CONSENT_CONTENT_TYPE = "application/vnd.microsoft.teams.card.file.consent"
 INFO_CONTENT_TYPE = "application/vnd.microsoft.teams.card.file.info"
@@ -137,6 +138,16 @@ def consent_card(offer: CsvOffer, *, name: str, size: int) -> Attachment:
             "declineContext": context,
         },
     }
+
+
+def offer_of(file: ReportFile) -> CsvOffer:
+    """The consent card's context for a queued file offer; ValueError when the command is
+    too long to be carried in it."""
+    return CsvOffer(args=file.args, by=file.asked_by, locale=file.locale, at=file.asked_at)
+
+
+def offer_card(file: ReportFile) -> Attachment:
+    return consent_card(offer_of(file), name=file.name, size=file.size)
 
 
 def info_card(upload: UploadInfo) -> Attachment:

@@ -1,6 +1,7 @@
 """`report … --csv` in Teams: the CSV is offered with a FileConsentCard in the caller's 1:1
-chat, and on accept made again and uploaded to the upload URL Teams gives (an upload session
-in the caller's OneDrive), then shown with a FileInfoCard.
+chat (a `bot.messages.ReportFile`, queued after the report), and on accept made again and
+uploaded to the upload URL Teams gives (an upload session in the caller's OneDrive), then
+shown with a FileInfoCard.
 
 Nothing is stored between the offer and the answer, so any replica can take the answer: the
 card's context holds the command and the requester (`file_cards.CsvOffer`), and the report is
@@ -13,21 +14,20 @@ import logging
 from typing import Any
 
 import aiohttp
-from botbuilder.core import InvokeResponse, MessageFactory, TurnContext
-from botbuilder.schema import Activity, Attachment
+from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.schema import Activity
 from yarl import URL
 
 from adapters.teams import file_cards
-from adapters.teams.file_cards import Consent, CsvOffer, UploadInfo, text
-from adapters.teams.outbound import Sender, message_activity
+from adapters.teams.file_cards import Consent, UploadInfo, text
+from adapters.teams.outbound import attachment_activity, message_activity
 from bot.config.types import PersonRef
 from bot.core import Core
 from bot.domain.roles import Caller
 from bot.errors import DeliveryError, FailureKind, NotAllowed
-from bot.i18n import report_texts
 from bot.interfaces import chat
 from bot.interfaces.chat import Invocation
-from bot.messages import Target, TextMessage
+from bot.messages import ReportFile, TextMessage
 
 logger = logging.getLogger(__name__)
 
@@ -42,32 +42,32 @@ def encode(csv: str) -> bytes:
 
 
 class CsvFiles:
-    def __init__(self, *, core: Core, sender: Sender, allow_http: bool = False) -> None:
+    def __init__(self, *, core: Core, allow_http: bool = False) -> None:
         """`allow_http` lets a development setup upload to a plain-HTTP address; Teams itself
         only ever hands out HTTPS upload URLs."""
         self._core = core
-        self._sender = sender
         self._allow_http = allow_http
 
-    async def offer(self, turn_context: TurnContext, invocation: Invocation, csv: str) -> None:
-        """Send the consent card to the caller's 1:1 chat (a channel cannot receive files, and
-        may be shared with the customer); if that fails, say so where they asked."""
+    def offer(self, invocation: Invocation, csv: str) -> ReportFile | None:
+        """The offer of the report's CSV for the caller's 1:1 chat (a channel cannot receive
+        files, and may be shared with the customer), which the delivery queue sends after
+        the report; None when the command is too long for a card's context to carry."""
         now = self._core.now()
-        user_id = invocation.caller.person.user_id
         _, args = chat.split_verb(invocation.text)
-        size = len(encode(csv))
-        try:  # a command too long for a card's context cannot be offered
-            offer = CsvOffer(args=args.strip(), by=user_id, locale=invocation.locale, at=now)
-            card = file_cards.consent_card(
-                offer, name=file_cards.file_name(now.date().isoformat()), size=size
-            )
-            await self._sender.send(
-                Target(platform=PLATFORM, user_id=user_id), _with_attachment(card)
-            )
-        except (DeliveryError, ValueError) as exc:
-            logger.warning("report CSV offer to %s not sent: %s", invocation.caller.actor, exc)
-            failed = report_texts.text("csv_failed", invocation.locale)
-            await turn_context.send_activity(_note(failed))
+        file = ReportFile(
+            args=args.strip(),
+            asked_by=invocation.caller.person.user_id,
+            locale=invocation.locale,
+            asked_at=now,
+            name=file_cards.file_name(now.date().isoformat()),
+            size=len(encode(csv)),
+        )
+        try:
+            file_cards.offer_of(file)
+        except ValueError as exc:
+            logger.warning("report CSV offer to %s not made: %s", invocation.caller.actor, exc)
+            return None
+        return file
 
     async def answer(self, turn_context: TurnContext, caller: Caller) -> InvokeResponse:
         """Every answer is a 200 and a message in the chat: the user clicked a Teams dialog,
@@ -109,7 +109,7 @@ class CsvFiles:
         except DeliveryError as exc:
             logger.warning("report CSV for %s not uploaded: %s", caller.actor, exc)
             return _note(text("upload_failed", offer.locale))
-        activity = _with_attachment(file_cards.info_card(upload))
+        activity = attachment_activity(file_cards.info_card(upload))
         activity.text = text("uploaded", offer.locale)
         return activity
 
@@ -139,11 +139,6 @@ def _upload_info(consent: Consent) -> UploadInfo:
             "teams: an accepted file consent without upload info", kind=FailureKind.PERMANENT
         )
     return consent.upload_info
-
-
-def _with_attachment(attachment: file_cards.Attachment) -> Activity:
-    activity: Activity = MessageFactory.attachment(Attachment().deserialize(attachment))
-    return activity
 
 
 def _note(note: str) -> Activity:

@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
-from botbuilder.schema import Activity, ActivityTypes
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from adapters.teams import card_ids, file_cards, roster
 from adapters.teams.actions import ActionResult, run_action, shown_after
@@ -22,9 +22,9 @@ from bot.config.types import ChannelRef, PersonRef
 from bot.core import Core
 from bot.domain.roles import Caller, Listing, listed_caller, listed_outside
 from bot.errors import DeliveryError
-from bot.i18n import texts
+from bot.i18n import report_texts, texts
 from bot.interfaces import chat
-from bot.interfaces.chat import Invocation
+from bot.interfaces.chat import Invocation, Reply
 from bot.messages import ReportMessage, Target, TextMessage
 
 logger = logging.getLogger(__name__)
@@ -153,6 +153,25 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         anonymous participant, a member of a tenant not ours)."""
         return listed_outside(_listing(member), ours=self._ours) is True
 
+    async def on_members_added_activity(
+        self, members_added: list[ChannelAccount], turn_context: TurnContext
+    ) -> None:
+        """A conversationUpdate whose `membersAdded` names the bot itself: cxbot was added to
+        a team or a group chat (its reference is stored by now, `_remember`). What was held
+        there for want of it goes out at once; added to a team, it may now post in the
+        team's other channels too, which the event does not list."""
+        activity = turn_context.activity
+        bot_id = getattr(activity.recipient, "id", None)
+        if not bot_id or all(member.id != bot_id for member in members_added or ()):
+            return
+        data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+        await chat.joined_channel(
+            self._core,
+            platform=PLATFORM,
+            channel_id=activity.conversation.id.split(";")[0],
+            whole_team=isinstance(data.get("team"), dict),
+        )
+
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         name = turn_context.activity.name
         if name == CARD_ACTION:
@@ -252,14 +271,10 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
             prefix=_prefix(activity),
         )
         reply = await chat.run_command(self._core, invocation)
-        if reply.in_direct_chat:
-            await self._send_privately(caller, reply.message, activity)
-            if reply.notice is not None:
-                await turn_context.send_activity(message_activity(reply.notice))
+        if reply.in_direct_chat or isinstance(reply.message, ReportMessage):
+            await self._send_privately(turn_context, invocation, reply)
         else:
             await turn_context.send_activity(message_activity(reply.message))
-        if reply.csv is not None:
-            await self._files.offer(turn_context, invocation, reply.csv)
 
     async def _place(self, turn_context: TurnContext, mentioned: tuple[str, ...]) -> _Placed:
         """Look the mentioned people a command needs placed up in the conversation's roster:
@@ -292,17 +307,27 @@ class CxTeamsBot(ActivityHandler):  # type: ignore[misc]
         return found.customers or ()
 
     async def _send_privately(
-        self, caller: Caller, message: ReportMessage | TextMessage, activity: Activity
+        self, turn_context: TurnContext, invocation: Invocation, reply: Reply
     ) -> None:
-        """Keyed on the asking activity, so that Teams redelivering it queues one report."""
-        asked = f"{activity.conversation.id}:{request_id(activity)}"
+        """A report goes through the delivery queue, to the asker's 1:1 chat, wherever it was
+        asked (in the 1:1 chat too): there it is sent in parts if Teams would refuse it whole
+        as too large, and waits out a 429, and its CSV file's offer follows it. Keyed on the
+        asking activity, so that Teams redelivering it queues one report."""
+        activity, caller = turn_context.activity, invocation.caller
+        file = self._files.offer(invocation, reply.csv) if reply.csv is not None else None
         await chat.queue_report(
             self._core,
             target=Target(platform=PLATFORM, user_id=caller.person.user_id),
-            message=message,
+            message=reply.message,
             actor=caller.actor,
-            asked=asked,
+            asked=f"{activity.conversation.id}:{request_id(activity)}",
+            file=file,
         )
+        if reply.csv is not None and file is None:
+            failed = report_texts.text("csv_failed", invocation.locale)
+            await turn_context.send_activity(message_activity(TextMessage(text=failed)))
+        if reply.notice is not None:
+            await turn_context.send_activity(message_activity(reply.notice))
 
 
 @dataclass(frozen=True)

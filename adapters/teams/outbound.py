@@ -18,17 +18,25 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
+    Attachment,
     ChannelAccount,
     ConversationParameters,
     ConversationReference,
 )
 
-from adapters.teams import cards, roster
+from adapters.teams import cards, file_cards, roster, sizes
 from adapters.teams.errors import call_teams, refused
 from bot.core import Core
 from bot.errors import DeliveryError, FailureKind, HoldScope
 from bot.interfaces import chat
-from bot.messages import PLATFORM_CALL_TIMEOUT, DigestMessage, Message, MessageRef, Target
+from bot.messages import (
+    PLATFORM_CALL_TIMEOUT,
+    DigestMessage,
+    Message,
+    MessageRef,
+    ReportFile,
+    Target,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +44,8 @@ PLATFORM = "teams"
 
 
 def message_activity(message: Message) -> Activity:
+    if isinstance(message, ReportFile):
+        return attachment_activity(file_cards.offer_card(message))
     chart = None
     if isinstance(message, DigestMessage) and message.chart_png_base64:
         # Embedded: Teams shows data URIs, and no URL of ours has to be reachable.
@@ -72,6 +82,17 @@ def personal_chat(member_id: str, *, tenant: str | None, bot_id: str | None) -> 
     )
 
 
+def attachment_activity(attachment: file_cards.Attachment) -> Activity:
+    """A message carrying one attachment other than an Adaptive Card (a file card)."""
+    activity: Activity = MessageFactory.attachment(Attachment().deserialize(attachment))
+    return activity
+
+
+def _serialized(message: Message) -> dict[str, Any]:
+    serialized: dict[str, Any] = message_activity(message).serialize()
+    return serialized
+
+
 def _prepare(turn: TurnContext) -> None:
     """Make a proactive turn send plainly: botbuilder sends a proactive message as a reply to
     its own made-up continuation event unless that event has no id. (The connector client
@@ -96,6 +117,21 @@ class Sender:
         self._tenant = tenant
 
     async def post(self, target: Target, message: Message) -> MessageRef:
+        """Post the message's card; one too large for a Teams message is refused before any
+        call, saying in how many parts it fits (`adapters.teams.sizes`)."""
+        try:
+            parts = sizes.parts_needed(message, _serialized)
+        except ValueError as exc:  # the renderer refuses it (a file offer's command too long)
+            raise DeliveryError(f"teams: {exc}", kind=FailureKind.PERMANENT) from exc
+        if parts > 1:
+            size = sizes.measure(_serialized(message))
+            raise DeliveryError(
+                f"teams: the card is {size} bytes of UTF-16, over the budget of "
+                f"{sizes.BUDGET}: it goes in {parts} parts",
+                kind=FailureKind.TOO_LARGE,
+                reason="MessageSizeTooBig",
+                parts=parts,
+            )
         return await self.send(target, message_activity(message))
 
     async def send(self, target: Target, activity: Activity) -> MessageRef:
@@ -149,7 +185,7 @@ class Sender:
         if target.channel_id:
             stored = await chat.conversation_reference(
                 self._core, platform=PLATFORM, conversation_id=target.channel_id
-            )
+            ) or await self._unannounced_channel(target)
             if stored is None:
                 raise refused(
                     FailureKind.NEEDS_ADMIN,
@@ -167,6 +203,19 @@ class Sender:
         if stored is not None:
             return ConversationReference().deserialize(stored)
         return await self._open_personal(target.user_id, target.workspace or self._tenant)
+
+    async def _unannounced_channel(self, target: Target) -> dict[str, Any] | None:
+        """A channel the bot never heard from, in a tenant where it has a conversation: added
+        to a team, the bot may post in each of its channels, but Teams announces only the
+        one it was added in. The reference is that conversation's with this channel's id; if
+        the bot is not in the channel's team after all, the connector refuses with 403
+        (`BotNotInConversationRoster`), which holds the channel."""
+        tenant = target.workspace or self._tenant
+        known = await chat.tenant_reference(self._core, platform=PLATFORM, tenant_id=tenant)
+        if known is None:
+            return None
+        channel = {"id": target.channel_id, "isGroup": True, "conversationType": "channel"}
+        return {**known, "conversation": channel | ({"tenantId": tenant} if tenant else {})}
 
     async def _open_personal(self, user_id: str, tenant: str | None) -> ConversationReference:
         """A 1:1 chat with someone who never spoke to the bot, created in their tenant

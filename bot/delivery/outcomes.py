@@ -14,9 +14,10 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.delivery.queue import next_part, payload_of, split_into
 from bot.delivery.redelivery import PROBE_EVERY, fix_for
 from bot.errors import DeliveryError, FailureKind, HoldScope
-from bot.messages import MessageRef
+from bot.messages import Message, MessageRef, split
 from storage.engine import Sessions
 from storage.models import Delivery
 from storage.queries import delivery_holds as holds
@@ -80,6 +81,8 @@ class Outcomes:
         not_posted = not in_doubt and not error.maybe_delivered
         if error.kind is FailureKind.PERMANENT:
             await self.fail(delivery, f"permanent: {error}")
+        elif error.kind is FailureKind.TOO_LARGE:
+            await self.split(delivery, error, not_posted=not_posted)
         elif error.kind is FailureKind.NEEDS_ADMIN:
             await self.hold(delivery, error)
         elif error.retry_after is not None:
@@ -102,11 +105,45 @@ class Outcomes:
         else:
             await self.retry(delivery, str(error), not_posted=not_posted)
 
+    async def split(self, delivery: Delivery, error: DeliveryError, *, not_posted: bool) -> None:
+        """A post too large for one platform message goes out in parts (`bot.messages.split`),
+        in order and as this same item, starting now; each part that is refused again is
+        split further. What cannot be split (an update, a single row) fails for good."""
+        try:
+            payload = payload_of(delivery)
+        except (ValidationError, KeyError, TypeError):
+            payload = None
+        parts: tuple[Message, ...] = ()
+        if payload is not None and delivery.action == "post":
+            parts = split(payload.message, error.parts, numbered=not payload.split)
+        if not parts:
+            await self.fail(delivery, f"permanent: {error}")
+            return
+        logger.info(
+            "delivery %s is too large (%s): sent in %s parts", delivery.id, error, len(parts)
+        )
+        retry = delivery_settle.Retry(
+            error=f"too large, split in {len(parts)}: {error}",
+            at=self._clock(),
+            not_posted=not_posted,
+            count=False,
+            payload=split_into(delivery, parts),
+        )
+        async with self._sessions() as session, session.begin():
+            await delivery_settle.reschedule(
+                session=session, delivery=delivery, worker_id=self._worker_id, retry=retry
+            )
+
     async def complete(
         self, delivery: Delivery, ref: MessageRef, *, channel_free_at: datetime | None = None
     ) -> None:
         """Mark done and run `on_done` in the same transaction; `channel_free_at` keeps the
-        channel's next item back until then."""
+        channel's next item back until then. A part of a split message is followed by the
+        next part instead (the item stays pending; `on_done` follows the last part)."""
+        following = next_part(delivery)
+        if following is not None:
+            await self._advance(delivery, following, at=channel_free_at or self._clock())
+            return
         result = ref.model_dump(mode="json")
         try:
             async with self._sessions() as session, session.begin():
@@ -129,6 +166,21 @@ class Outcomes:
             # the platform's answer so that the retry reruns the follow-up without posting again.
             logger.exception("follow-up of delivery %s failed", delivery.id)
             await self.retry(delivery, f"on_done: {type(error).__name__}: {error}", result=result)
+
+    async def _advance(self, delivery: Delivery, payload: dict[str, Any], *, at: datetime) -> None:
+        async with self._sessions() as session, session.begin():
+            advanced = await delivery_settle.advance(
+                session=session,
+                delivery=delivery,
+                worker_id=self._worker_id,
+                payload=payload,
+                at=at,
+            )
+            if not advanced:
+                logger.warning("delivery %s was taken over before its next part", delivery.id)
+                return
+            await self._release(session, delivery)
+        logger.info("delivery %s: part %s sent", delivery.id, payload["sent"])
 
     async def _release(self, session: AsyncSession, delivery: Delivery) -> None:
         """A held item (a probe, or one the operator retried while others wait) went out:

@@ -17,7 +17,7 @@ keys name the subject and a version of it that only a real change moves on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -56,6 +56,7 @@ class Purpose(StrEnum):
     WEBHOOK_RESPONSE = "webhook_response"  # response.created, response.changed
     WEBHOOK_ALERT = "webhook_alert"  # alert.opened, alert.acknowledged, alert.resolved
     WEBHOOK_DIGEST = "webhook_digest"  # digest.posted
+    REPORT_FILE = "report_file"  # the offer of its CSV file, after the report
 
     @property
     def subject(self) -> Subject:
@@ -103,6 +104,8 @@ _CARRIES: Mapping[Purpose, _Carries] = MappingProxyType(
         Purpose.WEBHOOK_ALERT: _Carries(Subject.ALERT, personal=False),
         # The digest's figures, without its verbatims.
         Purpose.WEBHOOK_DIGEST: _Carries(Subject.NONE, personal=False),
+        # The command's words and the asker's own id: nothing of a contact.
+        Purpose.REPORT_FILE: _Carries(Subject.NONE, personal=False),
     }
 )
 # The posts a team would never see if they stayed failed (offered again, counted in /metrics).
@@ -173,13 +176,27 @@ def report_key(*, platform: str, actor: str, asked: str) -> str:
     return f"{platform}-report:{actor}:{asked}"
 
 
+def report_file_key(*, platform: str, actor: str, asked: str) -> str:
+    """The offer of that report's file."""
+    return f"{platform}-report-file:{actor}:{asked}"
+
+
 @dataclass(frozen=True)
 class Payload:
-    """What a delivery row says to do, rebuilt from its stored JSON."""
+    """What a delivery row says to do, rebuilt from its stored JSON. A message sent in parts
+    (`split_into`) carries the part to send now as `message`, the parts still to follow in
+    `then`, and how many parts went out before it in `sent`."""
 
     message: Message
     target: Target | None
     ref: MessageRef | None
+    then: tuple[Message, ...] = ()
+    sent: int = 0
+
+    @property
+    def split(self) -> bool:
+        """Whether the message is already a part of a larger one."""
+        return bool(self.then or self.sent)
 
 
 async def enqueue(  # noqa: PLR0913 -- keyword-only: each one a field of the queued call
@@ -236,4 +253,27 @@ def payload_of(delivery: Delivery) -> Payload:
         message=MESSAGE_ADAPTER.validate_python(data["message"]),
         target=Target.model_validate(data["target"]) if data.get("target") else None,
         ref=MessageRef.model_validate(data["ref"]) if data.get("ref") else None,
+        then=tuple(MESSAGE_ADAPTER.validate_python(part) for part in data.get("then") or ()),
+        sent=int(data.get("sent") or 0),
     )
+
+
+def split_into(delivery: Delivery, parts: Sequence[Message]) -> dict[str, Any]:
+    """The item's payload with its message replaced by `parts`, sent one after another as
+    this same item, so that they keep its place in its channel's order: the first now, the
+    others (and any parts already waiting) after it."""
+    data = delivery.payload
+    waiting = list(data.get("then") or ())
+    head, *rest = (MESSAGE_ADAPTER.dump_python(part, mode="json") for part in parts)
+    return {**data, "message": head, "then": [*rest, *waiting]}
+
+
+def next_part(delivery: Delivery) -> dict[str, Any] | None:
+    """The payload that sends the item's next part, once its current one went out; None
+    when that was the last (or only) one."""
+    data = delivery.payload
+    waiting = list(data.get("then") or ())
+    if not waiting:
+        return None
+    sent = int(data.get("sent") or 0) + 1
+    return {**data, "message": waiting[0], "then": waiting[1:], "sent": sent}

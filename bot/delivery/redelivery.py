@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import Core
 from bot.delivery.queue import TEAM_POSTS
-from bot.messages import MESSAGE_ADAPTER, Message
+from bot.messages import MESSAGE_ADAPTER, Message, Target
 from storage.engine import Sessions
 from storage.models import DeliveryStatus
 from storage.queries import delivery_admin as admin
@@ -71,6 +71,27 @@ async def probe_holds(core: Core) -> int:
     for delivery_id in started:
         logger.info("probing a hold with delivery %s", delivery_id)
     return len(started)
+
+
+async def joined_channel(
+    core: Core, *, platform: str, channel_id: str, whole_team: bool = False
+) -> int:
+    """cxbot was let into a channel (added to its team or chat): what was held there for
+    want of it goes out now, without waiting for the hold's next probe. Added to a whole
+    team (`whole_team`), it may reach other channels too, which the platform does not name:
+    every channel hold of the platform goes out, and a channel still closed to the bot is
+    held again at its first refusal. Returns how many items were released."""
+    here = holds.channel_hold(Target(platform=platform, channel_id=channel_id).channel_key)
+    everywhere = holds.channel_hold(f"{platform}:")
+    released: list[int] = []
+    async with core.sessions() as session, session.begin():
+        held = await holds.active(session=session)
+        for key in sorted(held):
+            if key == here or (whole_team and key.startswith(everywhere)):
+                released += await holds.release(session=session, key=key, now=core.now())
+    if released:
+        logger.warning("cxbot was added to %s: %s held deliveries released", here, len(released))
+    return len(released)
 
 
 async def reoffer_failed_posts(core: Core) -> int:

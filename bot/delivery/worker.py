@@ -23,6 +23,9 @@ What is delivered once, and what at least once:
   leaves less than `CALL_BUDGET` of the lease does not post; the item's next owner does.
 - Adapters without the lookup (Teams: the Bot Framework connector cannot list a
   conversation's messages) post an in-doubt item again: at least once.
+- A message too large for one platform message (`FailureKind.TOO_LARGE`) goes out in parts,
+  one platform call per claim, as the same item (`Outcomes.split`); a part after the first
+  is posted at least once.
 """
 
 from __future__ import annotations
@@ -242,7 +245,9 @@ class DeliveryWorker:
         assert payload.target is not None  # enqueue stores one or the other
         if not isinstance(adapter, FindsOwnPosts) or delivery.id is None:
             return await adapter.post(payload.target, payload.message)
-        if item.in_doubt_since is not None:
+        # Every part of a split message carries the same tag: only the first one can be
+        # looked for; a later part in doubt is posted again (at least once).
+        if item.in_doubt_since is not None and not payload.sent:
             found = await adapter.find_tagged(
                 payload.target, delivery_id=delivery.id, since=item.in_doubt_since
             )

@@ -31,6 +31,7 @@ from bot.delivery.conversations import personal_reference, roster_references, te
 from bot.delivery.conversations import reference_of as conversation_reference
 from bot.delivery.conversations import remember as remember_conversation
 from bot.delivery.outbox import post_report as queue_report
+from bot.delivery.redelivery import joined_channel
 from bot.interfaces.inbound import first_delivery, was_delivered
 from bot.surveys.answers import answered_survey, record_answer, record_reasons
 from bot.surveys.from_chat import CustomerMessage, ask_about_message
@@ -50,6 +51,7 @@ __all__ = [
     "caller_locale",
     "conversation_reference",
     "first_delivery",
+    "joined_channel",
     "personal_reference",
     "queue_report",
     "record_answer",

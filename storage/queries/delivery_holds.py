@@ -37,7 +37,12 @@ def workspace_key(delivery: Delivery) -> str:
 
 
 def channel_key(delivery: Delivery) -> str:
-    return f"channel:{delivery.channel_key}"
+    return channel_hold(delivery.channel_key)
+
+
+def channel_hold(channel_key: str) -> str:
+    """The hold key of a channel, by the channel key its deliveries carry."""
+    return f"channel:{channel_key}"
 
 
 async def active(*, session: AsyncSession) -> dict[str, str]:

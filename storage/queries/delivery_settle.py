@@ -52,7 +52,8 @@ class Retry:
     failed, so that the retry does not post the message a second time. `not_posted` says
     that no attempt so far can have posted the message (the platform refused the only one),
     so the next attempt need not look for it first. Not `count`: a rate limit, which never
-    counts toward giving up.
+    counts toward giving up. `payload` replaces what the item sends (a message too large for
+    the platform, split into parts).
     """
 
     error: str
@@ -61,6 +62,7 @@ class Retry:
     result: dict[str, Any] | None = None
     not_posted: bool = False
     count: bool = True
+    payload: dict[str, Any] | None = None
 
 
 async def reschedule(
@@ -73,9 +75,36 @@ async def reschedule(
         values["result"] = retry.result
     if retry.not_posted:
         values["in_doubt_since"] = None
+    if retry.payload is not None:
+        values["payload"] = retry.payload
     settled = await settle(session, delivery, worker_id, values, count=retry.count)
     if settled and retry.hold_channel_until is not None:
         await _hold_channel(session, delivery.channel_key, until=retry.hold_channel_until)
+    return settled
+
+
+async def advance(
+    *,
+    session: AsyncSession,
+    delivery: Delivery,
+    worker_id: str,
+    payload: dict[str, Any],
+    at: datetime,
+) -> bool:
+    """A part of the item's message went out: the item stays pending with `payload` (its
+    next part) due at `at`, as a fresh post (nothing of it can have landed yet); False (and
+    nothing changed) if `worker_id` no longer holds the lease."""
+    values = {
+        "payload": payload,
+        "attempts": 0,
+        "next_attempt_at": at,
+        "in_doubt_since": None,
+        "result": None,
+        "last_error": None,
+    }
+    settled = await settle(session, delivery, worker_id, values, count=False)
+    if settled:
+        await _hold_channel(session, delivery.channel_key, until=at)
     return settled
 
 
@@ -109,10 +138,12 @@ async def settle(
             col(Delivery.lease_owner) == worker_id,
         )
         .values(
-            attempts=col(Delivery.attempts) + int(count),
-            lease_owner=None,
-            lease_until=None,
-            **values,
+            {
+                "attempts": col(Delivery.attempts) + int(count),
+                "lease_owner": None,
+                "lease_until": None,
+                **values,  # may set `attempts` itself
+            }
         )
         .returning(col(Delivery.id))
     )

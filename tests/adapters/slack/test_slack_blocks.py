@@ -31,6 +31,7 @@ from bot.messages import (
     AlertCard,
     DigestMessage,
     Message,
+    ReportFile,
     ReportMessage,
     ReportRow,
     ScaleButton,
@@ -418,8 +419,9 @@ def test_render_dispatches_every_message_type() -> None:
         (digest_msg("en"), blocks.digest),
         (TextMessage(text="hi"), blocks.text),
     ]
-    # Every chat message; a webhook event goes to its endpoint, never to a chat.
-    chat = set(get_args(get_args(Message)[0])) - {WebhookEvent}
+    # Every chat message; a webhook event goes to its endpoint, never to a chat, and only
+    # Teams queues a report's file offer (Slack uploads the file itself).
+    chat = set(get_args(get_args(Message)[0])) - {WebhookEvent, ReportFile}
     assert {type(message) for message, _ in cases} == chat
     for message, renderer in cases:
         assert blocks.render(message) == renderer(message)

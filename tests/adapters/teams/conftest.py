@@ -52,6 +52,12 @@ def teams_config() -> dict[str, Any]:
     return config
 
 
+def team_account(key: str, name: str, channel: str = TEAM_CHANNEL) -> dict[str, Any]:
+    """An account of the config whose team channel is the Teams channel `channel`."""
+    team_channel = {"platform": "teams", "channel_id": channel}
+    return {"key": key, "name": name, "timezone": "Europe/Helsinki", "team_channel": team_channel}
+
+
 @dataclass
 class TeamsWorld:
     world: World

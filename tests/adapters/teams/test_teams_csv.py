@@ -12,9 +12,11 @@ from statistics import mean
 from typing import Any
 
 from aiohttp import ClientResponse
+from sqlmodel import col, select
 
 from adapters.teams import file_cards
 from bot.i18n import report_texts, texts
+from storage.models import Delivery
 from tests.adapters.teams.conftest import (
     GUEST_AAD,
     LEAD_AAD,
@@ -36,6 +38,7 @@ STAFF = {"id": STAFF_ID, "name": "Aino Virtanen", "aadObjectId": STAFF_AAD}
 FORMULA_OWNER = '=HYPERLINK("http://evil.invalid","open")'
 SCORES = {FORMULA_OWNER: (6, 7, 5), "Aino": (2, 4, 3)}
 _ESCAPED = re.compile(r"\\(.)")
+ADAPTIVE = "application/vnd.microsoft.card.adaptive"
 
 
 async def installed(teams: TeamsWorld) -> None:
@@ -189,6 +192,8 @@ async def test_a_csv_asked_in_the_1to1_chat_follows_the_report_there(teams: Team
         "message_personal_help", text="report --csv", conversation=chat, **{"from": LEAD}
     )
     assert response.status in (200, 201)
+    assert teams.fake.activities_sent == []  # both go through the delivery queue
+    await teams.world.run()
     conversation_id, card = the_offer(teams)
     assert conversation_id == "a:1LeadChat"
     sent = [c for c in teams.fake.activities_sent if c["conversation"]["id"] == "a:1LeadChat"]
@@ -257,12 +262,55 @@ async def test_a_stale_or_unknown_offer_is_refused(teams: TeamsWorld) -> None:
     assert said(teams)[-2:] == [file_cards.text("stale", "en")] * 2
 
 
-async def test_an_offer_that_cannot_be_sent_says_so(teams: TeamsWorld) -> None:
+def sent_kinds(teams: TeamsWorld) -> list[str]:
+    """What each send into a conversation carried, in order (refused ones too)."""
+    kinds = {file_cards.CONSENT_CONTENT_TYPE: "offer", ADAPTIVE: "card"}
+    return [
+        kinds.get(attachment["contentType"], "?")
+        for call in teams.fake.calls(SEND_TO_CONVERSATION)
+        for attachment in call.body.get("attachments") or []
+    ]
+
+
+async def deliveries(teams: TeamsWorld) -> list[tuple[str, str]]:
+    async with teams.world.sessions() as session:
+        rows = (await session.exec(select(Delivery).order_by(col(Delivery.id)))).all()
+    return [(row.purpose, row.status) for row in rows]
+
+
+async def test_the_offer_follows_the_report_and_waits_out_a_429(teams: TeamsWorld) -> None:
+    """The offer goes through the delivery queue after its report, and a 429 with
+    `Retry-After` on it (the connector's throttling answer, Teams "Optimize your bot: rate
+    limiting") is waited out instead of failing the offer."""
     await installed(teams)
-    teams.fake.add_response(CREATE_CONVERSATION, status=403)  # no 1:1 chat with the lead
+    teams.fake.add_response(SEND_TO_CONVERSATION, status=201)  # the report
+    teams.fake.add_response(SEND_TO_CONVERSATION, status=429, headers={"Retry-After": "20"})
     await ask(teams, "report nordic --csv")
-    assert attachments(teams, file_cards.CONSENT_CONTENT_TYPE) == []
-    assert report_texts.text("csv_failed", "en") in said(teams)
+    assert sent_kinds(teams) == ["card", "offer"]  # the report, then the refused offer
+    await teams.world.advance(timedelta(seconds=10))
+    assert sent_kinds(teams) == ["card", "offer"]  # still waiting
+    await teams.world.advance(timedelta(seconds=11))
+    assert sent_kinds(teams) == ["card", "offer", "offer"]
+    assert await deliveries(teams) == [("report", "done"), ("report_file", "done")]
+    assert report_texts.text("csv_failed", "en") not in said(teams)
+
+
+async def test_a_report_and_its_offer_wait_for_the_1to1_chat_and_come_in_order(
+    teams: TeamsWorld,
+) -> None:
+    """The 1:1 chat cannot be opened yet (403, the connector's `BotNotInConversationRoster`):
+    the report is held, the offer waits behind it, and once the chat opens both arrive,
+    the report first. Before, the offer was sent at once, past the queue, or said it failed."""
+    await installed(teams)
+    teams.fake.add_response(CREATE_CONVERSATION, status=403)
+    await ask(teams, "report nordic --csv")
+    assert sent_kinds(teams) == []
+    assert await deliveries(teams) == [("report", "held"), ("report_file", "held")]
+    await teams.world.advance(timedelta(minutes=6))  # the hold's probe: the chat opens
+    assert sent_kinds(teams) == ["card", "offer"]
+    assert await deliveries(teams) == [("report", "done"), ("report_file", "done")]
+    [chat] = {str(call.conversation_id) for call in teams.fake.calls(SEND_TO_CONVERSATION)}
+    assert chat.startswith("a:")
 
 
 async def test_a_command_too_long_to_offer_says_so(teams: TeamsWorld) -> None:
