@@ -61,7 +61,7 @@ PLAN: list[tuple[str | None, GenerationMode, int]] = [
     (None, POSITIVE, 4),  # the served document's own oneOf of the three shapes
     (None, NEGATIVE, 4),
     ("InteractionCreate", POSITIVE, 80),
-    ("InteractionCreate", NEGATIVE, 80),  # enough that even PostgreSQL's share refuses 20+ %
+    ("InteractionCreate", NEGATIVE, 300),  # enough that even PostgreSQL's share refuses 20+ %
     ("InteractionBatch", POSITIVE, 5),
     ("InteractionBatch", NEGATIVE, 3),
     ("InteractionList", POSITIVE, 5),
